@@ -1,0 +1,129 @@
+"""Build the PTB ``Application``: every handler in one ordered list.
+
+``coach run`` (polling Telegram or a local emulator) and ``coach console`` (the
+in-process fake Bot API) both call :func:`build_application`; only the request
+class differs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    TypeHandler,
+)
+from telegram.request import BaseRequest
+
+from bot.context import CoachContext
+from bot.guard import guard
+from bot.persistence import DatabasePersistence
+from bot.services import Services
+from handlers import errors, help as help_, onboarding, settings
+
+__all__ = ["build_application", "CoachApplication"]
+
+log = logging.getLogger("coach.updates")
+
+
+class CoachApplication(Application):  # type: ignore[type-arg]
+    """Logs one line per update: user id, handler, latency. No client data."""
+
+    async def process_update(self, update: object) -> None:
+        started = time.perf_counter()
+        try:
+            await super().process_update(update)
+        finally:
+            if isinstance(update, Update):
+                user = update.effective_user
+                log.info("update=%s user=%s handler=%s ms=%.1f", update.update_id,
+                         user.id if user else "-", self.bot_data.get("_handler_name", "-"),
+                         (time.perf_counter() - started) * 1000)
+                self.bot_data["_handler_name"] = "-"
+
+
+def named(callback: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Remember which handler ran, for the per-update log line."""
+
+    async def wrapper(update: Update, context: CoachContext) -> Any:
+        context.application.bot_data["_handler_name"] = callback.__name__
+        return await callback(update, context)
+
+    wrapper.__name__ = callback.__name__
+    wrapper.__doc__ = callback.__doc__
+    return wrapper
+
+
+def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
+    """Every handler of the bot, in the order PTB tries them (group, handler)."""
+    return [
+        # group -1: the guard sees every update first
+        (-1, TypeHandler(Update, guard)),
+        # onboarding and personal settings
+        (0, CommandHandler("start", named(onboarding.start))),
+        (0, CommandHandler("help", named(help_.show_help))),
+        (0, CommandHandler("newteam", named(onboarding.new_team))),
+        (0, CommandHandler("invite", named(onboarding.invite))),
+        (0, CommandHandler("settings", named(settings.show_settings))),
+        (0, CallbackQueryHandler(named(settings.settings_button), pattern=r"^st ")),
+        # nothing matched: /cancel outside a flow
+        (0, CommandHandler("cancel", named(help_.cancel))),
+    ]
+
+
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+    services: Services = app.bot_data["services"]
+    for hook in services.extras.get("post_init", []):
+        await hook(app)
+
+
+async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    services: Services = app.bot_data["services"]
+    for hook in services.extras.get("post_shutdown", []):
+        await hook(app)
+
+
+def build_application(services: Services, *, request: BaseRequest | None = None,
+                      updates_request: BaseRequest | None = None,
+                      rate_limit: bool = True, jobs: bool = True) -> Application:  # type: ignore[type-arg]
+    """Assemble the bot around ``services``; ``request`` swaps the transport."""
+    settings = services.settings
+    builder = (
+        ApplicationBuilder()
+        .application_class(CoachApplication)
+        .token(settings.telegram_bot_token or "0:console")
+        .base_url(settings.telegram_base_url)
+        .context_types(ContextTypes(context=CoachContext))
+        .defaults(Defaults(parse_mode=ParseMode.HTML,
+                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .persistence(DatabasePersistence(services.db, services.clock))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .concurrent_updates(False)
+    )
+    if settings.telegram_base_file_url:
+        builder = builder.base_file_url(settings.telegram_base_file_url)
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=5))
+    if request is not None:
+        builder = builder.request(request).get_updates_request(updates_request or request)
+    if not jobs:
+        builder = builder.job_queue(None)
+    app = builder.build()
+    app.bot_data["services"] = services
+    for group, handler in handler_list():
+        app.add_handler(handler, group=group)
+    app.add_error_handler(errors.on_error)
+    return app

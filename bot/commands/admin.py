@@ -1,0 +1,121 @@
+"""``coach teams …`` and ``coach users …``: bulk onboarding without Telegram."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+from bot.commands._common import cli_services, fail
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    teams = subparsers.add_parser("teams", help="manage teams").add_subparsers(
+        dest="teams_command", required=True)
+    add_team = teams.add_parser("add", help="create a team")
+    add_team.add_argument("name")
+    add_team.set_defaults(func=teams_add)
+    teams.add_parser("list", help="list teams").set_defaults(func=teams_list)
+
+    users = subparsers.add_parser("users", help="manage people").add_subparsers(
+        dest="users_command", required=True)
+    add = users.add_parser("add", help="register a person by Telegram id")
+    add.add_argument("telegram_id", type=int)
+    add.add_argument("--role", required=True, choices=["advisor", "lead", "referrer", "admin"])
+    add.add_argument("--team")
+    add.add_argument("--name")
+    add.set_defaults(func=users_add)
+    imp = users.add_parser("import", help="register people from a CSV file "
+                           "(columns: telegram_id, role, team, name[, username])")
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(func=users_import)
+    users.add_parser("list", help="list registered people").set_defaults(func=users_list)
+
+
+def teams_add(args: argparse.Namespace) -> int:
+    from coach.services import people
+    from coach.services.errors import ServiceError
+
+    with cli_services() as svc:
+        try:
+            with svc.db.session() as s:
+                team = people.create_team(s, args.name, clock=svc.clock)
+                print(f"team {team.name} created (id {team.id})")
+        except ServiceError as err:
+            return fail(f"{err.code}: {args.name}")
+    return 0
+
+
+def teams_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from storage.models import Team
+
+    with cli_services() as svc, svc.db.session() as s:
+        for team in s.scalars(select(Team).order_by(Team.name)):
+            print(f"{team.id}\t{team.name}")
+    return 0
+
+
+def users_add(args: argparse.Namespace) -> int:
+    from coach.services import people
+    from coach.services.errors import ServiceError
+
+    with cli_services() as svc:
+        try:
+            with svc.db.session() as s:
+                user = people.add_user(s, telegram_id=args.telegram_id, role=args.role,
+                                       team_name=args.team, name=args.name, clock=svc.clock,
+                                       timezone=svc.settings.default_timezone)
+                print(f"user {user.telegram_id} is {user.role}"
+                      + (f" in team {args.team}" if args.team else ""))
+        except ServiceError as err:
+            return fail(f"{err.code} ({', '.join(f'{k}={v}' for k, v in err.params.items())})")
+    return 0
+
+
+def users_import(args: argparse.Namespace) -> int:
+    from coach.services import people
+    from coach.services.errors import ServiceError
+
+    if not args.file.exists():
+        return fail(f"no such file: {args.file}")
+    problems: list[str] = []
+    rows: list[dict[str, str]] = []
+    with args.file.open(encoding="utf-8-sig", newline="") as fh:
+        for line_no, row in enumerate(csv.DictReader(fh), start=2):
+            tid = (row.get("telegram_id") or "").strip()
+            if not tid.lstrip("-").isdigit():
+                problems.append(f"{args.file}:{line_no}: telegram_id must be a number")
+                continue
+            rows.append({**row, "_line": str(line_no)})
+    imported = 0
+    with cli_services() as svc:
+        for row in rows:
+            try:
+                with svc.db.session() as s:
+                    people.add_user(s, telegram_id=int(row["telegram_id"]),
+                                    role=(row.get("role") or "").strip(),
+                                    team_name=(row.get("team") or "").strip() or None,
+                                    name=(row.get("name") or "").strip() or None,
+                                    username=(row.get("username") or "").strip() or None,
+                                    clock=svc.clock, timezone=svc.settings.default_timezone)
+                imported += 1
+            except ServiceError as err:
+                problems.append(f"{args.file}:{row['_line']}: {err.code}")
+    for problem in problems:
+        print(problem)
+    print(f"imported {imported} people, {len(problems)} rows rejected")
+    return 1 if problems else 0
+
+
+def users_list(args: argparse.Namespace) -> int:
+    from coach.services import people
+
+    with cli_services() as svc, svc.db.session() as s:
+        for user, team in people.list_users(s):
+            flag = "" if user.active else "\tinactive"
+            print(f"{user.telegram_id}\t{user.role}\t{team or '-'}\t{user.name}{flag}")
+    return 0

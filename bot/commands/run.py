@@ -1,0 +1,42 @@
+"""``coach run``: the bot in polling mode against Telegram (or TELEGRAM_BASE_URL)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("run", help="start the bot (long polling)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from bot.settings import load_settings
+
+    try:
+        settings = load_settings()
+    except ValidationError as err:
+        print(f"coach: invalid settings: {err.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    if not settings.telegram_bot_token:
+        print("coach: TELEGRAM_BOT_TOKEN is not set; put it in the environment or in .env "
+              "(see .env.example), or try the bot without a token: coach console",
+              file=sys.stderr)
+        return 2
+
+    from telegram import Update
+
+    from bot.app import build_application
+    from bot.runtime import configure_logging, make_services
+
+    configure_logging(settings.log_level)
+    services = make_services(settings)
+    app = build_application(services)
+    app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
+                    poll_interval=0.0, timeout=10)
+    return 0

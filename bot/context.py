@@ -1,0 +1,62 @@
+"""The per-update context handlers receive: who is calling and the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+__all__ = ["CoachContext", "Me"]
+
+ROLES = ("advisor", "lead", "referrer", "admin")
+
+
+@dataclass(frozen=True)
+class Me:
+    """The registered person behind an update, as the guard found them."""
+
+    user_id: int
+    telegram_id: int
+    name: str
+    role: str
+    team_id: int | None
+    locale: str
+    timezone: str
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role == "lead"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def manages_team(self) -> bool:
+        return self.role in ("lead", "admin")
+
+
+class CoachContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """``CallbackContext`` plus ``me`` (set by the guard) and ``svc``."""
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any],
+                 chat_id: int | None = None, user_id: int | None = None) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        self.me: Me | None = None
+        self.locale: str = "zh-Hans"
+        self.handler_name: str = "-"
+
+    @property
+    def svc(self) -> Services:
+        return self.application.bot_data["services"]  # type: ignore[no-any-return]
+
+    @property
+    def caller(self) -> Me:
+        """The registered caller; handlers behind the guard may rely on it."""
+        if self.me is None:
+            raise RuntimeError("handler reached without a registered caller")
+        return self.me

@@ -1,0 +1,140 @@
+"""The one gate every update passes: duplicate, flood, registration and role checks.
+
+Runs in handler group -1. It finds the registered person behind an update and
+puts them on ``context.me``; anyone else gets one polite sentence and nothing
+else they send reaches a feature (except ``/start CODE``, which registers them).
+Role checks for individual handlers use :func:`requires`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop
+
+from bot.context import CoachContext, Me
+from bot.i18n import from_telegram, normalize_locale
+from coach.services import people
+from storage.models import ProcessedUpdate, User
+
+__all__ = ["guard", "requires", "reply", "me_from_user"]
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Update, CoachContext], Awaitable[Any]]
+
+
+def me_from_user(user: User) -> Me:
+    return Me(user_id=user.id, telegram_id=user.telegram_id, name=user.name, role=user.role,
+              team_id=user.team_id, locale=normalize_locale(user.language),
+              timezone=user.timezone)
+
+
+def _is_start_with_code(update: Update) -> bool:
+    message = update.message
+    text = (message.text or "") if message else ""
+    return text.startswith("/start") and len(text.split()) == 2
+
+
+def _first_time(context: CoachContext, update_id: int) -> bool:
+    """Record ``update_id``; False when Telegram delivered it before."""
+    svc = context.svc
+    try:
+        with svc.db.session() as s:
+            s.add(ProcessedUpdate(update_id=update_id, processed_at=svc.clock.now()))
+    except IntegrityError:
+        return False
+    return True
+
+
+async def reply(update: Update, context: CoachContext, template: str, /, **ctx: Any) -> None:
+    """Render ``template`` for the caller and answer in the same chat."""
+    rendered = context.svc.renderer.render(template, context.locale, me=context.me, **ctx)
+    if update.callback_query is not None and update.callback_query.message is not None:
+        await update.callback_query.message.reply_text(rendered.text, reply_markup=rendered.markup)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(rendered.text, reply_markup=rendered.markup)
+
+
+async def guard(update: Update, context: CoachContext) -> None:
+    """Identify the caller or stop the update here."""
+    tg_user = update.effective_user
+    if tg_user is None or tg_user.is_bot:
+        raise ApplicationHandlerStop
+    svc = context.svc
+    context.locale = from_telegram(tg_user.language_code)
+    if not _first_time(context, update.update_id):
+        log.info("duplicate update %s ignored", update.update_id)
+        raise ApplicationHandlerStop
+    verdict = svc.flood.hit(tg_user.id) if svc.flood else None
+    if verdict is not None and not verdict.allowed:
+        if verdict.first_refusal and update.effective_chat and update.effective_chat.type == "private":
+            await reply(update, context, "flood", retry_after=verdict.retry_after_s)
+        if update.callback_query:
+            await update.callback_query.answer()
+        raise ApplicationHandlerStop
+    with svc.db.session() as s:
+        user = people.find_user(s, tg_user.id)
+        if user is None and tg_user.id in svc.settings.admin_ids:
+            user = people.ensure_admin(
+                s, telegram_id=tg_user.id, name=tg_user.full_name, username=tg_user.username,
+                language=context.locale, timezone=svc.settings.default_timezone, clock=svc.clock)
+        if user is not None:
+            if not user.active:
+                user.active = True  # they came back after blocking the bot
+            if tg_user.username and user.username != tg_user.username:
+                user.username = tg_user.username
+            context.me = me_from_user(user)
+            context.locale = context.me.locale
+            return
+    if _is_start_with_code(update):
+        return
+    await _turn_away(update, context)
+    raise ApplicationHandlerStop
+
+
+async def _turn_away(update: Update, context: CoachContext) -> None:
+    if update.inline_query is not None:
+        await update.inline_query.answer([], cache_time=0, is_personal=True)
+        return
+    text = context.svc.renderer.text("not_registered", context.locale)
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+        return
+    chat = update.effective_chat
+    if chat is not None and chat.type == "private" and update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+
+
+def requires(*roles: str) -> Callable[[Handler], Handler]:
+    """Let only callers with one of ``roles`` reach the handler."""
+
+    def decorate(func: Handler) -> Handler:
+        @functools.wraps(func)
+        async def wrapper(update: Update, context: CoachContext) -> Any:
+            me = context.me
+            if me is None or (me.role not in roles and me.role != "admin"):
+                if update.callback_query is not None:
+                    await update.callback_query.answer()
+                await reply(update, context, "errors", code="role_forbidden")
+                return None
+            return await func(update, context)
+
+        return wrapper
+
+    return decorate
+
+
+def prune_processed(context: CoachContext, *, keep_days: int = 7) -> int:
+    """Forget update ids older than ``keep_days`` (Telegram keeps updates 24 h)."""
+    from datetime import timedelta
+
+    cutoff = context.svc.clock.now() - timedelta(days=keep_days)
+    with context.svc.db.session() as s:
+        result = s.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < cutoff))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,31 @@
+"""Long-lived things every handler and job needs, built once per application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.render import Renderer
+from bot.settings import Settings
+from coach.clock import Clock, SystemClock
+from coach.ratelimit import FloodLimiter
+from storage.db import Database
+
+__all__ = ["Services"]
+
+
+@dataclass
+class Services:
+    """Settings, database, clock, renderer and the search index, shared read-only."""
+
+    settings: Settings
+    db: Database
+    clock: Clock = field(default_factory=SystemClock)
+    renderer: Renderer = field(default_factory=Renderer)
+    flood: FloodLimiter | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.flood is None:
+            self.flood = FloodLimiter(limit=self.settings.flood_limit_per_minute,
+                                      per_seconds=60, clock=self.clock)

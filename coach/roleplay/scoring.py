@@ -1,0 +1,323 @@
+"""Score one advisor reply in a role-play: deterministic, explainable checks.
+
+Each reply is tested against small yes/no checks that the transcript itself can
+prove (did it restate the concern, give a fact, end with a question...). The
+score is the weighted share of checks passed, 0-100. Compliance problems
+(guarantees, disparaging competitors, pressure, a missing risk disclosure)
+override it: the score is capped and the grade is ``non_compliant``. Cue lists
+live in ``cues.yaml``; this module only applies them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import jieba
+from rapidfuzz import fuzz
+
+from coach.roleplay.cues import ComplianceConfig, Cues, load_cues
+from scripts_library.normalize import normalize, to_simplified
+
+__all__ = [
+    "CHECKS", "COMPLIANCE_TIPS", "Scorer", "TurnScore", "find_compliance", "name_variants",
+    "score_reply", "tip_text",
+]
+
+jieba.setLogLevel(60)  # jieba logs its dictionary load at INFO
+
+CHECKS: tuple[str, ...] = (
+    "restate", "acknowledge", "compliment", "answer_fact", "benefit_first",
+    "advance", "uses_name", "concise", "no_argue",
+)
+CHECK_TIPS: dict[str, str] = {
+    "restate": "tip.restate",
+    "acknowledge": "tip.acknowledge",
+    "compliment": "tip.compliment",
+    "answer_fact": "tip.add_fact",
+    "benefit_first": "tip.benefit_first",
+    "advance": "tip.advance",
+    "uses_name": "tip.use_name",
+    "no_argue": "tip.no_argue",
+}
+COMPLIANCE_TIPS: dict[str, str] = {
+    "guaranteed_return": "tip.no_guarantee",
+    "disparage_competitor": "tip.no_disparage",
+    "missing_risk_disclosure": "tip.add_risk_disclosure",
+    "pressure": "tip.no_pressure",
+}
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]+|(?<=[a-z0-9])\.(?=\s|$)")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_HONORIFICS_ZH = (
+    "先生", "女士", "小姐", "太太", "阿姨", "叔叔", "姐", "哥", "总", "老师", "经理", "大爷",
+)
+_HONORIFICS_EN = ("mr", "mrs", "ms", "miss", "dr", "auntie", "aunt", "uncle", "madam")
+
+
+@dataclass(frozen=True, slots=True)
+class TurnScore:
+    """The verdict on one reply; ``tip`` is a code such as ``tip.add_fact``."""
+
+    score: int
+    checks: dict[str, bool]
+    compliance: list[str]
+    tip: str
+    grade: str  # "good" | "weak" | "non_compliant"
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+# anything with the signature of score_reply (the engine accepts any such callable)
+Scorer = Callable[..., TurnScore]
+
+
+def score_reply(
+    reply: str,
+    *,
+    category: str,
+    customer_line: str = "",
+    customer_name: str | None = None,
+    requires_risk_disclosure: bool = False,
+    model_answers: Sequence[str] = (),
+    lang: str = "zh",
+    cues: Cues | None = None,
+) -> TurnScore:
+    """Score ``reply`` to a customer turn of ``category`` (0-100, see module doc)."""
+    cues = cues or load_cues()
+    text = normalize(reply)
+    if not text:
+        checks = dict.fromkeys(_applicable(customer_name), False)
+        return TurnScore(0, checks, [], "tip.concise_short", "weak")
+    reply_lang = _script(text, lang)
+    sentences = _sentences(reply)
+    checks = {
+        "restate": _restate(sentences, category, customer_line, cues),
+        "acknowledge": _acknowledge(text, cues),
+        "compliment": cues.checks["compliment"].search(text),
+        "answer_fact": _answer_fact(text, model_answers, cues),
+        "benefit_first": cues.checks["benefit_first"].search(text),
+        "advance": _advance(reply, text, cues),
+        "concise": _length_ok(text, reply_lang, cues),
+        "no_argue": not cues.checks["no_argue"].search(text),
+    }
+    if customer_name:
+        checks["uses_name"] = _uses_name(text, customer_name)
+    weights = cues.weights_for(category)
+    total = sum(weights.get(name, 0) for name in checks)
+    passed = sum(weights.get(name, 0) for name, ok in checks.items() if ok)
+    raw = round(100 * passed / total) if total else 0
+    compliance = find_compliance(text, requires_risk_disclosure, cues.compliance)
+    if compliance:
+        cap = cues.thresholds["compliance_cap"]
+        return TurnScore(min(raw, cap), checks, compliance, COMPLIANCE_TIPS[compliance[0]],
+                         "non_compliant")
+    grade = "good" if raw >= cues.thresholds["good"] else "weak"
+    return TurnScore(raw, checks, [], _tip(checks, text, reply_lang, cues), grade)
+
+
+def tip_text(code: str, lang: str = "zh") -> str:
+    """Default wording of a tip code (for the CLI; Telegram uses templates)."""
+    return load_cues().tip_text(code, lang)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _applicable(customer_name: str | None) -> list[str]:
+    return [c for c in CHECKS if c != "uses_name" or customer_name]
+
+
+def _script(text: str, hint: str) -> str:
+    """``zh`` or ``en``: which length rule applies, judged from the text itself."""
+    letters = [ch for ch in text if not ch.isspace()]
+    if not letters:
+        return hint
+    cjk = sum(1 for ch in letters if _CJK.match(ch))
+    return "zh" if cjk / len(letters) >= 0.3 else "en"
+
+
+def _prepare(text: str) -> str:
+    """Like normalize() but keeps punctuation (needed to see questions and sentences)."""
+    return to_simplified(unicodedata.normalize("NFKC", text)).lower().strip()
+
+
+def _sentences(reply: str) -> list[str]:
+    parts = [normalize(p) for p in _SENTENCE_END.split(_prepare(reply))]
+    return [p for p in parts if p]
+
+
+def _opening(sentences: list[str]) -> str:
+    """The first sentence, plus the next when the first is only a greeting or a name."""
+    if not sentences:
+        return ""
+    first = sentences[0]
+    if len(first.replace(" ", "")) < 8 and len(sentences) > 1:
+        first = f"{first} {sentences[1]}"
+    return first
+
+
+@lru_cache(maxsize=512)
+def _content_tokens(line: str, stopwords: frozenset[str]) -> frozenset[str]:
+    tokens = set()
+    for tok in jieba.lcut(normalize(line)):
+        tok = tok.strip()
+        if not tok or tok in stopwords:
+            continue
+        is_cjk = bool(_CJK.match(tok))
+        if (is_cjk and len(tok) >= 2) or (not is_cjk and len(tok) >= 3):
+            tokens.add(tok)
+    return frozenset(tokens)
+
+
+def _restate(sentences: list[str], category: str, customer_line: str, cues: Cues) -> bool:
+    opening = _opening(sentences)
+    if cues.checks["restate"].search(opening):
+        return True
+    customer = _content_tokens(customer_line, cues.stopwords) if customer_line else frozenset()
+    keywords = cues.category_keywords.get(category, ())
+    found = [t for t in customer if t in opening]
+    found += [k for k in keywords if _contains(opening, k)]
+    distinct = {t for t in found if not any(t != o and t in o for o in found)}
+    needed = 1 if 0 < len(customer) <= 2 else 2
+    return len(distinct) >= needed
+
+
+def _contains(text: str, phrase: str) -> bool:
+    if re.match(r"[a-z0-9]", phrase):
+        return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", text) is not None
+    return phrase in text
+
+
+def _acknowledge(text: str, cues: Cues) -> bool:
+    # "我理解您的意思是…" is a restatement, not an acknowledgement: blank it out first
+    for start, end in reversed(cues.checks["restate"].spans(text)):
+        text = text[:start] + " " * (end - start) + text[end:]
+    return cues.checks["acknowledge"].search(text)
+
+
+def _segmented(text: str) -> str:
+    return " ".join(t for t in jieba.lcut(text) if t.strip())
+
+
+def _answer_fact(text: str, model_answers: Sequence[str], cues: Cues) -> bool:
+    if cues.checks["answer_fact"].search(text):
+        return True
+    if len(text) < 15:
+        return False
+    mine = _segmented(text)
+    threshold = cues.thresholds["model_similarity"]
+    return any(
+        fuzz.token_sort_ratio(mine, _segmented(normalize(answer))) >= threshold
+        for answer in model_answers
+        if answer
+    )
+
+
+def _ends_with_question(reply: str, cues: Cues) -> bool:
+    tail = _prepare(reply).rstrip()
+    tail = re.sub(r"[\s\W_]+$", lambda m: "?" if re.search(r"[?？]", m.group()) else "", tail)
+    return bool(tail) and any(tail.endswith(e) for e in cues.question_endings)
+
+
+def _advance(reply: str, text: str, cues: Cues) -> bool:
+    return _ends_with_question(reply, cues) or cues.checks["advance"].search(text)
+
+
+def _length_ok(text: str, script: str, cues: Cues) -> bool:
+    band = cues.length[script]
+    size = len(text.replace(" ", "")) if script == "zh" else len(text.split())
+    return band["min"] <= size <= band["max"]
+
+
+def _length_tip(text: str, script: str, cues: Cues) -> str:
+    size = len(text.replace(" ", "")) if script == "zh" else len(text.split())
+    return "tip.concise_short" if size < cues.length[script]["min"] else "tip.concise_long"
+
+
+def _tip(checks: dict[str, bool], text: str, script: str, cues: Cues) -> str:
+    for name in cues.tip_order:
+        if name in checks and not checks[name]:
+            return _length_tip(text, script, cues) if name == "concise" else CHECK_TIPS[name]
+    return "tip.well_done"
+
+
+# ---------------------------------------------------------------- names
+
+
+@lru_cache(maxsize=256)
+def name_variants(name: str) -> tuple[str, ...]:
+    """Ways a reply may address ``name``: "王先生" → 王先生, 王女士, 王姐…, mr wang…"""
+    norm = normalize(name)
+    if not norm:
+        return ()
+    variants = {norm}
+    if _CJK.match(norm):
+        surname = norm[0]
+        variants.update(surname + h for h in _HONORIFICS_ZH)
+        latin = _pinyin(surname)
+    else:
+        words = [w for w in norm.split() if w not in _HONORIFICS_EN]
+        latin = words[-1] if words else ""
+    if latin:
+        variants.update(f"{h} {latin}" for h in _HONORIFICS_EN)
+    return tuple(sorted(variants))
+
+
+def _pinyin(surname: str) -> str:
+    try:
+        from pypinyin import lazy_pinyin
+    except ImportError:  # optional: English replies then need the exact name
+        return ""
+    return "".join(lazy_pinyin(surname))
+
+
+def _uses_name(text: str, customer_name: str) -> bool:
+    return any(_contains(text, v) for v in name_variants(customer_name))
+
+
+# ---------------------------------------------------------------- compliance
+
+
+def find_compliance(text: str, requires_risk_disclosure: bool, cfg: ComplianceConfig) -> list[str]:
+    """Compliance problems in the normalised ``text``, in reporting order."""
+    found = {name for name, rule in cfg.rules.items() if _real_hit(text, rule.spans(text), cfg)}
+    if (
+        requires_risk_disclosure
+        and cfg.product.search(text)
+        and not cfg.risk.search(text)
+    ):
+        found.add("missing_risk_disclosure")
+    return [name for name in cfg.order if name in found]
+
+
+def _real_hit(text: str, spans: list[tuple[int, int]], cfg: ComplianceConfig) -> bool:
+    return any(not _excused(text, start, end, cfg) for start, end in spans)
+
+
+def _excused(text: str, start: int, end: int, cfg: ComplianceConfig) -> bool:
+    """True when a match is negated, a wish of the client's, or plainly about deposits."""
+    if re.match(r"[a-z0-9]", text[start:end]):
+        before_words = text[:start].split()[-cfg.en_window:]
+        before = " ".join(before_words)
+        if cfg.negators_en & set(before_words):
+            return True
+        if any(_contains(before, w) for w in cfg.wish_en):
+            return True
+        return _about_deposit(" ".join(text[:start].split()[-6:]), cfg)
+    clause = text[:start].rsplit(" ", 1)[-1]
+    window = clause[-cfg.zh_window:]
+    if text[start] == "不" and start > 0 and text[start - 1] == text[start + 1 : start + 2]:
+        return True  # "会不会亏": a question, not a promise
+    if any(n in window for n in cfg.negators_zh) or any(w in window for w in cfg.wish_zh):
+        return True
+    return _about_deposit(clause[-10:], cfg)
+
+
+def _about_deposit(before: str, cfg: ComplianceConfig) -> bool:
+    if not any(_contains(before, w) for w in cfg.deposit_words):
+        return False
+    return not any(_contains(before, s) for s in cfg.same_as)

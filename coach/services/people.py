@@ -1,0 +1,203 @@
+"""Teams, people, invite codes and personal settings."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from coach.clock import Clock
+from coach.services.errors import ServiceError
+from storage.models import InviteCode, Team, User
+
+__all__ = [
+    "ROLES",
+    "INVITE_ROLES",
+    "RedeemResult",
+    "add_user",
+    "create_invite",
+    "create_team",
+    "ensure_admin",
+    "find_user",
+    "get_team",
+    "get_user",
+    "list_users",
+    "redeem_invite",
+    "team_members",
+    "update_settings",
+]
+
+ROLES = ("advisor", "lead", "referrer", "admin")
+INVITE_ROLES = ("advisor", "lead", "referrer")
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
+
+
+@dataclass(frozen=True)
+class RedeemResult:
+    status: str  # ok | unknown | expired | used | already_registered
+    user: User | None = None
+    team_name: str | None = None
+
+
+def find_user(session: Session, telegram_id: int) -> User | None:
+    return session.scalar(select(User).where(User.telegram_id == telegram_id))
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise ServiceError("not_registered")
+    return user
+
+
+def get_team(session: Session, name: str) -> Team:
+    team = session.scalar(select(Team).where(func.lower(Team.name) == name.strip().lower()))
+    if team is None:
+        raise ServiceError("team_not_found", team=name)
+    return team
+
+
+def create_team(session: Session, name: str, *, clock: Clock) -> Team:
+    name = name.strip()
+    if not name or len(name) > 80:
+        raise ServiceError("team_name_invalid")
+    if session.scalar(select(Team).where(func.lower(Team.name) == name.lower())):
+        raise ServiceError("team_exists", team=name)
+    team = Team(name=name, created_at=clock.now())
+    session.add(team)
+    session.flush()
+    return team
+
+
+def ensure_admin(session: Session, *, telegram_id: int, name: str, username: str | None,
+                 language: str, timezone: str, clock: Clock) -> User:
+    """Register an admin listed in ``ADMIN_TELEGRAM_IDS`` on first contact."""
+    user = find_user(session, telegram_id)
+    if user is None:
+        user = User(telegram_id=telegram_id, name=name, username=username, role="admin",
+                    language=language, timezone=timezone, created_at=clock.now())
+        session.add(user)
+        session.flush()
+    return user
+
+
+def create_invite(session: Session, *, role: str, team_name: str, created_by: User | None,
+                  clock: Clock, ttl_days: int) -> InviteCode:
+    if role not in INVITE_ROLES:
+        raise ServiceError("role_invalid", role=role)
+    team = get_team(session, team_name)
+    if created_by is not None and created_by.role == "lead" and created_by.team_id != team.id:
+        raise ServiceError("not_your_team", team=team.name)
+    code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+    invite = InviteCode(code=code, role=role, team_id=team.id,
+                        created_by_id=created_by.id if created_by else None,
+                        expires_at=clock.now() + timedelta(days=ttl_days), created_at=clock.now())
+    session.add(invite)
+    session.flush()
+    return invite
+
+
+def redeem_invite(session: Session, *, code: str, telegram_id: int, name: str,
+                  username: str | None, language: str, timezone: str, clock: Clock) -> RedeemResult:
+    """Register ``telegram_id`` with the invite's role and team; codes are single-use."""
+    if find_user(session, telegram_id) is not None:
+        return RedeemResult("already_registered")
+    invite = session.scalar(
+        select(InviteCode).where(InviteCode.code == code.strip().upper()).with_for_update()
+    )
+    if invite is None:
+        return RedeemResult("unknown")
+    if invite.used_at is not None:
+        return RedeemResult("used")
+    if invite.expires_at <= clock.now():
+        return RedeemResult("expired")
+    user = User(telegram_id=telegram_id, name=name[:80] or str(telegram_id), username=username,
+                role=invite.role, team_id=invite.team_id, language=language, timezone=timezone,
+                created_at=clock.now())
+    session.add(user)
+    session.flush()
+    invite.used_at = clock.now()
+    invite.used_by_id = user.id
+    team = session.get(Team, invite.team_id) if invite.team_id else None
+    return RedeemResult("ok", user=user, team_name=team.name if team else None)
+
+
+def add_user(session: Session, *, telegram_id: int, role: str, team_name: str | None,
+             name: str | None, clock: Clock, language: str = "zh-Hans",
+             timezone: str = "Asia/Shanghai", username: str | None = None) -> User:
+    """Create or update a person (admin CLI and CSV import)."""
+    if role not in ROLES:
+        raise ServiceError("role_invalid", role=role)
+    team = get_team(session, team_name) if team_name else None
+    if role in ("advisor", "lead", "referrer") and team is None:
+        raise ServiceError("team_required", role=role)
+    user = find_user(session, telegram_id)
+    if user is None:
+        user = User(telegram_id=telegram_id, name=name or str(telegram_id), role=role,
+                    team_id=team.id if team else None, language=language, timezone=timezone,
+                    username=username, created_at=clock.now())
+        session.add(user)
+    else:
+        user.role = role
+        user.team_id = team.id if team else None
+        if name:
+            user.name = name
+        if username:
+            user.username = username
+    session.flush()
+    return user
+
+
+def list_users(session: Session) -> list[tuple[User, str | None]]:
+    rows = session.execute(
+        select(User, Team.name).outerjoin(Team, User.team_id == Team.id).order_by(User.id)
+    )
+    return [(u, t) for u, t in rows]
+
+
+def team_members(session: Session, team_id: int, *, roles: tuple[str, ...] = ("advisor", "lead"),
+                 active_only: bool = True) -> list[User]:
+    query = select(User).where(User.team_id == team_id, User.role.in_(roles))
+    if active_only:
+        query = query.where(User.active.is_(True))
+    return list(session.scalars(query.order_by(User.name)))
+
+
+def update_settings(session: Session, user_id: int, *, language: str | None = None,
+                    timezone: str | None = None, digest_time: str | None = None) -> User:
+    """Change a person's language, time zone or digest time; validates each."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise ServiceError("not_registered")
+    if language is not None:
+        if language not in ("zh-Hans", "zh-Hant-HK", "zh-Hant-TW", "en"):
+            raise ServiceError("language_invalid", value=language)
+        user.language = language
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ServiceError("timezone_invalid", value=timezone) from None
+        user.timezone = timezone
+    if digest_time is not None:
+        user.digest_time = parse_hhmm(digest_time)
+    return user
+
+
+def parse_hhmm(value: str) -> time:
+    try:
+        parsed = datetime.strptime(value.strip().replace("：", ":"), "%H:%M").time()
+    except ValueError:
+        raise ServiceError("time_invalid", value=value) from None
+    return parsed
+
+
+def get_or_create_team(session: Session, name: str, *, clock: Clock) -> Team:
+    try:
+        return get_team(session, name)
+    except ServiceError:
+        return create_team(session, name, clock=clock)

@@ -1,0 +1,59 @@
+"""/settings: language, time zone and morning digest time."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import CoachContext
+from bot.guard import me_from_user, reply
+from coach.services import people
+from coach.services.errors import ServiceError
+from storage.models import User
+
+FIELDS = {"lang": "language", "tz": "timezone", "dt": "digest_time"}
+
+
+async def _apply(update: Update, context: CoachContext, field: str, value: str) -> None:
+    svc = context.svc
+    try:
+        with svc.db.session() as s:
+            user = people.update_settings(s, context.caller.user_id, **{FIELDS[field]: value})
+            context.me = me_from_user(user)
+            context.locale = context.me.locale
+            snapshot = _snapshot(user, svc.settings.digest_time.strftime("%H:%M"))
+    except ServiceError as err:
+        await reply(update, context, "errors", code=err.code, **err.params)
+        return
+    await reply(update, context, "settings", s=snapshot, changed=field)
+
+
+def _snapshot(user: User, default_digest: str) -> dict[str, str]:
+    digest = user.digest_time.strftime("%H:%M") if user.digest_time else default_digest
+    return {"language": user.language, "timezone": user.timezone, "digest_time": digest,
+            "paused": "1" if user.digest_paused else ""}
+
+
+async def show_settings(update: Update, context: CoachContext) -> None:
+    """/settings, or /settings lang|tz|dt VALUE to change one directly."""
+    args = context.args or []
+    if len(args) == 2 and args[0] in FIELDS:
+        await _apply(update, context, args[0], args[1])
+        return
+    if args:
+        await reply(update, context, "usage", command="settings")
+        return
+    with context.svc.db.session() as s:
+        user = people.get_user(s, context.caller.user_id)
+        snapshot = _snapshot(user, context.svc.settings.digest_time.strftime("%H:%M"))
+    await reply(update, context, "settings", s=snapshot, changed=None)
+
+
+async def settings_button(update: Update, context: CoachContext) -> None:
+    """Buttons ``st <field> <value>``."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    _, field, value = query.data.split(" ", 2)
+    if field not in FIELDS:
+        return
+    await _apply(update, context, field, value)

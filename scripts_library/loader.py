@@ -1,0 +1,424 @@
+"""Read the YAML script library into :class:`Library`, and validate it.
+
+Every script keeps the file and line it came from, so the validator can point a
+content writer at ``objection/fee_too_high.yaml:42``. ``load_library`` is
+lenient (a broken script is skipped and reported in ``Library.problems``);
+``validate_library`` adds the content rules from ``rules.yaml`` and is what
+``coach scripts validate`` and CI run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from jinja2 import meta
+from pydantic import ValidationError
+
+from scripts_library.normalize import normalize
+from scripts_library.schema import CATEGORIES, Script, is_objection
+
+__all__ = ["CONTENT_DIR", "Library", "Problem", "load_library", "validate_library"]
+
+CONTENT_DIR = Path(__file__).resolve().parent / "content"
+RULES_FILE = Path(__file__).resolve().parent / "rules.yaml"
+
+_SCRIPT_KEYS = frozenset(Script.model_fields) - {"source_file", "source_line", "team_id"}
+_FILE_KEYS = frozenset({"category", "scripts"})
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Problem:
+    """One thing wrong with the content, located as ``file:line``."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass
+class Library:
+    """All valid scripts, with quick look-ups; ``problems`` lists what was skipped."""
+
+    scripts: list[Script]
+    root: Path | None = None
+    problems: list[Problem] = field(default_factory=list)
+    # script id -> {field path -> line}, for precise validator messages
+    field_lines: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id = {s.id: s for s in self.scripts}
+
+    def __len__(self) -> int:
+        return len(self.scripts)
+
+    def __iter__(self) -> Iterator[Script]:
+        return iter(self.scripts)
+
+    def get(self, script_id: str) -> Script | None:
+        return self._by_id.get(script_id)
+
+    def by_category(self, category: str) -> list[Script]:
+        return [s for s in self.scripts if s.category == category]
+
+    def stats(self) -> dict[str, Any]:
+        """``{"total": N, "by_category": {cat: n}}`` with every known category listed."""
+        counts = Counter(s.category for s in self.scripts)
+        by_category = {c: counts.get(c, 0) for c in CATEGORIES}
+        by_category.update({c: n for c, n in sorted(counts.items()) if c not in by_category})
+        return {"total": len(self.scripts), "by_category": by_category}
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_library(root: Path | str | None = None) -> Library:
+    """Load every ``*.yaml`` under ``root`` (default: the package's ``content/``)."""
+    base = Path(root) if root is not None else CONTENT_DIR
+    scripts: list[Script] = []
+    problems: list[Problem] = []
+    field_lines: dict[str, dict[str, int]] = {}
+    seen: dict[str, Problem] = {}
+    for path in _yaml_files(base):
+        name = _display_name(path, base)
+        for script, lines, script_problems in _load_file(path, name):
+            problems += script_problems
+            if script is None:
+                continue
+            first = seen.get(script.id)
+            if first is not None:
+                problems.append(
+                    Problem(name, script.source_line or 1,
+                            f"duplicate id {script.id!r} (first defined at {first.file}:{first.line})")
+                )
+                continue
+            seen[script.id] = Problem(name, script.source_line or 1, "")
+            scripts.append(script)
+            field_lines[script.id] = lines
+    return Library(scripts=scripts, root=base, problems=sorted(problems), field_lines=field_lines)
+
+
+def _yaml_files(base: Path) -> list[Path]:
+    if base.is_file():
+        return [base]
+    return sorted(p for p in base.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def _display_name(path: Path, base: Path) -> str:
+    try:
+        return str(path.relative_to(base if base.is_dir() else base.parent))
+    except ValueError:
+        return str(path)
+
+
+_Loaded = tuple[Script | None, dict[str, int], list[Problem]]
+
+
+def _load_file(path: Path, name: str) -> list[_Loaded]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [(None, {}, [Problem(name, 1, f"cannot read file: {exc}")])]
+    try:
+        node, data = _parse(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        col = f" (column {mark.column + 1})" if mark else ""
+        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        return [(None, {}, [Problem(name, line, f"YAML syntax error: {what}{col}")])]
+    except yaml.YAMLError as exc:
+        return [(None, {}, [Problem(name, 1, f"YAML error: {exc}")])]
+    if node is None:
+        return [(None, {}, [Problem(name, 1, "empty file")])]
+    header = _file_header_problems(name, node, data)
+    if header:
+        return [(None, {}, header)]
+    default_category = data.get("category")
+    seq = _mapping_value(node, "scripts")
+    out: list[_Loaded] = []
+    items = seq.value if isinstance(seq, yaml.SequenceNode) else []
+    for item_node, raw in zip(items, data["scripts"] or [], strict=False):
+        out.append(_load_script(name, item_node, raw, default_category))
+    return out
+
+
+def _parse(text: str) -> tuple[yaml.Node | None, Any]:
+    """Compose once (for line marks) and construct from the same node tree."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return node, data
+
+
+def _file_header_problems(name: str, node: yaml.Node, data: Any) -> list[Problem]:
+    line = node.start_mark.line + 1
+    if not isinstance(data, dict):
+        return [Problem(name, line, "top level must be a mapping with 'category' and 'scripts'")]
+    problems = [
+        Problem(name, _key_line(node, k), f"unknown top-level field {k!r} (allowed: category, scripts)")
+        for k in data if k not in _FILE_KEYS
+    ]
+    if not isinstance(data.get("scripts"), list):
+        problems.append(Problem(name, line, "missing 'scripts' list"))
+    category = data.get("category")
+    if category is not None and category not in CATEGORIES:
+        problems.append(Problem(name, _key_line(node, "category"), f"unknown category {category!r}"))
+    return problems
+
+
+def _load_script(name: str, node: yaml.Node, raw: Any, default_category: str | None) -> _Loaded:
+    line = node.start_mark.line + 1
+    if not isinstance(raw, dict):
+        return None, {}, [Problem(name, line, "each script must be a mapping")]
+    lines = _field_lines(node)
+    problems = [Problem(name, ln, f"duplicate key {key!r}") for key, ln in _duplicate_keys(node)]
+    unknown = [k for k in raw if k not in _SCRIPT_KEYS]
+    sid = raw.get("id", "?")
+    for key in unknown:
+        problems.append(Problem(name, lines.get(str(key), line), f"script {sid!r}: unknown field {key!r}"))
+    fields = {k: v for k, v in raw.items() if k in _SCRIPT_KEYS}
+    fields.setdefault("category", default_category)
+    try:
+        script = Script.model_validate({**fields, "source_file": name, "source_line": line})
+    except ValidationError as exc:
+        for err in exc.errors():
+            path = _loc_path(err["loc"])
+            problems.append(Problem(name, _nearest_line(lines, path, line),
+                                    f"script {sid!r}: {path or 'script'}: {_describe(err)}"))
+        return None, lines, problems
+    if unknown:
+        return None, lines, problems
+    if script.category not in CATEGORIES:
+        problems.append(Problem(name, lines.get("category", line),
+                                f"script {sid!r}: unknown category {script.category!r}"))
+        return None, lines, problems
+    return script, lines, problems
+
+
+def _describe(err: Any) -> str:
+    if err["type"] == "missing":
+        return "missing required field"
+    if err["type"] == "extra_forbidden":
+        return "unknown field"
+    return str(err["msg"]).lower()
+
+
+def _loc_path(loc: Iterable[Any]) -> str:
+    parts: list[str] = []
+    for p in loc:
+        if isinstance(p, int):
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{p}]"]
+        else:
+            parts.append(str(p))
+    return ".".join(parts)
+
+
+def _nearest_line(lines: dict[str, int], path: str, default: int) -> int:
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path.rpartition(".")[0] if "." in path else ""
+    return default
+
+
+def _field_lines(node: yaml.Node, prefix: str = "") -> dict[str, int]:
+    """Map dotted field paths (``steps.answer``, ``triggers[2]``) to 1-based lines."""
+    out: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = f"{prefix}{key_node.value}"
+            out[path] = value_node.start_mark.line + 1 if isinstance(value_node, yaml.ScalarNode) \
+                else key_node.start_mark.line + 1
+            out.update(_field_lines(value_node, path + "."))
+    elif isinstance(node, yaml.SequenceNode):
+        base = prefix.rstrip(".")
+        for i, item in enumerate(node.value):
+            out[f"{base}[{i}]"] = item.start_mark.line + 1
+            out.update(_field_lines(item, f"{base}[{i}]."))
+    return out
+
+
+def _duplicate_keys(node: yaml.Node) -> list[tuple[str, int]]:
+    dups: list[tuple[str, int]] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            if key_node.value in seen:
+                dups.append((key_node.value, key_node.start_mark.line + 1))
+            seen.add(key_node.value)
+            dups += _duplicate_keys(value_node)
+    return dups
+
+
+def _mapping_value(node: yaml.Node, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if key_node.value == key:
+                return value_node
+    return None
+
+
+def _key_line(node: yaml.Node, key: str) -> int:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, _ in node.value:
+            if key_node.value == key:
+                return key_node.start_mark.line + 1
+    return node.start_mark.line + 1
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate_library(root: Path | str | None = None) -> list[Problem]:
+    """Structural problems plus content-rule problems, sorted by file and line."""
+    library = load_library(root)
+    problems = list(library.problems)
+    rules = _rules()
+    for script in library.scripts:
+        problems += check_script(script, library.field_lines.get(script.id, {}), rules=rules)
+    return sorted(problems)
+
+
+def check_script(script: Script, lines: dict[str, int] | None = None, *,
+                 rules: _Rules | None = None) -> list[Problem]:
+    """Content rules for one (schema-valid) script; also usable for DB team scripts."""
+    rules = rules or _rules()
+    lines = lines or {}
+    name = script.source_file or f"<script {script.id}>"
+    base = script.source_line or 1
+
+    def at(path: str, message: str) -> Problem:
+        return Problem(name, _nearest_line(lines, path, base), f"script {script.id!r}: {message}")
+
+    problems = [at(path, msg) for path, msg in _shape_problems(script)]
+    for path, text in script.text_fields():
+        for message in rules.violations(text, tags=script.tags):
+            problems.append(at(path, f"{path}: {message}"))
+    problems += [at(path, msg) for path, msg in _variable_problems(script)]
+    return problems
+
+
+def _shape_problems(script: Script) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if not script.triggers:
+        out.append(("triggers", "needs at least one trigger phrase"))
+    if script.is_objection:
+        if script.steps is None:
+            out.append(("id", "objection scripts need all five steps "
+                              "(restate, acknowledge, compliment, answer, advance)"))
+        if script.say is not None:
+            out.append(("say", "objection scripts use 'steps', not 'say'"))
+        if script.en is not None and script.en.steps is None:
+            out.append(("en", "English version of an objection needs 'steps'"))
+    else:
+        if script.say is None:
+            out.append(("id", f"{script.category} scripts need a 'say' text"))
+        if script.steps is not None:
+            out.append(("steps", "only objection scripts use 'steps'; use 'say'"))
+        if script.en is not None and script.en.say is None:
+            out.append(("en", "English version needs 'say'"))
+    if script.en is not None and script.en.steps is not None and script.en.say is not None:
+        out.append(("en", "English version has both 'steps' and 'say'"))
+    return out
+
+
+def _variable_problems(script: Script) -> list[tuple[str, str]]:
+    declared = set(script.variables)
+    used: dict[str, str] = {}
+    out: list[tuple[str, str]] = []
+    env = jinja2.Environment()
+    for path, text in script.text_fields():
+        if path.startswith("triggers"):
+            continue
+        try:
+            names = meta.find_undeclared_variables(env.parse(text))
+        except jinja2.TemplateSyntaxError as exc:
+            out.append((path, f"{path}: template syntax error: {exc.message}"))
+            continue
+        for var in sorted(names):
+            used.setdefault(var, path)
+    for var, path in used.items():
+        if var not in declared:
+            out.append((path, f"{path}: variable {var!r} is used but not listed in 'variables'"))
+    for var in sorted(declared - used.keys()):
+        out.append(("variables", f"variable {var!r} is listed in 'variables' but never used"))
+    return out
+
+
+@dataclass(frozen=True)
+class _Rules:
+    forbidden: list[tuple[str, str, str | None]]  # (normalised phrase, reason, unless_tag)
+    pressure: list[str]
+    competitors: list[str]
+    neg_zh: tuple[str, ...]
+    neg_en: frozenset[str]
+    window_zh: int
+    window_en: int
+
+    def violations(self, text: str, *, tags: Iterable[str] = ()) -> list[str]:
+        norm = normalize(text)
+        tagset = set(tags)
+        out: list[str] = []
+        found: list[str] = []
+        # longest first, so "稳赚不赔" is reported once, not again as "稳赚"
+        for phrase, reason, unless_tag in self.forbidden:
+            if unless_tag and unless_tag in tagset:
+                continue
+            if any(phrase in f for f in found) or not self._unnegated(norm, phrase):
+                continue
+            found.append(phrase)
+            out.append(f"forbidden phrase {phrase!r} ({reason})")
+        out += [f"pressure phrase {p!r}" for p in self.pressure if _contains(norm, p)]
+        out += [f"names a competitor bank {c!r}" for c in self.competitors if _contains(norm, c)]
+        return out
+
+    def _unnegated(self, norm: str, phrase: str) -> bool:
+        start = norm.find(phrase)
+        while start >= 0:
+            if not self._negated(norm[:start], phrase):
+                return True
+            start = norm.find(phrase, start + 1)
+        return False
+
+    def _negated(self, before: str, phrase: str) -> bool:
+        if phrase.isascii():
+            words = before.split()[-self.window_en:]
+            return any(w in self.neg_en for w in words)
+        clause = before.rsplit(" ", 1)[-1][-self.window_zh:]
+        return any(cue in clause for cue in self.neg_zh)
+
+
+def _contains(norm: str, phrase: str) -> bool:
+    if phrase.isascii():
+        return f" {phrase} " in f" {norm} "
+    return phrase in norm
+
+
+@lru_cache(maxsize=1)
+def _rules() -> _Rules:
+    data = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+    neg = data.get("negation", {})
+    window = data.get("negation_window", {})
+    return _Rules(
+        forbidden=sorted(((normalize(f["phrase"]), f["reason"], f.get("unless_tag"))
+                          for f in data.get("forbidden", [])), key=lambda f: -len(f[0])),
+        pressure=[normalize(p) for p in data.get("pressure", [])],
+        competitors=[normalize(c) for c in data.get("competitors", [])],
+        neg_zh=tuple(normalize(c) for c in neg.get("zh", [])),
+        neg_en=frozenset(normalize(c).split(" ")[0] for c in neg.get("en", [])),
+        window_zh=int(window.get("zh", 6)),
+        window_en=int(window.get("en", 4)),
+    )

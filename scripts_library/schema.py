@@ -1,0 +1,219 @@
+"""Typed model of one talk-track script, and how it renders for a reader.
+
+The YAML files in ``content/`` are validated into :class:`Script` objects; the
+Telegram handlers call :meth:`Script.render` to fill ``{{ client }}``-style
+variables and pick the language. Traditional Chinese output is a separate step
+(:func:`scripts_library.convert.to_traditional`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "CATEGORIES",
+    "OBJECTION_CATEGORIES",
+    "STEP_KEYS",
+    "PLACEHOLDERS",
+    "RenderedScript",
+    "Script",
+    "Steps",
+    "Translation",
+    "is_objection",
+]
+
+CATEGORIES: tuple[str, ...] = (
+    "objection.fee_too_high",
+    "objection.return_too_low",
+    "objection.fear_of_loss",
+    "objection.past_loss",
+    "objection.think_it_over",
+    "objection.ask_family",
+    "objection.no_money",
+    "objection.other_bank_better",
+    "objection.liquidity",
+    "objection.no_time",
+    "objection.distrust_sales",
+    "objection.already_have",
+    "objection.prefer_deposit",
+    "objection.market_timing",
+    "opening.phone_call",
+    "opening.invitation",
+    "discovery.spin",
+    "pitch.fab",
+    "pitch.numbers",
+    "signals.buying",
+    "closing",
+    "followup.post_sale",
+    "followup.new_account",
+    "crosssell",
+    "referral.handoff",
+    "complaint",
+    "greeting.holiday",
+)
+
+OBJECTION_CATEGORIES: tuple[str, ...] = tuple(c for c in CATEGORIES if c.startswith("objection."))
+
+# the five objection-handling steps, in the order they are spoken
+STEP_KEYS: tuple[str, ...] = ("restate", "acknowledge", "compliment", "answer", "advance")
+
+# what an unfilled variable renders as, per language; anything else becomes "…"
+PLACEHOLDERS: dict[str, dict[str, str]] = {
+    "zh": {"client": "您"},
+    "en": {"client": "you"},
+}
+_DEFAULT_PLACEHOLDER = "…"
+
+
+def is_objection(category: str) -> bool:
+    """True for the fourteen ``objection.*`` categories (they use five steps)."""
+    return category.startswith("objection.")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Steps(_Strict):
+    """The five steps of handling an objection, in speaking order."""
+
+    restate: str = Field(min_length=1)
+    acknowledge: str = Field(min_length=1)
+    compliment: str = Field(min_length=1)
+    answer: str = Field(min_length=1)
+    advance: str = Field(min_length=1)
+
+    def items(self) -> list[tuple[str, str]]:
+        """``(step_key, text)`` pairs in speaking order."""
+        return [(key, getattr(self, key)) for key in STEP_KEYS]
+
+
+class Translation(_Strict):
+    """An optional English version of a script."""
+
+    title: str = Field(min_length=1)
+    steps: Steps | None = None
+    say: str | None = None
+
+
+class Script(_Strict):
+    """One talk track: an objection answer (five steps) or a ``say`` text."""
+
+    id: str = Field(pattern=r"^[a-z0-9_.]+$", max_length=100)
+    category: str
+    title: str = Field(min_length=1)
+    triggers: list[str] = Field(default_factory=list)
+    steps: Steps | None = None
+    say: str | None = None
+    variables: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    risk_note: str | None = None
+    en: Translation | None = None
+    team_id: int | None = None  # None: shared library; set: a team's own script (from the DB)
+    source_file: str | None = None
+    source_line: int | None = None
+
+    @property
+    def is_objection(self) -> bool:
+        return is_objection(self.category)
+
+    def text_fields(self) -> list[tuple[str, str]]:
+        """Every human-readable text as ``(path, text)``, e.g. ``("en.steps.answer", ...)``."""
+        out: list[tuple[str, str]] = [("title", self.title)]
+        out += [(f"triggers[{i}]", t) for i, t in enumerate(self.triggers)]
+        out += _body_fields("", self.steps, self.say)
+        if self.risk_note:
+            out.append(("risk_note", self.risk_note))
+        if self.en is not None:
+            out.append(("en.title", self.en.title))
+            out += _body_fields("en.", self.en.steps, self.en.say)
+        return out
+
+    def render(self, lang: str = "zh", variables: dict[str, Any] | None = None) -> RenderedScript:
+        """Fill the template variables and pick the language.
+
+        ``lang == "en"`` uses the English version when there is one; any other
+        value (or a missing translation) gives the Simplified Chinese text.
+        Variables that are not supplied become a placeholder ("您"/"you" for
+        ``client``, "…" otherwise), never an error.
+        """
+        use_en = lang == "en" and self.en is not None
+        out_lang = "en" if use_en else "zh"
+        context = _context(out_lang, variables or {})
+        if use_en:
+            assert self.en is not None
+            title, steps, say = self.en.title, self.en.steps, self.en.say
+            if steps is None and say is None:  # title-only translation: body falls back
+                steps, say = self.steps, self.say
+        else:
+            title, steps, say = self.title, self.steps, self.say
+        return RenderedScript(
+            script_id=self.id,
+            lang=out_lang,
+            title=_render(title, context),
+            steps=[(k, _render(t, context)) for k, t in steps.items()] if steps else None,
+            say=_render(say, context) if say else None,
+            risk_note=_render(self.risk_note, context) if self.risk_note else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedScript:
+    """A script ready to show: either ``steps`` (objections) or ``say``."""
+
+    script_id: str
+    lang: str
+    title: str
+    steps: list[tuple[str, str]] | None
+    say: str | None
+    risk_note: str | None
+
+    def texts(self) -> list[str]:
+        """All visible texts in reading order (handy for conversion and tests)."""
+        body = [t for _, t in self.steps] if self.steps else [self.say or ""]
+        return [self.title, *body, *([self.risk_note] if self.risk_note else [])]
+
+
+def _body_fields(prefix: str, steps: Steps | None, say: str | None) -> list[tuple[str, str]]:
+    if steps is not None:
+        return [(f"{prefix}steps.{k}", t) for k, t in steps.items()]
+    return [(f"{prefix}say", say)] if say else []
+
+
+class _Placeholder(jinja2.Undefined):
+    """An unfilled variable: renders as a neutral placeholder instead of failing."""
+
+    def __str__(self) -> str:
+        return _DEFAULT_PLACEHOLDER
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    # plain text out; HTML escaping is the Telegram template's business
+    return jinja2.Environment(undefined=_Placeholder, autoescape=False, keep_trailing_newline=False)
+
+
+@lru_cache(maxsize=2048)
+def _template(text: str) -> jinja2.Template:
+    return _env().from_string(text)
+
+
+def _context(lang: str, variables: dict[str, Any]) -> dict[str, Any]:
+    context: dict[str, Any] = dict(PLACEHOLDERS.get(lang, {}))
+    context.update({k: v for k, v in variables.items() if v is not None and v != ""})
+    return context
+
+
+def _render(text: str, context: dict[str, Any]) -> str:
+    if "{" not in text:
+        return text
+    try:
+        return _template(text).render(context)
+    except jinja2.TemplateError:
+        # the validator rejects broken templates; never crash a chat over one
+        return text
