@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,16 +27,20 @@ from telegram.ext import (
     TypeHandler,
 )
 from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
 
 from bot.context import CoachContext
 from bot.guard import guard
 from bot.persistence import DatabasePersistence
 from bot.services import Services
-from handlers import errors, help as help_, onboarding, settings
+from handlers import clients, errors, onboarding, settings
+from handlers import help as help_
 
 __all__ = ["build_application", "CoachApplication"]
 
 log = logging.getLogger("coach.updates")
+# Our flows mix text and button steps on purpose; per-chat tracking is what we want.
+warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
 
 
 class CoachApplication(Application):  # type: ignore[type-arg]
@@ -78,6 +83,10 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
         (0, CommandHandler("invite", named(onboarding.invite))),
         (0, CommandHandler("settings", named(settings.show_settings))),
         (0, CallbackQueryHandler(named(settings.settings_button), pattern=r"^st ")),
+        # clients
+        (0, clients.add_client_conversation()),
+        (0, CommandHandler("client", named(clients.find_client))),
+        (0, CallbackQueryHandler(named(clients.open_card), pattern=r"^cl \d+$")),
         # nothing matched: /cancel outside a flow
         (0, CommandHandler("cancel", named(help_.cancel))),
     ]

@@ -2,43 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
+
+from coach.actor import Me
 
 if TYPE_CHECKING:
     from bot.services import Services
 
 __all__ = ["CoachContext", "Me"]
-
-ROLES = ("advisor", "lead", "referrer", "admin")
-
-
-@dataclass(frozen=True)
-class Me:
-    """The registered person behind an update, as the guard found them."""
-
-    user_id: int
-    telegram_id: int
-    name: str
-    role: str
-    team_id: int | None
-    locale: str
-    timezone: str
-
-    @property
-    def is_lead(self) -> bool:
-        return self.role == "lead"
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    @property
-    def manages_team(self) -> bool:
-        return self.role in ("lead", "admin")
-
 
 class CoachContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """``CallbackContext`` plus ``me`` (set by the guard) and ``svc``."""

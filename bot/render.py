@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.ext import Extension
 from markupsafe import Markup
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -26,6 +27,28 @@ __all__ = ["Rendered", "Renderer", "KeyboardBuilder", "TEMPLATE_DIR"]
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _TRAILING = re.compile(r"[ \t]+\n")
+
+
+_TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}|\{\{\s*kb\.[^}]*\}\}")
+
+
+class StandaloneLines(Extension):
+    """Drop the line break after lines that hold only tags (or only buttons).
+
+    Jinja's ``trim_blocks`` also eats the break after an inline ``{% endif %}`` at
+    the end of a text line; this keeps those and removes only the lines that
+    would otherwise print as empty.
+    """
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        out = []
+        for line in source.splitlines(keepends=True):
+            body = line.rstrip("\n")
+            if body.strip() and not _TAG.sub("", body).strip() and _TAG.search(body):
+                out.append(body)
+            else:
+                out.append(line)
+        return "".join(out)
 
 
 def _plain(label: Any) -> str:
@@ -101,9 +124,9 @@ class Renderer:
         env = Environment(
             loader=FileSystemLoader(template_dir),
             autoescape=select_autoescape(["j2", "html"], default_for_string=True),
-            extensions=["jinja2.ext.i18n", "jinja2.ext.do"],
+            extensions=["jinja2.ext.i18n", "jinja2.ext.do", StandaloneLines],
             undefined=StrictUndefined,
-            trim_blocks=True,
+            trim_blocks=False,
             lstrip_blocks=True,
         )
         env.install_gettext_translations(i18n.gettext_for(folder), newstyle=True)  # type: ignore[attr-defined]

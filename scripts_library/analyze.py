@@ -38,6 +38,7 @@ USERDICT_FILE = _HERE / "userdict.txt"
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _ASCII_WORD = re.compile(r"[a-z][a-z0-9\-']*|\d+(?:\.\d+)?%?")
+_NUMBER = re.compile(r"[\d.%]+")
 
 _jieba_lock = threading.Lock()
 _jieba_seconds: float | None = None
@@ -99,7 +100,7 @@ class Analyzer:
         return norm
 
     def words(self, clean: str) -> list[str]:
-        """Content words: jieba for Chinese, stemmed English, no stop words."""
+        """Content words: jieba for Chinese, stemmed English; no stop words or bare numbers."""
         out: list[str] = []
         for tok in self._tok.lcut(clean, HMM=False):
             tok = tok.strip()
@@ -109,28 +110,36 @@ class Analyzer:
                 out += [stem(w) for w in _ASCII_WORD.findall(tok)]
             else:
                 out.append(tok)
-        return [w for w in out if w not in self.stopwords]
+        return [w for w in out if w not in self.stopwords and not _NUMBER.fullmatch(w)]
 
-    def concepts(self, clean: str, words: Iterable[str]) -> list[str]:
+    def content(self, clean: str) -> str:
+        """``clean`` with stop words dropped: what fuzzy matching compares."""
+        return " ".join(self.words(clean))
+
+    def concepts(self, clean: str, words: Iterable[str]) -> set[str]:
         c = self._concepts
-        found: list[str] = []
+        found: set[str] = set()
         if c.multi is not None:
-            found += [c.multi_map[m.group(0)] for m in c.multi.finditer(clean)]
+            found.update(c.multi_map[m.group(0)] for m in c.multi.finditer(clean))
         for w in words:
             concept = c.single.get(w) or c.english.get(w)
             if concept:
-                found.append(concept)
+                found.add(concept)
         ascii_words = [stem(w) for w in _ASCII_WORD.findall(clean)]
         for n in (2, 3):
             for i in range(len(ascii_words) - n + 1):
                 concept = c.english.get(" ".join(ascii_words[i: i + n]))
                 if concept:
-                    found.append(concept)
+                    found.add(concept)
         return found
 
     def features(self, text: str | None, *, weight: float = 1.0, clean: str | None = None,
                  sounds: SoundIndex | None = None) -> Counter[str]:
-        """Weighted feature counts of ``text`` (already cleaned when ``clean`` is given)."""
+        """Weighted feature counts of ``text`` (already cleaned when ``clean`` is given).
+
+        Concepts count once per text, and co-occurring concepts add a pair feature
+        (``&loss+past``): "收益" and "低" each say little, together they say a lot.
+        """
         clean = self.clean(text) if clean is None else clean
         feats: Counter[str] = Counter()
         if not clean:
@@ -138,14 +147,20 @@ class Analyzer:
         words = self.words(clean)
         extra = sounds.corrections(clean) if sounds is not None else []
         for w in words:
-            feats["w:" + w] += weight
+            feats["w:" + w] += weight * (0.5 if len(w) == 1 and not w.isascii() else 1.0)
         for w in extra:
             feats["w:" + w] += weight * 0.7
-        for concept in self.concepts(clean, words):
+        concepts = self.concepts(clean, words) | (
+            self.concepts(" ".join(extra), extra) if extra else set()
+        )
+        for concept in concepts:
             feats["@" + concept] += weight
-        for concept in self.concepts(" ".join(extra), extra) if extra else []:
-            feats["@" + concept] += weight * 0.7
-        for run in _CJK.findall(clean):
+        ordered = sorted(concepts)
+        for i, first in enumerate(ordered):
+            for second in ordered[i + 1:]:
+                feats[f"&{first}+{second}"] += weight
+        # bigrams over content words only, so "你们这" adds nothing
+        for run in _CJK.findall("".join(w if not w.isascii() else " " for w in words)):
             for i in range(len(run) - 1):
                 pair = run[i: i + 2]
                 feats["b:" + pair] += weight

@@ -55,6 +55,7 @@ class Weights:
     # query-side channel weights
     q_word: float = 1.0
     q_concept: float = 1.6
+    q_pair: float = 1.2
     q_bigram: float = 0.5
     q_pinyin: float = 0.4
     k1: float = 1.2
@@ -147,7 +148,7 @@ class ScriptIndex:
         cleaned: list[str] = []
         for trig in script.triggers:
             clean = a.clean(trig)
-            cleaned.append(clean)
+            cleaned.append(a.content(clean))
             feats.update(a.features(None, clean=clean, weight=w.triggers))
         feats.update(a.features(script.title, weight=w.title))
         feats.update(a.features(" ".join(script.tags).replace("_", " "), weight=w.tags))
@@ -205,7 +206,8 @@ class ScriptIndex:
         cand = cand[bm25[cand] > 0]
         if cand.size == 0:
             return SearchResult(query=text)
-        scored = [(self._final(bm25[i], clean, snap.docs[i]), int(i)) for i in cand]
+        content = self.analyzer.content(clean)
+        scored = [(self._final(bm25[i], content, snap.docs[i]), int(i)) for i in cand]
         scored.sort(key=lambda s: (-s[0], s[1]))
         hits = [Hit(snap.docs[i].script, round(s, 4)) for s, i in scored[:limit]]
         return SearchResult(query=text, hits=hits,
@@ -213,7 +215,8 @@ class ScriptIndex:
 
     def _query_features(self, clean: str, snap: _Snapshot) -> dict[str, float]:
         w = self.weights
-        channel = {"w": w.q_word, "@": w.q_concept, "b": w.q_bigram, "p": w.q_pinyin}
+        channel = {"w": w.q_word, "@": w.q_concept, "&": w.q_pair, "b": w.q_bigram,
+                   "p": w.q_pinyin}
         feats = self.analyzer.features(None, clean=clean, sounds=snap.sounds)
         # repeated words in a ramble should not outweigh the point being made
         return {t: channel[t[0]] * min(c, 2.0) for t, c in feats.items() if c > 0}

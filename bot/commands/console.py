@@ -83,7 +83,8 @@ async def _console(args: argparse.Namespace) -> int:
             line = line.strip()
             if not line:
                 continue
-            if line.isdigit() and chat.last_buttons_message is not None:
+            if (line.isdigit() and chat.last_buttons_message is not None
+                    and 0 < int(line) <= len(chat.last_buttons_message.buttons)):
                 try:
                     await chat.press(int(line))
                 except (IndexError, LookupError):

@@ -97,7 +97,7 @@ class Cues:
 
 
 def _norm_all(items: Iterable[str]) -> tuple[str, ...]:
-    return tuple(n for n in (normalize(i) for i in items) if n)
+    return tuple(n for n in (normalize(str(i)) for i in items) if n)
 
 
 def _compliance(raw: dict[str, Any], order: list[str]) -> ComplianceConfig:

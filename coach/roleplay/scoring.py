@@ -179,11 +179,11 @@ def _restate(sentences: list[str], category: str, customer_line: str, cues: Cues
         return True
     customer = _content_tokens(customer_line, cues.stopwords) if customer_line else frozenset()
     keywords = cues.category_keywords.get(category, ())
-    found = [t for t in customer if t in opening]
-    found += [k for k in keywords if _contains(opening, k)]
+    echoed = [t for t in customer if t in opening]
+    found = echoed + [k for k in keywords if _contains(opening, k)]
     distinct = {t for t in found if not any(t != o and t in o for o in found)}
-    needed = 1 if 0 < len(customer) <= 2 else 2
-    return len(distinct) >= needed
+    # a short customer line ("太贵了") is echoed by repeating one of its own words
+    return len(distinct) >= 2 or (bool(echoed) and len(customer) <= 2)
 
 
 def _contains(text: str, phrase: str) -> bool:

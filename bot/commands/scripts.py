@@ -1,0 +1,128 @@
+"""``coach scripts …``: validate, count and search the script library from a shell.
+
+``validate`` is what CI runs on the YAML content; ``stats`` and ``search`` help
+trainers check coverage and see what an advisor would get for a phrase.
+``search -`` reads one query per line from stdin and answers each as one JSON
+line, loading the library and index once. Sub-commands that need the database
+(``report``, ``import``) are added by :func:`add_subcommand` from their own module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["add_subcommand", "register"]
+
+# name -> (help, configure(parser)) hooks for sub-commands defined elsewhere
+_EXTRA: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {}
+
+
+def add_subcommand(name: str, help_text: str,
+                   configure: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Let another module add ``coach scripts NAME``; ``configure`` sets args and ``func``."""
+    _EXTRA[name] = (help_text, configure)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("scripts", help="script library: validate, stats, search")
+    parser.set_defaults(func=lambda _args: (parser.print_help(), 2)[1])
+    group = parser.add_subparsers(dest="scripts_command", metavar="SUBCOMMAND")
+    _add_validate(group)
+    _add_stats(group)
+    _add_search(group)
+    for name, (help_text, configure) in _EXTRA.items():
+        configure(group.add_parser(name, help=help_text))
+
+
+def _add_validate(group: argparse._SubParsersAction) -> None:
+    p = group.add_parser("validate", help="check every YAML file; exit 1 on problems")
+    p.add_argument("dir", nargs="?", default=None, help="content folder (default: the library)")
+    p.set_defaults(func=_validate)
+
+
+def _add_stats(group: argparse._SubParsersAction) -> None:
+    p = group.add_parser("stats", help="number of scripts per category")
+    p.add_argument("--dir", default=None, help="content folder (default: the library)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_stats)
+
+
+def _add_search(group: argparse._SubParsersAction) -> None:
+    p = group.add_parser("search", help='find scripts for what a client said ("-" = stdin)')
+    p.add_argument("query", help='the phrase, or "-" to read one query per line from stdin')
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--limit", type=int, default=5, help="results per query (default 5)")
+    p.add_argument("--team", type=int, default=None, help="include this team's own scripts")
+    p.add_argument("--dir", default=None, help="content folder (default: the library)")
+    p.set_defaults(func=_search)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from scripts_library.loader import load_library, validate_library
+
+    problems = validate_library(args.dir)
+    if problems:
+        for problem in problems:
+            print(problem)
+        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"OK: {len(load_library(args.dir))} scripts")
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from scripts_library.loader import load_library
+
+    stats = load_library(args.dir).stats()
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False))
+        return 0
+    width = max(len(c) for c in stats["by_category"])
+    for category, count in stats["by_category"].items():
+        print(f"{category:<{width}}  {count:>4}")
+    print(f"{'total':<{width}}  {stats['total']:>4}")
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from scripts_library.loader import load_library
+    from scripts_library.search import ScriptIndex
+
+    index = ScriptIndex.build(load_library(args.dir).scripts)
+    if args.query == "-":
+        for line in sys.stdin:
+            query = line.rstrip("\n")
+            results = _results(index, query, args)
+            if args.json:
+                print(json.dumps({"query": query, "results": results}, ensure_ascii=False),
+                      flush=True)
+            else:
+                _print_human(query, results)
+        return 0
+    results = _results(index, args.query, args)
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False))
+    else:
+        _print_human(args.query, results)
+    return 0
+
+
+def _results(index: Any, query: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    result = index.search(query, team_id=args.team, limit=args.limit)
+    return [
+        {"id": h.script.id, "category": h.script.category, "title": h.script.title,
+         "score": h.score}
+        for h in result.hits
+    ]
+
+
+def _print_human(query: str, results: list[dict[str, Any]]) -> None:
+    print(f"» {query}")
+    if not results:
+        print("  (no match)")
+    for r in results:
+        print(f"  {r['score']:.3f}  {r['category']:<28} {r['id']}  {r['title']}")

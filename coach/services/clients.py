@@ -1,0 +1,268 @@
+"""Clients: who may see which, fuzzy lookup, the client card, adding and importing.
+
+Access rule, enforced here and nowhere else: an advisor sees only their own
+clients, a lead sees the clients of their team, an admin sees all, a referrer
+sees none. Every read by someone other than the owning advisor is audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from coach.actor import Me
+from coach.clock import Clock
+from coach.names import ambiguous, match_names
+from coach.privacy import mask_phone
+from coach.services.errors import ServiceError
+from coach.tiers import TierThresholds, tier_for_aum
+from storage.models import AccessAudit, Client, FollowUp, Holding, Interaction, User
+
+__all__ = [
+    "ClientCard",
+    "ClientDraft",
+    "Lookup",
+    "RISK_LEVELS",
+    "TIERS",
+    "add_client",
+    "get_visible_client",
+    "load_card",
+    "lookup",
+    "visible_clients",
+]
+
+TIERS = ("mass", "wealth", "premier", "private")
+RISK_LEVELS = ("C1", "C2", "C3", "C4", "C5")
+RATINGS = ("R1", "R2", "R3", "R4", "R5")
+
+
+def visible_clients(me: Me) -> Select[tuple[Client]]:
+    """The clients ``me`` may see, as a query to refine."""
+    query = select(Client).where(Client.forgotten.is_(False))
+    if me.role == "admin":
+        return query
+    if me.role == "lead" and me.team_id is not None:
+        team_advisors = select(User.id).where(User.team_id == me.team_id)
+        return query.where(Client.advisor_id.in_(team_advisors))
+    if me.role in ("advisor", "lead"):
+        return query.where(Client.advisor_id == me.user_id)
+    return query.where(Client.id.is_(None))
+
+
+def get_visible_client(session: Session, me: Me, client_id: int, *, clock: Clock | None = None,
+                       action: str = "view") -> Client:
+    """Load a client ``me`` may see (callback data is never trusted) or refuse."""
+    client = session.scalar(visible_clients(me).where(Client.id == client_id))
+    if client is None:
+        raise ServiceError("client_not_found")
+    if clock is not None and client.advisor_id != me.user_id:
+        session.add(AccessAudit(client_id=client.id, viewer_id=me.user_id, action=action,
+                                created_at=clock.now()))
+    return client
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The result of looking a client up by name."""
+
+    client_id: int | None
+    choices: list[tuple[int, str]] = field(default_factory=list)
+
+
+def lookup(session: Session, me: Me, query: str, *, limit: int = 6) -> Lookup:
+    """One clear match, several to choose from, or none."""
+    rows = session.execute(visible_clients(me).with_only_columns(Client.id, Client.name)).all()
+    results = match_names(query.strip(), [(r.id, r.name) for r in rows], limit=limit)
+    if not results:
+        return Lookup(None)
+    if len(results) == 1 or not ambiguous(results):
+        if results[0].score >= 80 or len(results) == 1:
+            return Lookup(results[0].key, [(results[0].key, results[0].name)])
+    return Lookup(None, [(r.key, r.name) for r in results])
+
+
+@dataclass(frozen=True)
+class HoldingLine:
+    product: str
+    rating: str | None
+    amount: Decimal
+    maturity: date | None
+
+
+@dataclass(frozen=True)
+class ContactLine:
+    when: datetime
+    channel: str
+    outcome: str
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class ClientCard:
+    id: int
+    name: str
+    phone: str
+    tier: str
+    aum: Decimal
+    risk_tolerance: str | None
+    risk_assessed_on: date | None
+    assessment_expired: bool
+    birthday: date | None
+    advisor_name: str
+    own: bool
+    holdings: list[HoldingLine]
+    contacts: list[ContactLine]
+    pending_followups: list[tuple[datetime, str]]
+
+
+def load_card(session: Session, me: Me, client_id: int, *, clock: Clock,
+              assessment_valid_days: int = 180) -> ClientCard:
+    client = get_visible_client(session, me, client_id, clock=clock)
+    own = client.advisor_id == me.user_id
+    advisor = session.get(User, client.advisor_id)
+    contacts = session.scalars(
+        select(Interaction).where(Interaction.client_id == client.id)
+        .order_by(Interaction.occurred_at.desc()).limit(5))
+    followups = session.execute(
+        select(FollowUp.due_at, FollowUp.reason).where(
+            FollowUp.client_id == client.id, FollowUp.status.in_(("pending", "sent", "snoozed")))
+        .order_by(FollowUp.due_at).limit(5)).all()
+    today = clock.now().astimezone(ZoneInfo(me.timezone)).date()
+    expired = (client.risk_assessed_on is None
+               or (today - client.risk_assessed_on).days > assessment_valid_days)
+    return ClientCard(
+        id=client.id, name=client.name,
+        phone=(client.phone or "-") if own else mask_phone(client.phone) or "-",
+        tier=client.tier, aum=client.aum, risk_tolerance=client.risk_tolerance,
+        risk_assessed_on=client.risk_assessed_on, assessment_expired=expired,
+        birthday=client.birthday, advisor_name=advisor.name if advisor else "-", own=own,
+        holdings=[HoldingLine(h.product_name, h.risk_rating, h.amount, h.maturity_date)
+                  for h in client.holdings],
+        contacts=[ContactLine(i.occurred_at, i.channel, i.outcome, i.notes) for i in contacts],
+        pending_followups=[(row.due_at, row.reason) for row in followups],
+    )
+
+
+@dataclass
+class ClientDraft:
+    """What the /addclient flow or an import row collected, before validation."""
+
+    name: str = ""
+    phone: str | None = None
+    tier: str | None = None
+    aum: Decimal | None = None
+    risk_tolerance: str | None = None
+    risk_assessed_on: date | None = None
+    birthday: date | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Decimal | date) else v)
+                for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClientDraft:
+        return cls(
+            name=data.get("name") or "", phone=data.get("phone"), tier=data.get("tier"),
+            aum=Decimal(data["aum"]) if data.get("aum") else None,
+            risk_tolerance=data.get("risk_tolerance"),
+            risk_assessed_on=parse_date(data["risk_assessed_on"])
+            if data.get("risk_assessed_on") else None,
+            birthday=parse_date(data["birthday"]) if data.get("birthday") else None)
+
+
+def parse_date(value: str) -> date:
+    """``YYYY-MM-DD`` (also with / or . separators, or 20260301); raises ServiceError."""
+    text = value.strip().replace("/", "-").replace(".", "-")
+    if len(text) == 8 and text.isdigit():
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ServiceError("date_invalid", value=value) from None
+
+
+def parse_amount(value: str) -> Decimal:
+    text = value.strip().replace(",", "").replace("¥", "").replace("元", "").lower()
+    factor = Decimal(1)
+    for suffix, mult in (("万", 10_000), ("w", 10_000), ("k", 1_000), ("m", 1_000_000)):
+        if text.endswith(suffix):
+            text, factor = text[: -len(suffix)], Decimal(mult)
+            break
+    try:
+        amount = Decimal(text) * factor
+    except InvalidOperation:
+        raise ServiceError("amount_invalid", value=value) from None
+    if amount < 0:
+        raise ServiceError("amount_invalid", value=value)
+    return amount
+
+
+def validate_draft(draft: ClientDraft, *, today: date, thresholds: TierThresholds) -> ClientDraft:
+    """Check every field; returns a draft with the tier filled in from AUM if missing."""
+    name = draft.name.strip()
+    if not name or len(name) > 80:
+        raise ServiceError("client_name_invalid")
+    if draft.phone and not draft.phone.replace("+", "").replace("-", "").replace(" ", "").isdigit():
+        raise ServiceError("phone_invalid", value=draft.phone)
+    tier = draft.tier
+    if tier is None and draft.aum is not None:
+        tier = tier_for_aum(draft.aum, thresholds).value
+    if tier not in TIERS:
+        raise ServiceError("tier_invalid", value=str(draft.tier))
+    if draft.risk_tolerance is not None and draft.risk_tolerance not in RISK_LEVELS:
+        raise ServiceError("risk_invalid", value=draft.risk_tolerance)
+    if draft.risk_assessed_on is not None and draft.risk_assessed_on > today:
+        raise ServiceError("date_in_future", value=str(draft.risk_assessed_on))
+    if draft.birthday is not None and draft.birthday > today:
+        raise ServiceError("date_in_future", value=str(draft.birthday))
+    return ClientDraft(name=name, phone=draft.phone, tier=tier, aum=draft.aum,
+                       risk_tolerance=draft.risk_tolerance,
+                       risk_assessed_on=draft.risk_assessed_on, birthday=draft.birthday)
+
+
+def new_client(draft: ClientDraft, *, advisor_id: int, now: datetime, today: date) -> Client:
+    return Client(advisor_id=advisor_id, name=draft.name, phone=draft.phone,
+                  tier=draft.tier or "mass", aum=draft.aum or Decimal(0),
+                  risk_tolerance=draft.risk_tolerance, risk_assessed_on=draft.risk_assessed_on,
+                  birthday=draft.birthday, opened_on=today, created_at=now)
+
+
+def add_client(session: Session, me: Me, draft: ClientDraft, *, clock: Clock,
+               thresholds: TierThresholds, callback_days: int = 3) -> Client:
+    """Save a new client of ``me`` and schedule the new-account callback."""
+    if me.role not in ("advisor", "lead"):
+        raise ServiceError("role_forbidden")
+    tz = ZoneInfo(me.timezone)
+    today = clock.now().astimezone(tz).date()
+    draft = validate_draft(draft, today=today, thresholds=thresholds)
+    client = new_client(draft, advisor_id=me.user_id, now=clock.now(), today=today)
+    session.add(client)
+    session.flush()
+    schedule_new_account_call(session, client, tz=tz, now=clock.now(), days=callback_days)
+    return client
+
+
+def schedule_new_account_call(session: Session, client: Client, *, tz: ZoneInfo, now: datetime,
+                              days: int) -> FollowUp:
+    from coach.calendar import is_working_day
+
+    day = now.astimezone(tz).date() + timedelta(days=days)
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    due = datetime.combine(day, time(10, 0), tz)
+    followup = FollowUp(client_id=client.id, advisor_id=client.advisor_id, kind="new_account_call",
+                        reason="new_account", due_at=due, status="pending", created_at=now)
+    session.add(followup)
+    return followup
+
+
+def holding_from(client_id: int, product: str, rating: str | None, amount: Decimal,
+                 maturity: date | None) -> Holding:
+    return Holding(client_id=client_id, product_name=product, risk_rating=rating, amount=amount,
+                   maturity_date=maturity)
