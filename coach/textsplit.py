@@ -131,15 +131,17 @@ def _cut_quality(atoms: list[str], k: int) -> _Cut:
 def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     """Split ``text`` into chunks of at most ``limit`` UTF-16 units each (see module doc).
 
-    Text that already fits is returned unchanged as one chunk; blank text gives ``[]``.
-    A single atom longer than ``limit`` (a huge tag) is emitted on its own, over the limit.
+    Text that already fits is one chunk (stripped); blank text gives ``[]``.  Progress is
+    guaranteed, so when ``limit`` is smaller than one atom plus the tags that must be
+    reopened and closed around it (a huge tag, or deep nesting with a tiny limit), that
+    chunk goes over the limit.  Any realistic limit (Telegram's 4096) never hits this.
     """
     if limit < 1:
         raise ValueError(f"limit must be positive, got {limit}")
     if not text or not text.strip():
         return []
     if utf16_len(text) <= limit:
-        return [text]
+        return [text.strip()]
 
     atoms = _ATOM.findall(text)
     n = len(atoms)

@@ -60,8 +60,12 @@ class Weights:
     q_pinyin: float = 0.4
     k1: float = 1.2
     b: float = 0.75
-    # final score = bm25 * blend + fuzzy * (1 - blend)
+    # final score = blend * min(1, bm25_gain * bm25) + (1 - blend) * rescaled fuzzy
     blend: float = 0.6
+    bm25_gain: float = 1.6
+    fuzzy_floor: float = 0.3  # unrelated short Chinese strings already score ~0.3
+    # a hit is supported by the best other hit of its category (objections cluster)
+    category_support: float = 0.3
     candidates: int = 40
 
 
@@ -182,7 +186,7 @@ class ScriptIndex:
         vocab = [t[2:] for t in df if t.startswith("w:")]
         return _Snapshot(
             docs=tuple(docs), team=team, postings=postings, idf=idf,
-            default_idf=math.log(1.0 + (n + 0.5) / 0.5) if n else 1.0,
+            default_idf=math.log(1.0 + (n - 0.5) / 1.5) if n else 1.0,  # as if df = 1
             sounds=self.analyzer.sound_index(_trigger_words(self.analyzer, docs) or vocab),
         )
 
@@ -207,7 +211,8 @@ class ScriptIndex:
         if cand.size == 0:
             return SearchResult(query=text)
         content = self.analyzer.content(clean)
-        scored = [(self._final(bm25[i], content, snap.docs[i]), int(i)) for i in cand]
+        scored = self._support([(self._final(bm25[i], content, snap.docs[i]), int(i))
+                                for i in cand], snap)
         scored.sort(key=lambda s: (-s[0], s[1]))
         hits = [Hit(snap.docs[i].script, round(s, 4)) for s, i in scored[:limit]]
         return SearchResult(query=text, hits=hits,
@@ -229,18 +234,41 @@ class ScriptIndex:
         for term, qw in qfeats.items():
             posting = snap.postings.get(term)
             if posting is None:
-                # unknown words count against confidence, but only mildly
-                ceiling += qw * snap.default_idf * 0.5 * (k1 + 1.0)
+                # an unknown word counts against confidence, mildly; unknown bigrams,
+                # pinyin and concept pairs only re-encode words already counted
+                if term[0] == "w":
+                    ceiling += qw * snap.default_idf * 0.5 * (k1 + 1.0)
                 continue
             ids, impacts = posting
             scores[ids] += qw * impacts
             ceiling += qw * snap.idf[term] * (k1 + 1.0)
         return scores / ceiling if ceiling > 0 else scores
 
-    def _final(self, bm25: float, clean: str, doc: _Doc) -> float:
-        fz = max((_fuzzy(clean, t) for t in doc.triggers), default=0.0)
-        blend = self.weights.blend
-        return float(min(1.0, max(0.0, blend * min(1.0, 1.6 * bm25) + (1.0 - blend) * fz)))
+    def _final(self, bm25: float, content: str, doc: _Doc) -> float:
+        w = self.weights
+        fz = max((_fuzzy(content, t) for t in doc.triggers), default=0.0)
+        fz = max(0.0, (fz - w.fuzzy_floor) / (1.0 - w.fuzzy_floor))
+        return float(min(1.0, max(0.0, w.blend * min(1.0, w.bm25_gain * bm25)
+                                  + (1.0 - w.blend) * fz)))
+
+    def _support(self, scored: list[tuple[float, int]], snap: _Snapshot) -> list[tuple[float, int]]:
+        """Blend each hit with the best other hit of the same category."""
+        cs = self.weights.category_support
+        if cs <= 0:
+            return scored
+        best: dict[str, list[float]] = {}
+        for score, i in scored:
+            top2 = best.setdefault(snap.docs[i].script.category, [])
+            top2.append(score)
+            top2.sort(reverse=True)
+            del top2[2:]
+        out = []
+        for score, i in scored:
+            top2 = best[snap.docs[i].script.category]
+            other = top2[1] if len(top2) > 1 and top2[0] == score else (top2[0] if top2[0] != score
+                                                                          else 0.0)
+            out.append(((score + cs * other) / (1.0 + cs), i))
+        return out
 
 
 def _fuzzy(query: str, trigger: str) -> float:

@@ -94,9 +94,7 @@ def test_per_user_history_is_bounded(clock: FixedClock) -> None:
     assert len(limiter._users[1].stamps) == 3
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"limit": 0}, {"per_seconds": 0}, {"max_users": 0}]
-)
+@pytest.mark.parametrize("kwargs", [{"limit": 0}, {"per_seconds": 0}, {"max_users": 0}])
 def test_rejects_nonsense_settings(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         FloodLimiter(**kwargs)  # type: ignore[arg-type]

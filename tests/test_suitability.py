@@ -61,7 +61,9 @@ def test_valid_until_is_reported() -> None:
     assert result.details["assessment_valid_until"] == "2026-11-28"
 
 
-@pytest.mark.parametrize(("client_risk", "assessed_on"), [(None, FRESH), ("C3", None), (None, None)])
+@pytest.mark.parametrize(
+    ("client_risk", "assessed_on"), [(None, FRESH), ("C3", None), (None, None)]
+)
 def test_missing_assessment(client_risk: str | None, assessed_on: date | None) -> None:
     result = check(client_risk=client_risk, assessed_on=assessed_on)
     assert not result.suitable

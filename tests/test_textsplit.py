@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
@@ -44,7 +45,7 @@ def assert_balanced(chunk: str) -> None:
 
 def test_short_text_is_one_chunk_unchanged() -> None:
     assert split_message("你好") == ["你好"]
-    assert split_message("  hello \n") == ["  hello \n"]
+    assert split_message("  hello \n") == ["hello"]
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\n"])
@@ -63,7 +64,10 @@ def test_prefers_paragraph_then_line_then_sentence() -> None:
     text = para + "\n\n" + "第二段。" * 5
     assert split_message(text, limit=30)[0] == para
     lines = "一行一行的内容。\n" * 3 + "最后一行"
-    assert split_message(lines, limit=20) == ["一行一行的内容。\n一行一行的内容。", "一行一行的内容。\n最后一行"]
+    assert split_message(lines, limit=20) == [
+        "一行一行的内容。\n一行一行的内容。",
+        "一行一行的内容。\n最后一行",
+    ]
     sentences = "This is one. This is two! Is this three? " * 2
     chunks = split_message(sentences, limit=30)
     assert chunks[0] == "This is one. This is two!"
@@ -103,9 +107,11 @@ def test_never_splits_a_surrogate_pair_or_emoji_sequence() -> None:
     chunks = split_message(text)
     assert [utf16_len(c) for c in chunks] == [4096, 1904]
     assert "".join(chunks) == text
-    family = "👨\u200d👩\u200d👧"
-    chunks = split_message("ab" + family, limit=6)
-    assert family in chunks or all("\u200d" not in c[:1] + c[-1:] for c in chunks)
+    family = "👨\u200d👩\u200d👧"  # 8 UTF-16 units joined by ZWJ
+    chunks = split_message(("x" + family) * 3, limit=12)
+    assert "".join(chunks) == ("x" + family) * 3
+    for chunk in chunks:
+        assert chunk.count("👨") == chunk.count("👧"), chunks
 
 
 def test_odd_limit_with_astral_characters() -> None:
@@ -159,3 +165,44 @@ def test_input_length_guard() -> None:
     assert is_too_long("字" * 4001)
     assert not is_too_long("")
     assert not is_too_long(None)
+
+
+def _random_html(rng: random.Random) -> str:
+    pieces = [
+        "理财",
+        "客户",
+        "word",
+        "费用。",
+        "fine.",
+        " ",
+        "\n",
+        "\n\n",
+        "👍",
+        "&amp;",
+        "，",
+        "!",
+    ]
+    out: list[str] = []
+    open_tags: list[str] = []
+    for _ in range(rng.randint(20, 300)):
+        roll = rng.random()
+        if roll < 0.08 and len(open_tags) < 3:
+            tag = rng.choice(["b", "i", "code"])
+            open_tags.append(tag)
+            out.append(f"<{tag}>")
+        elif roll < 0.16 and open_tags:
+            out.append(f"</{open_tags.pop()}>")
+        else:
+            out.append(rng.choice(pieces))
+    out.extend(f"</{t}>" for t in reversed(open_tags))
+    return "".join(out)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_texts_keep_every_invariant(seed: int) -> None:
+    rng = random.Random(seed)
+    text = _random_html(rng)
+    limit = rng.randint(45, 160)  # above the worst tag overhead (3 nested <code>)
+    chunks = split_message(text, limit=limit)
+    assert_well_formed(chunks, limit)
+    assert squash("".join(chunks)) == squash(text)

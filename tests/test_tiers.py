@@ -30,7 +30,11 @@ def test_rank_orders_tiers() -> None:
     assert [t.rank for t in Tier] == [0, 1, 2, 3]
     assert Tier.MASS < Tier.WEALTH < Tier.PREMIER < Tier.PRIVATE
     assert max(Tier) is Tier.PRIVATE
-    assert sorted([Tier.PRIVATE, Tier.MASS, Tier.PREMIER]) == [Tier.MASS, Tier.PREMIER, Tier.PRIVATE]
+    assert sorted([Tier.PRIVATE, Tier.MASS, Tier.PREMIER]) == [
+        Tier.MASS,
+        Tier.PREMIER,
+        Tier.PRIVATE,
+    ]
 
 
 def test_thresholds_are_configurable() -> None:

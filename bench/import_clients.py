@@ -1,0 +1,63 @@
+"""Time ``coach clients import`` on a synthetic 10,000-row CSV (SQLite by default).
+
+    python bench/import_clients.py [ROWS]
+
+Prints a summary and, last, a JSON line: {"rows": N, "clients": C, "seconds": S}.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
+PRODUCTS = [("稳健增利90天", "R2"), ("大额存单3年", "R1"), ("纯债增强基金", "R3"),
+            ("沪深300指数基金", "R4"), ("货币基金", "R1")]
+
+
+def write_csv(path: Path, rows: int) -> None:
+    rng = random.Random(7)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["name", "phone", "tier", "aum", "risk_tolerance", "risk_assessed_on",
+                         "birthday", "product", "risk_rating", "amount", "maturity_date"])
+        for i in range(rows):
+            name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
+            product, rating = rng.choice(PRODUCTS)
+            writer.writerow([name, f"139{i:08d}", "", rng.randint(5_000, 3_000_000),
+                             f"C{rng.randint(1, 5)}", "2026-06-15", "1975-05-20", product, rating,
+                             rng.randint(1, 50) * 10_000, "2027-03-31"])
+
+
+def main() -> None:
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = Path(tmp) / "clients.csv"
+        write_csv(csv_path, rows)
+        env = {**os.environ, "DATABASE_URL": os.environ.get(
+            "DATABASE_URL", f"sqlite:///{Path(tmp) / 'bench.db'}")}
+        coach = [sys.executable, "-m", "bot.cli"]
+        subprocess.run([*coach, "teams", "add", "Bench"], env=env, check=True,
+                       capture_output=True)
+        subprocess.run([*coach, "users", "add", "424242", "--role", "advisor", "--team", "Bench"],
+                       env=env, check=True, capture_output=True)
+        started = time.perf_counter()
+        result = subprocess.run([*coach, "clients", "import", str(csv_path), "--advisor",
+                                 "424242"], env=env, capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+    print(result.stdout.strip().splitlines()[-1])
+    print(f"{rows} rows imported in {seconds:.2f} s (whole command, including start-up)")
+    clients = int(result.stdout.split("imported ")[1].split()[0])
+    print(json.dumps({"rows": rows, "clients": clients, "seconds": round(seconds, 2)}))
+
+
+if __name__ == "__main__":
+    main()
