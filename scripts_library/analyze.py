@@ -134,11 +134,13 @@ class Analyzer:
         return found
 
     def features(self, text: str | None, *, weight: float = 1.0, clean: str | None = None,
-                 sounds: SoundIndex | None = None) -> Counter[str]:
+                 sounds: SoundIndex | None = None, concepts: bool = True) -> Counter[str]:
         """Weighted feature counts of ``text`` (already cleaned when ``clean`` is given).
 
         Concepts count once per text, and co-occurring concepts add a pair feature
         (``&loss+past``): "收益" and "低" each say little, together they say a lot.
+        ``concepts=False`` skips both (used for the advisor's long answer texts, which
+        mention every concept and would blur them).
         """
         clean = self.clean(text) if clean is None else clean
         feats: Counter[str] = Counter()
@@ -150,12 +152,12 @@ class Analyzer:
             feats["w:" + w] += weight * (0.5 if len(w) == 1 and not w.isascii() else 1.0)
         for w in extra:
             feats["w:" + w] += weight * 0.7
-        concepts = self.concepts(clean, words) | (
-            self.concepts(" ".join(extra), extra) if extra else set()
-        )
-        for concept in concepts:
+        found = self.concepts(clean, words) if concepts else set()
+        if extra and concepts:
+            found |= self.concepts(" ".join(extra), extra)
+        for concept in found:
             feats["@" + concept] += weight
-        ordered = sorted(concepts)
+        ordered = sorted(found)
         for i, first in enumerate(ordered):
             for second in ordered[i + 1:]:
                 feats[f"&{first}+{second}"] += weight

@@ -54,7 +54,7 @@ class Weights:
     body: float = 0.5
     # query-side channel weights
     q_word: float = 1.0
-    q_concept: float = 1.6
+    q_concept: float = 2.2
     q_pair: float = 1.2
     q_bigram: float = 0.5
     q_pinyin: float = 0.4
@@ -159,8 +159,9 @@ class ScriptIndex:
         for path, text in script.text_fields():
             if path.startswith("triggers") or path == "title":
                 continue
-            weight = w.title if path == "en.title" else w.body
-            feats.update(a.features(_strip_templates(text), weight=weight))
+            short = path == "en.title"
+            feats.update(a.features(_strip_templates(text), weight=w.title if short else w.body,
+                                    concepts=short))
         return _Doc(script, feats, tuple(c for c in cleaned if c))
 
     def _compile(self, docs: list[_Doc]) -> _Snapshot:
@@ -277,9 +278,10 @@ def _fuzzy(query: str, trigger: str) -> float:
     t = t.replace(" ", "") if not t.isascii() else t
     if not q or not t:
         return 0.0
+    if q.isascii() or t.isascii():
+        # English: compare words, not characters (partial character runs are noise)
+        return fuzz.token_set_ratio(q, t) / 100.0 if q.isascii() and t.isascii() else 0.0
     whole = fuzz.ratio(q, t) / 100.0
-    if q.isascii() and t.isascii():
-        whole = max(whole, fuzz.token_set_ratio(q, t) / 100.0 * 0.95)
     short, long_ = (q, t) if len(q) <= len(t) else (t, q)
     if len(short) < 3:
         return whole
