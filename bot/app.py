@@ -24,7 +24,10 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     Defaults,
+    InlineQueryHandler,
+    MessageHandler,
     TypeHandler,
+    filters,
 )
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
@@ -33,7 +36,7 @@ from bot.context import CoachContext
 from bot.guard import guard
 from bot.persistence import DatabasePersistence
 from bot.services import Services
-from handlers import clients, errors, onboarding, settings
+from handlers import addscript, ask, clients, errors, library, onboarding, settings
 from handlers import help as help_
 
 __all__ = ["build_application", "CoachApplication"]
@@ -87,8 +90,21 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
         (0, clients.add_client_conversation()),
         (0, CommandHandler("client", named(clients.find_client))),
         (0, CallbackQueryHandler(named(clients.open_card), pattern=r"^cl \d+$")),
+        # script library: browse, feedback, inline mode, team scripts
+        (0, addscript.conversation()),
+        (0, CommandHandler("library", named(library.browse))),
+        (0, CallbackQueryHandler(named(library.browse_button), pattern=r"^lb( |$)")),
+        (0, CallbackQueryHandler(named(library.feedback), pattern=r"^sc (up|dn) ")),
+        (0, CallbackQueryHandler(named(ask.next_match), pattern=r"^sc n \d+$")),
+        (0, InlineQueryHandler(named(library.inline_search))),
+        (0, CommandHandler("ask", named(ask.ask_command))),
         # nothing matched: /cancel outside a flow
         (0, CommandHandler("cancel", named(help_.cancel))),
+        # any other private text is what a customer said: find the script
+        (0, MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE,
+                           named(ask.ask_text))),
+        # keep last: a button nobody handles (stale or crafted) is answered, nothing changes
+        (0, CallbackQueryHandler(named(help_.stale_button))),
     ]
 
 

@@ -45,7 +45,8 @@ def convert_rendered(rendered: RenderedScript, variant: Variant = "hk") -> Rende
     return replace(
         rendered,
         title=to_traditional(rendered.title, variant),
-        steps=[(k, to_traditional(t, variant)) for k, t in rendered.steps] if rendered.steps else None,
+        steps=[(k, to_traditional(t, variant)) for k, t in rendered.steps]
+        if rendered.steps else None,
         say=conv(rendered.say),
         risk_note=conv(rendered.risk_note),
     )

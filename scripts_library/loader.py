@@ -22,9 +22,11 @@ from jinja2 import meta
 from pydantic import ValidationError
 
 from scripts_library.normalize import normalize
-from scripts_library.schema import CATEGORIES, Script, is_objection
+from scripts_library.schema import CATEGORIES, Script
 
-__all__ = ["CONTENT_DIR", "Library", "Problem", "load_library", "validate_library"]
+__all__ = [
+    "CONTENT_DIR", "Library", "Problem", "check_script", "load_library", "validate_library",
+]
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 RULES_FILE = Path(__file__).resolve().parent / "rules.yaml"
@@ -96,10 +98,9 @@ def load_library(root: Path | str | None = None) -> Library:
                 continue
             first = seen.get(script.id)
             if first is not None:
-                problems.append(
-                    Problem(name, script.source_line or 1,
-                            f"duplicate id {script.id!r} (first defined at {first.file}:{first.line})")
-                )
+                where = f"{first.file}:{first.line}"
+                problems.append(Problem(name, script.source_line or 1,
+                                        f"duplicate id {script.id!r} (first defined at {where})"))
                 continue
             seen[script.id] = Problem(name, script.source_line or 1, "")
             scripts.append(script)
@@ -168,14 +169,16 @@ def _file_header_problems(name: str, node: yaml.Node, data: Any) -> list[Problem
     if not isinstance(data, dict):
         return [Problem(name, line, "top level must be a mapping with 'category' and 'scripts'")]
     problems = [
-        Problem(name, _key_line(node, k), f"unknown top-level field {k!r} (allowed: category, scripts)")
+        Problem(name, _key_line(node, k),
+                f"unknown top-level field {k!r} (allowed: category, scripts)")
         for k in data if k not in _FILE_KEYS
     ]
     if not isinstance(data.get("scripts"), list):
         problems.append(Problem(name, line, "missing 'scripts' list"))
     category = data.get("category")
     if category is not None and category not in CATEGORIES:
-        problems.append(Problem(name, _key_line(node, "category"), f"unknown category {category!r}"))
+        problems.append(Problem(name, _key_line(node, "category"),
+                                f"unknown category {category!r}"))
     return problems
 
 
@@ -188,7 +191,8 @@ def _load_script(name: str, node: yaml.Node, raw: Any, default_category: str | N
     unknown = [k for k in raw if k not in _SCRIPT_KEYS]
     sid = raw.get("id", "?")
     for key in unknown:
-        problems.append(Problem(name, lines.get(str(key), line), f"script {sid!r}: unknown field {key!r}"))
+        problems.append(Problem(name, lines.get(str(key), line),
+                                f"script {sid!r}: unknown field {key!r}"))
     fields = {k: v for k, v in raw.items() if k in _SCRIPT_KEYS}
     fields.setdefault("category", default_category)
     try:

@@ -8,7 +8,8 @@ query is scored with a hand-written sparse BM25 over precomputed postings
 against their normalised triggers. Nothing is re-read or re-segmented per query.
 
 Scores are 0..1; ``SearchResult.confident`` says whether the top hit clears
-:data:`CONFIDENCE_THRESHOLD` (below it, the bot should offer categories instead).
+:data:`STRONG_THRESHOLD`, or :data:`CONFIDENCE_THRESHOLD` while sharing a concept or
+two words with the query (otherwise the bot should offer choices instead).
 Team scripts (``team_id`` set) are visible only to searches with that team id.
 """
 
@@ -29,6 +30,7 @@ from scripts_library.schema import Script
 
 __all__ = [
     "CONFIDENCE_THRESHOLD",
+    "STRONG_THRESHOLD",
     "MAX_SEARCH_CHARS",
     "Hit",
     "ScriptIndex",
@@ -39,7 +41,9 @@ __all__ = [
 # queries longer than this are cut: a Telegram message can be 4,096 characters,
 # but the objection is always stated well before that
 MAX_SEARCH_CHARS = 600
-CONFIDENCE_THRESHOLD = 0.40
+CONFIDENCE_THRESHOLD = 0.30
+# at or above this, a hit is confident without the shared-words check
+STRONG_THRESHOLD = 0.45
 
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 
@@ -56,7 +60,7 @@ class Weights:
     q_word: float = 1.0
     q_concept: float = 2.2
     q_pair: float = 1.2
-    q_bigram: float = 0.5
+    q_bigram: float = 0.3
     q_pinyin: float = 0.4
     k1: float = 1.2
     b: float = 0.75
@@ -67,6 +71,7 @@ class Weights:
     # a hit is supported by the best other hit of its category (objections cluster)
     category_support: float = 0.3
     candidates: int = 40
+    ceiling_terms: int = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +95,8 @@ class SearchResult:
 class _Doc:
     script: Script
     features: Counter[str]
-    triggers: tuple[str, ...]  # cleaned, for fuzzy matching
+    triggers: tuple[str, ...]  # content words of each trigger, for fuzzy matching
+    vocab: tuple[str, ...]  # trigger and title words: targets for homophone typos
 
 
 @dataclass(frozen=True)
@@ -162,7 +168,8 @@ class ScriptIndex:
             short = path == "en.title"
             feats.update(a.features(_strip_templates(text), weight=w.title if short else w.body,
                                     concepts=short))
-        return _Doc(script, feats, tuple(c for c in cleaned if c))
+        vocab = [w for c in cleaned for w in c.split()] + a.words(a.clean(script.title))
+        return _Doc(script, feats, tuple(c for c in cleaned if c), tuple(vocab))
 
     def _compile(self, docs: list[_Doc]) -> _Snapshot:
         w = self.weights
@@ -184,11 +191,10 @@ class ScriptIndex:
                     for t, (ids, imps) in rows.items()}
         team = np.array([-1 if d.script.team_id is None else d.script.team_id for d in docs],
                         dtype=np.int64)
-        vocab = [t[2:] for t in df if t.startswith("w:")]
         return _Snapshot(
             docs=tuple(docs), team=team, postings=postings, idf=idf,
             default_idf=math.log(1.0 + (n - 0.5) / 1.5) if n else 1.0,  # as if df = 1
-            sounds=self.analyzer.sound_index(_trigger_words(self.analyzer, docs) or vocab),
+            sounds=self.analyzer.sound_index(w for d in docs for w in d.vocab),
         )
 
     # ---------------------------------------------------------------- searching
@@ -216,8 +222,10 @@ class ScriptIndex:
                                 for i in cand], snap)
         scored.sort(key=lambda s: (-s[0], s[1]))
         hits = [Hit(snap.docs[i].script, round(s, 4)) for s, i in scored[:limit]]
-        return SearchResult(query=text, hits=hits,
-                            confident=hits[0].score >= CONFIDENCE_THRESHOLD)
+        top = snap.docs[scored[0][1]]
+        confident = hits[0].score >= STRONG_THRESHOLD or (
+            hits[0].score >= CONFIDENCE_THRESHOLD and _enough_evidence(qfeats, top))
+        return SearchResult(query=text, hits=hits, confident=confident)
 
     def _query_features(self, clean: str, snap: _Snapshot) -> dict[str, float]:
         w = self.weights
@@ -230,7 +238,7 @@ class ScriptIndex:
     def _bm25(self, qfeats: dict[str, float], snap: _Snapshot) -> np.ndarray:
         """BM25 normalised by the best a document could score for this query."""
         scores = np.zeros(len(snap.docs), dtype=np.float64)
-        ceiling = 0.0
+        parts: list[float] = []
         k1 = self.weights.k1
         for term, qw in qfeats.items():
             posting = snap.postings.get(term)
@@ -238,11 +246,15 @@ class ScriptIndex:
                 # an unknown word counts against confidence, mildly; unknown bigrams,
                 # pinyin and concept pairs only re-encode words already counted
                 if term[0] == "w":
-                    ceiling += qw * snap.default_idf * 0.5 * (k1 + 1.0)
+                    parts.append(qw * snap.default_idf * 0.5 * (k1 + 1.0))
                 continue
             ids, impacts = posting
             scores[ids] += qw * impacts
-            ceiling += qw * snap.idf[term] * (k1 + 1.0)
+            parts.append(qw * snap.idf[term] * (k1 + 1.0))
+        # the ceiling counts the query's strongest terms only, so a long ramble that
+        # states the objection somewhere is not drowned by its other words
+        parts.sort(reverse=True)
+        ceiling = sum(parts[: self.weights.ceiling_terms])
         return scores / ceiling if ceiling > 0 else scores
 
     def _final(self, bm25: float, content: str, doc: _Doc) -> float:
@@ -266,10 +278,20 @@ class ScriptIndex:
         out = []
         for score, i in scored:
             top2 = best[snap.docs[i].script.category]
-            other = top2[1] if len(top2) > 1 and top2[0] == score else (top2[0] if top2[0] != score
-                                                                          else 0.0)
+            second = top2[1] if len(top2) > 1 else 0.0
+            other = second if score >= top2[0] else top2[0]
             out.append(((score + cs * other) / (1.0 + cs), i))
         return out
+
+
+def _enough_evidence(qfeats: dict[str, float], doc: _Doc) -> bool:
+    """A confident answer shares a concept, or at least two words, with the query.
+
+    One shared word ("好听" in a question about a pop song) can score well on a
+    short query but means nothing.
+    """
+    shared = [t for t in qfeats if t[0] in "w@" and t in doc.features]
+    return any(t[0] == "@" for t in shared) or len(shared) >= 2
 
 
 def _fuzzy(query: str, trigger: str) -> float:
@@ -293,12 +315,3 @@ def _fuzzy(query: str, trigger: str) -> float:
 
 def _strip_templates(text: str) -> str:
     return _TEMPLATE.sub(" ", text)
-
-
-def _trigger_words(analyzer: Analyzer, docs: list[_Doc]) -> list[str]:
-    words: list[str] = []
-    for d in docs:
-        for trig in d.triggers:
-            words += analyzer.words(trig)
-        words += analyzer.words(analyzer.clean(d.script.title))
-    return words

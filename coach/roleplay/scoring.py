@@ -53,6 +53,7 @@ _SENTENCE_END = re.compile(r"[。！？!?；;\n]+|(?<=[a-z0-9])\.(?=\s|$)")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _HONORIFICS_ZH = (
     "先生", "女士", "小姐", "太太", "阿姨", "叔叔", "姐", "哥", "总", "老师", "经理", "大爷",
+    "医生", "博士", "主任", "律师", "老板", "工",
 )
 _HONORIFICS_EN = ("mr", "mrs", "ms", "miss", "dr", "auntie", "aunt", "uncle", "madam")
 
@@ -287,19 +288,23 @@ def find_compliance(text: str, requires_risk_disclosure: bool, cfg: ComplianceCo
     found = {name for name, rule in cfg.rules.items() if _real_hit(text, rule.spans(text), cfg)}
     if (
         requires_risk_disclosure
-        and cfg.product.search(text)
+        and _real_hit(text, cfg.product.spans(text), cfg, deposits=False)
         and not cfg.risk.search(text)
     ):
         found.add("missing_risk_disclosure")
     return [name for name in cfg.order if name in found]
 
 
-def _real_hit(text: str, spans: list[tuple[int, int]], cfg: ComplianceConfig) -> bool:
-    return any(not _excused(text, start, end, cfg) for start, end in spans)
+def _real_hit(
+    text: str, spans: list[tuple[int, int]], cfg: ComplianceConfig, *, deposits: bool = True
+) -> bool:
+    """True when some match is meant: not negated, not the client's wish, not about deposits."""
+    return any(not _excused(text, start, end, cfg, deposits=deposits) for start, end in spans)
 
 
-def _excused(text: str, start: int, end: int, cfg: ComplianceConfig) -> bool:
-    """True when a match is negated, a wish of the client's, or plainly about deposits."""
+def _excused(
+    text: str, start: int, end: int, cfg: ComplianceConfig, *, deposits: bool = True
+) -> bool:
     if re.match(r"[a-z0-9]", text[start:end]):
         before_words = text[:start].split()[-cfg.en_window:]
         before = " ".join(before_words)
@@ -307,14 +312,14 @@ def _excused(text: str, start: int, end: int, cfg: ComplianceConfig) -> bool:
             return True
         if any(_contains(before, w) for w in cfg.wish_en):
             return True
-        return _about_deposit(" ".join(text[:start].split()[-6:]), cfg)
+        return deposits and _about_deposit(" ".join(text[:start].split()[-6:]), cfg)
     clause = text[:start].rsplit(" ", 1)[-1]
     window = clause[-cfg.zh_window:]
     if text[start] == "不" and start > 0 and text[start - 1] == text[start + 1 : start + 2]:
         return True  # "会不会亏": a question, not a promise
     if any(n in window for n in cfg.negators_zh) or any(w in window for w in cfg.wish_zh):
         return True
-    return _about_deposit(clause[-10:], cfg)
+    return deposits and _about_deposit(clause[-10:], cfg)
 
 
 def _about_deposit(before: str, cfg: ComplianceConfig) -> bool:

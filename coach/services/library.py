@@ -1,0 +1,200 @@
+"""The script library at runtime: search, browse, feedback, usage and team scripts.
+
+The shared library and its index are loaded once per process (the YAML never
+changes while the bot runs). Team scripts live in the database; the first time a
+process needs them, it builds its own index of shared + team scripts, so one
+team's scripts are only ever returned for that team.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from coach.actor import Me
+from coach.clock import Clock
+from coach.services.errors import ServiceError
+from scripts_library.loader import Library, check_script, load_library
+from scripts_library.schema import CATEGORIES, Script
+from scripts_library.search import ScriptIndex, SearchResult
+from storage.models import ScriptEvent, TeamScript
+
+__all__ = [
+    "AskResult",
+    "ScriptCatalog",
+    "UsageReport",
+    "record_event",
+    "shared_catalog",
+    "usage_report",
+]
+
+MAX_LOGGED_QUERY = 300
+
+
+@lru_cache(maxsize=1)
+def _shared() -> tuple[Library, ScriptIndex]:
+    library = load_library()
+    return library, ScriptIndex.build(library.scripts)
+
+
+def shared_catalog() -> ScriptCatalog:
+    """A catalog over the shared library (index built once per process)."""
+    library, index = _shared()
+    return ScriptCatalog(library, index)
+
+
+@dataclass(frozen=True)
+class AskResult:
+    result: SearchResult
+    position: int = 0
+
+    @property
+    def script(self) -> Script | None:
+        hits = self.result.hits
+        return hits[self.position].script if self.position < len(hits) else None
+
+    @property
+    def has_next(self) -> bool:
+        return self.position + 1 < len(self.result.hits)
+
+
+class ScriptCatalog:
+    """Shared scripts plus the teams' own, searchable as one library."""
+
+    def __init__(self, library: Library, index: ScriptIndex) -> None:
+        self.library = library
+        self._shared_index = index
+        self.index = index
+        self.team_scripts: dict[str, Script] = {}
+
+    # --- reading -------------------------------------------------------------------
+
+    def get(self, script_id: str, *, team_id: int | None) -> Script | None:
+        script = self.library.get(script_id) or self.team_scripts.get(script_id)
+        if script is None or (script.team_id is not None and script.team_id != team_id):
+            return None
+        return script
+
+    def by_category(self, category: str, *, team_id: int | None) -> list[Script]:
+        own = [s for s in self.team_scripts.values()
+               if s.category == category and s.team_id == team_id]
+        return own + self.library.by_category(category)
+
+    def ask(self, query: str, *, team_id: int | None, position: int = 0,
+            limit: int = 5) -> AskResult:
+        return AskResult(self.index.search(query, team_id=team_id, limit=limit), position)
+
+    # --- team scripts -------------------------------------------------------------------
+
+    def load_team_scripts(self, session: Session) -> int:
+        rows = session.scalars(select(TeamScript)).all()
+        scripts = [Script.model_validate({**row.data, "id": row.script_id,
+                                          "team_id": row.team_id}) for row in rows]
+        if scripts:
+            self._add(scripts)
+        return len(scripts)
+
+    def _add(self, scripts: Iterable[Script]) -> None:
+        scripts = list(scripts)
+        for script in scripts:
+            self.team_scripts[script.id] = script
+        if self.index is self._shared_index:
+            # never mutate the process-wide shared index: build our own once
+            self.index = ScriptIndex.build([*self.library.scripts, *self.team_scripts.values()])
+        else:
+            for script in scripts:
+                self.index.add(script)
+
+    def save_team_script(self, session: Session, me: Me, data: dict[str, Any], *,
+                         clock: Clock, team_id: int | None = None) -> Script:
+        """Validate and store a team script (leads: own team; admins: any team)."""
+        if me.role not in ("lead", "admin"):
+            raise ServiceError("role_forbidden")
+        team_id = team_id if me.role == "admin" and team_id is not None else me.team_id
+        if team_id is None:
+            raise ServiceError("team_required", role=me.role)
+        script_id = data.get("id") or self._new_id(session, team_id)
+        if self.library.get(script_id) is not None:
+            raise ServiceError("script_invalid", problems=f"id {script_id} is a shared script")
+        payload = {k: v for k, v in data.items() if k not in ("id", "team_id")}
+        try:
+            script = Script.model_validate({**payload, "id": script_id, "team_id": team_id})
+        except ValidationError as err:
+            raise ServiceError("script_invalid", problems="; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())) from None
+        problems = check_script(script)
+        if script.category not in CATEGORIES:
+            raise ServiceError("script_invalid", problems=f"unknown category {script.category}")
+        if problems:
+            raise ServiceError("script_invalid",
+                               problems="; ".join(p.message for p in problems))
+        row = session.scalar(select(TeamScript).where(TeamScript.script_id == script_id))
+        stored = script.model_dump(exclude={"id", "team_id", "source_file", "source_line"},
+                                   exclude_none=True)
+        if row is None:
+            session.add(TeamScript(team_id=team_id, script_id=script_id, data=stored,
+                                   created_by_id=me.user_id, created_at=clock.now(),
+                                   updated_at=clock.now()))
+        elif row.team_id != team_id:
+            raise ServiceError("script_invalid", problems=f"id {script_id} belongs to another team")
+        else:
+            row.data = stored
+            row.updated_at = clock.now()
+        session.flush()
+        self._add([script])
+        return script
+
+    @staticmethod
+    def _new_id(session: Session, team_id: int) -> str:
+        count = session.scalar(select(func.count()).select_from(TeamScript)
+                               .where(TeamScript.team_id == team_id)) or 0
+        return f"team{team_id}.s{count + 1}"
+
+
+def record_event(session: Session, *, user_id: int | None, kind: str, clock: Clock,
+                 script_id: str | None = None, query: str | None = None) -> None:
+    """Store a shown script, a 👍/👎, or a query that found nothing."""
+    if kind not in ("shown", "up", "down", "miss"):
+        raise ValueError(kind)
+    session.add(ScriptEvent(user_id=user_id, script_id=script_id, kind=kind,
+                            query=(query or "")[:MAX_LOGGED_QUERY] or None,
+                            created_at=clock.now()))
+
+
+@dataclass
+class UsageReport:
+    most_used: list[tuple[str, int]] = field(default_factory=list)
+    most_disliked: list[tuple[str, int, int]] = field(default_factory=list)
+    not_found: list[tuple[str, int]] = field(default_factory=list)
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def usage_report(session: Session, *, clock: Clock, days: int = 30, limit: int = 10) -> UsageReport:
+    """Most shown scripts, most disliked (downs, ups) and queries that found nothing."""
+    since = clock.now() - timedelta(days=days)
+    recent = ScriptEvent.created_at >= since
+
+    def counts(kind: str, column: Any) -> list[tuple[str, int]]:
+        rows = session.execute(
+            select(column, func.count()).where(recent, ScriptEvent.kind == kind,
+                                               column.is_not(None))
+            .group_by(column).order_by(func.count().desc(), column).limit(limit))
+        return [(str(key), int(n)) for key, n in rows]
+
+    ups = dict(counts("up", ScriptEvent.script_id))
+    downs = counts("down", ScriptEvent.script_id)
+    return UsageReport(
+        most_used=counts("shown", ScriptEvent.script_id),
+        most_disliked=[(sid, n, ups.get(sid, 0)) for sid, n in downs],
+        not_found=counts("miss", ScriptEvent.query),
+    )

@@ -1,0 +1,58 @@
+"""Objection questions: any plain text (or /ask TEXT) → the best script."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import CoachContext
+from bot.guard import reply
+from coach.services import library
+from scripts_library.schema import CATEGORIES
+
+LAST_QUERY = "ask"
+
+
+async def _answer(update: Update, context: CoachContext, query: str, position: int = 0) -> None:
+    svc, me = context.svc, context.caller
+    found = svc.catalog.ask(query, team_id=me.team_id, position=position)
+    script = found.script
+    with svc.db.session() as s:
+        library.record_event(s, user_id=me.user_id, clock=svc.clock, query=query,
+                             kind="shown" if found.result.confident and script else "miss",
+                             script_id=script.id if found.result.confident and script else None)
+    if not found.result.confident or script is None:
+        await reply(update, context, "script_not_found", query=query,
+                    hits=[h for h in found.result.hits[:3] if h.score >= 0.25],
+                    categories=CATEGORIES)
+        return
+    context.user_data[LAST_QUERY] = query
+    await reply(update, context, "script_card", script=script, position=position,
+                has_next=found.has_next, lang="en" if context.locale == "en" else "zh")
+
+
+async def ask_text(update: Update, context: CoachContext) -> None:
+    """Plain text outside any flow: treat it as what the customer said."""
+    assert update.message is not None
+    await _answer(update, context, update.message.text or "")
+
+
+async def ask_command(update: Update, context: CoachContext) -> None:
+    """/ask TEXT."""
+    query = " ".join(context.args or [])
+    if not query:
+        await reply(update, context, "usage", command="ask")
+        return
+    await _answer(update, context, query)
+
+
+async def next_match(update: Update, context: CoachContext) -> None:
+    """Button ``sc n <position>``: the next script for the last question."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    last = context.user_data.get(LAST_QUERY)
+    position = query.data.split()[-1]
+    if not last or not position.isdigit():
+        await reply(update, context, "usage", command="ask")
+        return
+    await _answer(update, context, last, position=min(int(position), 4))

@@ -1,0 +1,85 @@
+"""/library browsing, 👍/👎 feedback on a script, and inline mode (@bot 手续费)."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
+
+from bot.context import CoachContext
+from bot.guard import reply
+from bot.i18n import to_traditional
+from coach.services import library
+from scripts_library.schema import CATEGORIES
+
+PAGE = 8
+
+
+async def browse(update: Update, context: CoachContext) -> None:
+    """/library: the category menu."""
+    await reply(update, context, "library_menu", categories=CATEGORIES)
+
+
+async def browse_button(update: Update, context: CoachContext) -> None:
+    """Buttons ``lb`` (menu), ``lb c <cat#> [page]`` (a category), ``lb s <id>`` (a script)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    parts = query.data.split()
+    catalog, me = context.svc.catalog, context.caller
+    if len(parts) >= 3 and parts[1] == "c" and parts[2].isdigit() and int(parts[2]) < len(
+            CATEGORIES):
+        index = int(parts[2])
+        page = int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else 0
+        scripts = catalog.by_category(CATEGORIES[index], team_id=me.team_id)
+        await reply(update, context, "library_category", category=CATEGORIES[index],
+                    index=index, scripts=scripts[page * PAGE:(page + 1) * PAGE], page=page,
+                    has_more=len(scripts) > (page + 1) * PAGE)
+        return
+    if len(parts) == 3 and parts[1] == "s":
+        script = catalog.get(parts[2], team_id=me.team_id)
+        if script is not None:
+            with context.svc.db.session() as s:
+                library.record_event(s, user_id=me.user_id, kind="shown", script_id=script.id,
+                                     clock=context.svc.clock)
+            await reply(update, context, "script_card", script=script, position=0,
+                        has_next=False, lang="en" if context.locale == "en" else "zh")
+            return
+    await reply(update, context, "library_menu", categories=CATEGORIES)
+
+
+async def feedback(update: Update, context: CoachContext) -> None:
+    """Buttons ``sc up <id>`` / ``sc dn <id>``: store the vote, say thanks."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, vote, script_id = query.data.split(" ", 2)
+    me = context.caller
+    if context.svc.catalog.get(script_id, team_id=me.team_id) is None:
+        await query.answer()
+        return
+    with context.svc.db.session() as s:
+        library.record_event(s, user_id=me.user_id, kind="up" if vote == "up" else "down",
+                             script_id=script_id, clock=context.svc.clock)
+    await query.answer(context.svc.renderer.text("feedback_thanks", context.locale, me=me,
+                                                 vote=vote))
+
+
+async def inline_search(update: Update, context: CoachContext) -> None:
+    """Inline mode: matching scripts; choosing one inserts only the script text."""
+    inline = update.inline_query
+    assert inline is not None
+    me = context.caller
+    found = context.svc.catalog.ask(inline.query, team_id=me.team_id, limit=5)
+    lang = "en" if context.locale == "en" else "zh"
+    results = []
+    for hit in found.result.hits if inline.query.strip() else []:
+        rendered = context.svc.renderer.render("script_card", context.locale, me=me,
+                                               script=hit.script, position=0, has_next=False,
+                                               lang=lang, inline=True)
+        shown = hit.script.render(lang)
+        title = to_traditional(shown.title, context.locale)
+        results.append(InlineQueryResultArticle(
+            id=uuid4().hex[:16], title=title,
+            description=to_traditional(shown.texts()[1][:80], context.locale),
+            input_message_content=InputTextMessageContent(rendered.text)))
+    await inline.answer(results, cache_time=0, is_personal=True)
