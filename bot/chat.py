@@ -84,7 +84,7 @@ class LocalChat:
         buttons = message.buttons
         if isinstance(which, int):
             return buttons[which - 1][1]
-        for label, data in buttons:
+        for _label, data in buttons:
             if data == which:
                 return data
         for label, data in buttons:

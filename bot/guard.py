@@ -73,7 +73,8 @@ async def guard(update: Update, context: CoachContext) -> None:
         raise ApplicationHandlerStop
     verdict = svc.flood.hit(tg_user.id) if svc.flood else None
     if verdict is not None and not verdict.allowed:
-        if verdict.first_refusal and update.effective_chat and update.effective_chat.type == "private":
+        chat = update.effective_chat
+        if verdict.first_refusal and chat is not None and chat.type == "private":
             await reply(update, context, "flood", retry_after=verdict.retry_after_s)
         if update.callback_query:
             await update.callback_query.answer()

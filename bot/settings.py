@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     def _ids_are_numbers(cls, value: str) -> str:
         for part in value.replace(" ", "").split(","):
             if part and not part.lstrip("-").isdigit():
-                raise ValueError(f"ADMIN_TELEGRAM_IDS must be comma-separated numbers, got {part!r}")
+                raise ValueError(
+                    f"ADMIN_TELEGRAM_IDS must be comma-separated numbers, got {part!r}")
         return value
 
     @cached_property

@@ -109,7 +109,8 @@ def _add_client(session: Session, rng: random.Random, owner: User, i: int, name:
     session.flush()
     for j in range(1 + i % 3):
         product, rating = _PRODUCTS[(i + j) % len(_PRODUCTS)]
-        maturity = today + timedelta(days=[2, 5, 20, 45, 90][(i + j) % 5]) if rating != "R4" else None
+        days_left = [2, 5, 20, 45, 90][(i + j) % 5]
+        maturity = today + timedelta(days=days_left) if rating != "R4" else None
         session.add(Holding(client_id=client.id, product_name=product, risk_rating=rating,
                             amount=Decimal(max(5000, aum // (2 + j)) // 1000 * 1000),
                             maturity_date=maturity, purchased_on=today - timedelta(days=120)))

@@ -113,8 +113,10 @@ async def test_team_script_is_found_only_by_its_team(harness: BotHarness) -> Non
     await chat.press("as c 0")  # fees
     await chat.send("本行贵宾费率五折")
     await chat.send("贵宾费率能打折吗, 你们贵宾有优惠吗")
-    for step in ("您是想知道贵宾有没有费率优惠？", "关心费用很正常。", "您问得很细。",
-                 "本行贵宾客户在手机银行申购，费率按规定享受五折。", "我帮您看看您是否已经是贵宾，好吗？"):
+    steps = ("您是想知道贵宾有没有费率优惠？", "关心费用很正常。", "您问得很细。",
+             "本行贵宾客户在手机银行申购，费率按规定享受五折。",
+             "我帮您看看您是否已经是贵宾，好吗？")
+    for step in steps:
         replies = await chat.send(step)
     assert "本行贵宾费率五折" in replies[-1].text
     replies = await chat.press("as save")

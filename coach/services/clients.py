@@ -81,9 +81,9 @@ def lookup(session: Session, me: Me, query: str, *, limit: int = 6) -> Lookup:
     results = match_names(query.strip(), [(r.id, r.name) for r in rows], limit=limit)
     if not results:
         return Lookup(None)
-    if len(results) == 1 or not ambiguous(results):
-        if results[0].score >= 80 or len(results) == 1:
-            return Lookup(results[0].key, [(results[0].key, results[0].name)])
+    clear = len(results) == 1 or (not ambiguous(results) and results[0].score >= 80)
+    if clear:
+        return Lookup(results[0].key, [(results[0].key, results[0].name)])
     return Lookup(None, [(r.key, r.name) for r in results])
 
 
