@@ -152,3 +152,20 @@ async def test_every_shown_script_is_recorded(harness: BotHarness) -> None:
     with harness.services.db.session() as s:
         events = s.scalars(select(ScriptEvent)).all()
         assert [(e.kind, e.query) for e in events] == [("shown", "没时间")]
+
+
+def test_cli_import_and_report(services, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from bot.cli import main
+    from coach.services import people
+
+    with services.db.session() as s:
+        people.create_team(s, "Alpha", clock=services.clock)
+    monkeypatch.setenv("DATABASE_URL", services.settings.database_url)
+    data = Path(__file__).parent / "data" / "team_scripts.yaml"
+    assert main(["scripts", "import", str(data), "--team", "Alpha"]) == 1
+    out = capsys.readouterr().out
+    assert "saved 1 team scripts" in out and "alpha.bad" in out and "稳赚不赔" in out
+    assert main(["scripts", "report"]) == 0
+    assert "Queries that found nothing" in capsys.readouterr().out

@@ -18,7 +18,7 @@ __all__ = ["register"]
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser = subparsers.add_parser("practice", help="role-play practice tools (score, validate)")
     sub = parser.add_subparsers(dest="practice_command", metavar="ACTION")
-    parser.set_defaults(func=lambda _args: (parser.print_help(), 2)[1])
+    parser.set_defaults(func=lambda _args: _usage(parser))
 
     score = sub.add_parser("score", help="score one advisor reply to a customer category")
     score.add_argument("category", help="e.g. objection.fee_too_high")
@@ -36,6 +36,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
     listing = sub.add_parser("list", help="list the shipped scenarios")
     listing.set_defaults(func=_list)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
 
 
 def _score(args: argparse.Namespace) -> int:

@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_validate(group)
     _add_stats(group)
     _add_search(group)
+    import bot.commands._scripts_db  # noqa: F401  (registers report and import)
+
     for name, (help_text, configure) in _EXTRA.items():
         configure(group.add_parser(name, help=help_text))
 

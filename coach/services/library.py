@@ -141,7 +141,7 @@ class ScriptCatalog:
                                    exclude_none=True)
         if row is None:
             session.add(TeamScript(team_id=team_id, script_id=script_id, data=stored,
-                                   created_by_id=me.user_id, created_at=clock.now(),
+                                   created_by_id=me.user_id or None, created_at=clock.now(),
                                    updated_at=clock.now()))
         elif row.team_id != team_id:
             raise ServiceError("script_invalid", problems=f"id {script_id} belongs to another team")
