@@ -8,6 +8,8 @@ variables and pick the language. Traditional Chinese output is a separate step
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -209,9 +211,19 @@ def _context(lang: str, variables: dict[str, Any]) -> dict[str, Any]:
     return context
 
 
+# "{{ client }}，您是…" with no name would read "您，您是…": drop the vocative instead
+_BARE_VOCATIVE = re.compile(r"(^|(?<=[。！？!?]))\s*\{\{\s*client\s*\}\}\s*[，,]\s*")
+
+
 def _render(text: str, context: dict[str, Any]) -> str:
     if "{" not in text:
         return text
+    if context.get("client") in PLACEHOLDERS["zh"].values() or context.get("client") in (
+            PLACEHOLDERS["en"].values()):
+        dropped = _BARE_VOCATIVE.sub("", text)
+        if dropped != text and dropped[:1].islower():
+            dropped = dropped[0].upper() + dropped[1:]
+        text = dropped
     try:
         return _template(text).render(context)
     except jinja2.TemplateError:

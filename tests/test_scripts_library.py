@@ -96,7 +96,7 @@ def test_render_chinese_with_and_without_variables(library):
 def test_render_english_and_fallback(library):
     en = library.get("fx_fee.per_day").render("en", {"product": "the bond fund"})
     assert en.lang == "en" and en.title == "Turn the fee into a daily cost"
-    assert en.steps[0][1] == "you, you feel the fee on the bond fund is high, right?"
+    assert en.steps[0][1] == "You feel the fee on the bond fund is high, right?"
     fallback = library.get("fx_fee.cheaper_share").render("en", {})
     assert fallback.lang == "zh" and fallback.title == "换一个费率更低的份额"
     say = library.get("fx_close.two_options").render("zh", {"client": "李先生"})
