@@ -36,7 +36,8 @@ from bot.context import CoachContext
 from bot.guard import guard
 from bot.persistence import DatabasePersistence
 from bot.services import Services
-from handlers import addscript, ask, clients, errors, library, onboarding, settings
+from coach.services import practice as practice_service
+from handlers import addscript, ask, clients, errors, library, onboarding, practice, settings
 from handlers import help as help_
 
 __all__ = ["build_application", "CoachApplication"]
@@ -90,6 +91,16 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
         (0, clients.add_client_conversation()),
         (0, CommandHandler("client", named(clients.find_client))),
         (0, CallbackQueryHandler(named(clients.open_card), pattern=r"^cl \d+$")),
+        # role-play practice (its conversation catches the advisor's answers first)
+        (0, practice.conversation()),
+        (0, CommandHandler("practice", named(practice.list_scenarios))),
+        (0, CallbackQueryHandler(named(practice.show_model_answer), pattern=r"^pr m ")),
+        (0, CallbackQueryHandler(named(practice.review_open), pattern=r"^pr v \d+$")),
+        (0, CommandHandler("stop", named(practice.stop))),
+        (0, CommandHandler("progress", named(practice.show_progress))),
+        (0, CommandHandler("review", named(practice.review_list))),
+        (0, CommandHandler("override", named(practice.override))),
+        (0, CommandHandler("assign", named(practice.assign))),
         # script library: browse, feedback, inline mode, team scripts
         (0, addscript.conversation()),
         (0, CommandHandler("library", named(library.browse))),
@@ -110,6 +121,7 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
 
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     services: Services = app.bot_data["services"]
+    _ = services.catalog  # load the library and build the search index before the first query
     for hook in services.extras.get("post_init", []):
         await hook(app)
 
@@ -148,6 +160,7 @@ def build_application(services: Services, *, request: BaseRequest | None = None,
         builder = builder.job_queue(None)
     app = builder.build()
     app.bot_data["services"] = services
+    services.renderer.add_global("scenario_title", practice_service.scenario_title)
     for group, handler in handler_list():
         app.add_handler(handler, group=group)
     app.add_error_handler(errors.on_error)

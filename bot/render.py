@@ -133,6 +133,11 @@ class Renderer:
         env.filters.update(money=_money, local=_local, day=_day)
         return env
 
+    def add_global(self, name: str, value: Any) -> None:
+        """Make a helper (e.g. a display-name lookup) callable from every template."""
+        for env in self._envs.values():
+            env.globals[name] = value
+
     def environment(self, locale: str) -> Environment:
         return self._envs[i18n.catalog_locale(locale)]
 

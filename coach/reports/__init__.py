@@ -1,0 +1,1 @@
+"""Reports as files: charts (PNG) and spreadsheets (XLSX), no Telegram."""

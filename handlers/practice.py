@@ -1,0 +1,242 @@
+"""Role-play practice: /practice, answering the customer, /stop, /progress, reviews, /assign."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from telegram import Update
+from telegram.error import Forbidden
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.context import CoachContext
+from bot.guard import reply, requires
+from coach.services import practice
+from coach.services.errors import ServiceError
+
+ANSWERING = 0
+
+
+def _lang(context: CoachContext) -> str:
+    return "en" if context.locale == "en" else "zh"
+
+
+async def _refuse(update: Update, context: CoachContext, err: ServiceError) -> None:
+    await reply(update, context, "errors", code=err.code, **err.params)
+
+
+@requires("advisor", "lead")
+async def list_scenarios(update: Update, context: CoachContext) -> None:
+    """/practice: scenarios, assigned and recommended first."""
+    with context.svc.db.session() as s:
+        items = practice.choices(s, context.caller)
+    await reply(update, context, "practice_list", items=items, lang=_lang(context))
+
+
+async def start_scenario(update: Update, context: CoachContext) -> int | None:
+    """Button ``pr s <scenario>``: the customer speaks first."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    if context.me is None or context.me.role not in ("advisor", "lead", "admin"):
+        return ConversationHandler.END
+    svc = context.svc
+    try:
+        with svc.db.session() as s:
+            _, scenario, line = practice.start_scenario(s, context.caller, query.data.split()[-1],
+                                                        clock=svc.clock, lang=_lang(context))
+    except ServiceError as err:
+        await _refuse(update, context, err)
+        return ConversationHandler.END
+    await reply(update, context, "practice_start", scenario=scenario, line=line,
+                lang=_lang(context))
+    return ANSWERING
+
+
+async def start_drill(update: Update, context: CoachContext) -> int | None:
+    """Button ``sc pr <script_id>`` on a script card: one-turn drill on that objection."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    svc = context.svc
+    script = svc.catalog.get(query.data.split()[-1], team_id=context.caller.team_id)
+    if script is None or not script.triggers:
+        await reply(update, context, "errors", code="scenario_not_found")
+        return ConversationHandler.END
+    with svc.db.session() as s:
+        _, line = practice.start_drill(s, context.caller, category=script.category,
+                                       customer_line=script.triggers[0], clock=svc.clock,
+                                       lang=_lang(context))
+    await reply(update, context, "practice_start", scenario=None, line=line, lang=_lang(context))
+    return ANSWERING
+
+
+async def answer(update: Update, context: CoachContext) -> int:
+    """The advisor's reply: score it, show feedback and the customer's next line."""
+    assert update.message is not None
+    svc = context.svc
+    try:
+        with svc.db.session() as s:
+            outcome = practice.reply(s, context.caller, update.message.text or "",
+                                     clock=svc.clock)
+    except ServiceError as err:
+        await _refuse(update, context, err)
+        return ConversationHandler.END
+    if outcome.result is None:
+        await reply(update, context, "errors", code="practice_expired")
+        return ConversationHandler.END
+    await reply(update, context, "practice_feedback", o=outcome, lang=_lang(context))
+    return ConversationHandler.END if outcome.result.finished else ANSWERING
+
+
+async def stop(update: Update, context: CoachContext) -> int:
+    """/stop: end the session and show what was practised."""
+    svc = context.svc
+    with svc.db.session() as s:
+        summary = practice.stop(s, context.caller, clock=svc.clock)
+    await reply(update, context, "practice_stopped", summary=summary, lang=_lang(context))
+    return ConversationHandler.END
+
+
+async def show_model_answer(update: Update, context: CoachContext) -> None:
+    """Button ``pr m <session> <turn>``: the model answer for that turn."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    parts = query.data.split()
+    try:
+        if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
+            raise ServiceError("practice_not_found")
+        with context.svc.db.session() as s:
+            line, model = practice.model_answer(s, context.caller, int(parts[2]), int(parts[3]),
+                                                _lang(context))
+    except ServiceError as err:
+        await _refuse(update, context, err)
+        return
+    await reply(update, context, "practice_model", line=line, model=model)
+
+
+@requires("advisor", "lead")
+async def show_progress(update: Update, context: CoachContext) -> None:
+    """/progress [@advisor]: history and technique averages (chart from 5 sessions)."""
+    handle = (context.args or [None])[0]
+    try:
+        with context.svc.db.session() as s:
+            data = practice.progress(s, context.caller, handle)
+    except ServiceError as err:
+        await _refuse(update, context, err)
+        return
+    await reply(update, context, "practice_progress", p=data)
+    if data.sessions >= 5 and update.effective_message is not None:
+        from coach.reports.practice_chart import progress_png
+
+        await update.effective_message.reply_photo(progress_png(data), caption=data.user_name)
+
+
+@requires("lead")
+async def review_list(update: Update, context: CoachContext) -> None:
+    """/review @advisor: their recent sessions, to open one."""
+    handle = (context.args or [None])[0]
+    if not handle:
+        await reply(update, context, "usage", command="review")
+        return
+    try:
+        with context.svc.db.session() as s:
+            user, rows = practice.last_sessions(s, context.caller, handle)
+            items = [(r.id, r.scenario_id, r.total_score, r.started_at) for r in rows]
+    except ServiceError as err:
+        await _refuse(update, context, err)
+        return
+    await reply(update, context, "practice_review_list", name=user.name, items=items)
+
+
+@requires("lead")
+async def review_open(update: Update, context: CoachContext) -> None:
+    """Button ``pr v <session>``: the transcript with scores, overrides and comments."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    session_id = query.data.split()[-1]
+    try:
+        with context.svc.db.session() as s:
+            data = practice.review(s, context.caller, int(session_id) if session_id.isdigit()
+                                   else -1)
+    except ServiceError as err:
+        await _refuse(update, context, err)
+        return
+    await reply(update, context, "practice_review", r=data)
+
+
+@requires("lead")
+async def override(update: Update, context: CoachContext) -> None:
+    """/override SESSION TURN SCORE|- [comment]: change a turn's score, tell the advisor."""
+    args = context.args or []
+    if len(args) < 3 or not args[0].isdigit() or not args[1].isdigit() or not (
+            args[2].isdigit() or args[2] == "-"):
+        await reply(update, context, "usage", command="override")
+        return
+    svc = context.svc
+    score = int(args[2]) if args[2].isdigit() else None
+    try:
+        with svc.db.session() as s:
+            data = practice.override_turn(s, context.caller, int(args[0]), int(args[1]) - 1,
+                                          score, " ".join(args[3:]), clock=svc.clock)
+    except ServiceError as err:
+        await _refuse(update, context, err)
+        return
+    await reply(update, context, "practice_review", r=data)
+    text = svc.renderer.text("practice_overridden", context.locale, me=context.me, r=data,
+                             turn=int(args[1]), score=score, comment=" ".join(args[3:]))
+    try:
+        await context.bot.send_message(data.advisor_telegram_id, text)
+    except Forbidden:
+        pass
+
+
+@requires("lead")
+async def assign(update: Update, context: CoachContext) -> None:
+    """/assign @advisor|team SCENARIO [YYYY-MM-DD]: the advisors are told at once."""
+    args = context.args or []
+    if len(args) not in (2, 3):
+        await reply(update, context, "usage", command="assign")
+        return
+    svc = context.svc
+    try:
+        due = date.fromisoformat(args[2]) if len(args) == 3 else None
+    except ValueError:
+        await reply(update, context, "errors", code="date_invalid", value=args[2])
+        return
+    try:
+        with svc.db.session() as s:
+            members = practice.assign(s, context.caller, args[0], args[1], due, clock=svc.clock)
+            targets = [(m.telegram_id, m.language, m.name) for m in members]
+    except ServiceError as err:
+        await _refuse(update, context, err)
+        return
+    for telegram_id, language, _name in targets:
+        rendered = svc.renderer.render("practice_assigned", language, me=None,
+                                       scenario_id=args[1], due=due)
+        try:
+            await context.bot.send_message(telegram_id, rendered.text,
+                                           reply_markup=rendered.markup)
+        except Forbidden:
+            continue
+    await reply(update, context, "practice_assign_done", names=[t[2] for t in targets],
+                scenario_id=args[1], due=due)
+
+
+def conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    return ConversationHandler(
+        entry_points=[CallbackQueryHandler(start_scenario, r"^pr s \S+$"),
+                      CallbackQueryHandler(start_drill, r"^sc pr \S+$")],
+        states={ANSWERING: [MessageHandler(filters.TEXT & ~filters.COMMAND, answer)]},
+        fallbacks=[CommandHandler(["stop", "cancel"], stop)],
+        name="practice",
+        persistent=True,
+        allow_reentry=True,
+    )
