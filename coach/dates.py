@@ -1,0 +1,236 @@
+"""Dates and times as advisors type them, in Chinese or English, relative to *now*.
+
+``find_date("周五下午3点再打", now, "Asia/Shanghai")`` finds the first date/time
+expression in a sentence and returns an aware datetime in the advisor's time
+zone, the span it covered (the rest becomes notes) and the questions that must
+be asked instead of guessing: ``date_in_past``, ``ambiguous_time``,
+``invalid_date``.
+
+Conventions (documented for advisors in the README):
+- ``12/3`` is month/day (Chinese and US order): 3 December.
+- A weekday alone ("周五", "friday") is the next such day from today; today's own
+  weekday means today. "下周二" / "next tuesday" is Tuesday of next week.
+- An hour without 上午/下午/am/pm: 8-11 are mornings, 12 is noon, 1-7 are afternoons
+  (bank hours); 13-23 are 24-hour times.
+- A date with no time gets ``default_time`` (09:00) and ``has_time`` False.
+- A date or time already past is returned as typed, with ``date_in_past``.
+"""
+
+from __future__ import annotations
+
+import calendar as _cal
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+__all__ = ["ParsedDate", "find_date", "parse_date"]
+
+CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+             "七": 7, "八": 8, "九": 9, "十": 10}
+WEEKDAYS_CN = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
+               "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
+WEEKDAYS_EN = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+MONTHS_EN = {m.lower(): i for i, m in enumerate(_cal.month_abbr) if m}
+
+NUM = r"(?:\d{1,3}|[零〇一二两三四五六七八九十]{1,3})"
+_DAY_WORDS = {"今天": 0, "今日": 0, "今晚": 0, "明天": 1, "明日": 1, "明早": 1, "明晚": 1,
+              "后天": 2, "大后天": 3,
+              "today": 0, "tomorrow": 1, "day after tomorrow": 2}
+
+DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("iso", re.compile(r"(?P<y>\d{4})[-/.年](?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})[日号]?")),
+    ("md_cn", re.compile(rf"(?P<m>{NUM})月(?P<d>{NUM})[日号]?")),
+    ("md_slash", re.compile(r"(?<![\d/])(?P<m>\d{1,2})/(?P<d>\d{1,2})(?![\d/])")),
+    ("md_en", re.compile(r"\b(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+                         r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?\b")),
+    ("dm_en", re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?P<mon>jan|feb|mar|apr|may|jun|"
+                         r"jul|aug|sep|oct|nov|dec)[a-z]*\b")),
+    ("rel_cn", re.compile(rf"(?P<n>{NUM})\s*(?P<unit>天|日|周|个星期|星期|礼拜|个礼拜|个月|月)(?:以)?后")),
+    ("rel_en", re.compile(r"\bin\s+(?P<n>\d{1,3}|a|one|two|three|four|five|six|seven)\s+"
+                          r"(?P<unit>days?|weeks?|months?)\b")),
+    ("month_end", re.compile(r"(?P<next>下个?)?月底|月末|(?P<en>end of (?:the |this )?month)")),
+    ("month_start", re.compile(r"下个?月初|(?:early|beginning of) next month")),
+    ("weekday_cn", re.compile(r"(?P<rel>下下|下|这|本)?(?:个)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7])")),
+    ("weekday_en", re.compile(r"\b(?P<rel>next|this|coming)?\s*(?P<wd>mon|tue|wed|thu|fri|sat|sun)"
+                              r"[a-z]*\b")),
+    ("day_word", re.compile(r"大后天|后天|明天|明日|明早|明晚|今天|今日|今晚|day after tomorrow|"
+                            r"tomorrow|today")),
+]
+
+TIME_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("en_ampm", re.compile(r"\b(?P<h>\d{1,2})(?::(?P<mi>\d{2}))?\s*(?P<ap>am|pm|a\.m\.|p\.m\.)")),
+    ("cn", re.compile(rf"(?:(?P<part>上午|早上|早晨|早|中午|下午|傍晚|晚上|晚|凌晨)\s*)?(?P<h>{NUM})\s*"
+                      rf"(?:点|時|时)(?:(?P<half>半)|(?P<quarter>一刻|三刻)|(?P<mi>{NUM})分?)?")),
+    ("colon", re.compile(r"(?:(?P<part>上午|早上|中午|下午|晚上)\s*)?(?<![\d/])(?P<h>\d{1,2})[:：]"
+                         r"(?P<mi>\d{2})(?!\d)")),
+    ("part_only", re.compile(r"上午|早上|中午|下午|傍晚|晚上|morning|afternoon|evening|noon")),
+]
+PART_DEFAULT = {"上午": time(10), "早上": time(9), "中午": time(12), "下午": time(15),
+                "傍晚": time(18), "晚上": time(19), "morning": time(10), "afternoon": time(15),
+                "evening": time(19), "noon": time(12)}
+
+
+@dataclass
+class ParsedDate:
+    """A date found in text: ``due`` is aware, in the advisor's time zone."""
+
+    due: datetime | None
+    has_time: bool
+    span: tuple[int, int]
+    questions: list[str] = field(default_factory=list)
+
+
+def cn_number(text: str) -> int:
+    """"3", "十二", "二十", "两" → int."""
+    if text.isdigit():
+        return int(text)
+    if text in ("a", "one"):
+        return 1
+    words = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+    if text in words:
+        return words[text]
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        return (CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (CN_DIGITS.get(ones, 0) if ones else 0)
+    value = 0
+    for ch in text:
+        value = value * 10 + CN_DIGITS[ch]
+    return value
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, _cal.monthrange(year, month)[1]))
+
+
+def _month_end(day: date) -> date:
+    return date(day.year, day.month, _cal.monthrange(day.year, day.month)[1])
+
+
+def _date_from(kind: str, m: re.Match[str], today: date) -> tuple[date | None, list[str]]:
+    g = m.groupdict()
+    if kind == "day_word":
+        return today + timedelta(days=_DAY_WORDS[m.group(0)]), []
+    if kind in ("iso", "md_cn", "md_slash", "md_en", "dm_en"):
+        month = MONTHS_EN[g["mon"][:3]] if g.get("mon") else cn_number(g["m"])
+        year = int(g["y"]) if g.get("y") else today.year
+        try:
+            return date(year, month, cn_number(g["d"])), []
+        except ValueError:
+            return None, ["invalid_date"]
+    if kind in ("rel_cn", "rel_en"):
+        n, unit = cn_number(g["n"]), g["unit"]
+        if unit.startswith(("月", "个月", "month")):
+            return _add_months(today, n), []
+        days = n * 7 if unit.startswith(("周", "星期", "礼拜", "个", "week")) else n
+        return today + timedelta(days=days), []
+    if kind == "month_end":
+        base = _add_months(today.replace(day=1), 1) if g.get("next") else today
+        return _month_end(base), []
+    if kind == "month_start":
+        return _add_months(today.replace(day=1), 1), []
+    if kind in ("weekday_cn", "weekday_en"):
+        target = WEEKDAYS_CN[g["wd"]] if kind == "weekday_cn" else WEEKDAYS_EN[g["wd"][:3]]
+        rel = g.get("rel") or ""
+        monday = today - timedelta(days=today.weekday())
+        if rel in ("下", "next"):
+            return monday + timedelta(days=7 + target), []
+        if rel == "下下":
+            return monday + timedelta(days=14 + target), []
+        if rel in ("这", "本", "this"):
+            return monday + timedelta(days=target), []
+        ahead = (target - today.weekday()) % 7
+        return today + timedelta(days=ahead), []
+    raise AssertionError(kind)
+
+
+def _time_from(kind: str, m: re.Match[str]) -> tuple[time | None, list[str]]:
+    g = m.groupdict()
+    if kind == "part_only":
+        return PART_DEFAULT[m.group(0)], []
+    hour = cn_number(g["h"])
+    minute = 0
+    if g.get("half"):
+        minute = 30
+    elif g.get("quarter"):
+        minute = 15 if g["quarter"] == "一刻" else 45
+    elif g.get("mi"):
+        minute = cn_number(g["mi"])
+    part = g.get("part") or ""
+    ap = (g.get("ap") or "").replace(".", "")
+    if hour > 24 or minute > 59 or (ap and hour > 12):
+        return None, ["invalid_date"]
+    if ap == "pm" or part in ("下午", "傍晚", "晚上", "晚"):
+        if hour < 12:
+            hour += 12
+    elif ap == "am" or part in ("上午", "早上", "早晨", "早", "凌晨"):
+        if hour == 12:
+            hour = 0
+    elif part == "中午":
+        if hour < 6:
+            hour += 12
+    elif 1 <= hour <= 7 and kind != "colon":
+        hour += 12  # "3点" in bank hours is 15:00
+    if hour == 24:
+        hour = 0
+    return time(hour, minute), []
+
+
+def _first(patterns: list[tuple[str, re.Pattern[str]]], text: str
+           ) -> tuple[str, re.Match[str]] | None:
+    best: tuple[str, re.Match[str]] | None = None
+    for kind, pattern in patterns:
+        for m in pattern.finditer(text):
+            if best is None or m.start() < best[1].start() or (
+                    m.start() == best[1].start() and m.end() > best[1].end()):
+                best = (kind, m)
+            break
+    return best
+
+
+def find_date(text: str, now: datetime, tz: str, *,
+              default_time: time = time(9, 0)) -> ParsedDate | None:
+    """The first date and/or time expression in ``text`` (lower-case it first for English)."""
+    zone = ZoneInfo(tz)
+    local_now = now.astimezone(zone)
+    lowered = text.lower()
+    found_date = _first(DATE_PATTERNS, lowered)
+    found_time = _first(TIME_PATTERNS, lowered)
+    if found_date and found_time and _overlap(found_date[1], found_time[1]):
+        # "12/3" is not 12:03, "3天后" has no time: the date wins an overlap
+        found_time = _first(TIME_PATTERNS, lowered[:found_date[1].start()] + " " * (
+            found_date[1].end() - found_date[1].start()) + lowered[found_date[1].end():])
+    if not found_date and not found_time:
+        return None
+    questions: list[str] = []
+    day, when = local_now.date(), None
+    spans = []
+    if found_date:
+        parsed_day, problems = _date_from(found_date[0], found_date[1], local_now.date())
+        questions += problems
+        spans.append(found_date[1].span())
+        if parsed_day is not None:
+            day = parsed_day
+    if found_time:
+        when, problems = _time_from(found_time[0], found_time[1])
+        questions += problems
+        spans.append(found_time[1].span())
+    span = (min(s for s, _ in spans), max(e for _, e in spans))
+    if "invalid_date" in questions:
+        return ParsedDate(None, found_time is not None, span, sorted(set(questions)))
+    due = datetime.combine(day, when or default_time, zone)
+    if found_date and day < local_now.date() or when is not None and due <= local_now:
+        questions.append("date_in_past")
+    return ParsedDate(due, when is not None, span, questions)
+
+
+def _overlap(a: re.Match[str], b: re.Match[str]) -> bool:
+    return a.start() < b.end() and b.start() < a.end()
+
+
+def parse_date(text: str, now: datetime, tz: str, *,
+               default_time: time = time(9, 0)) -> ParsedDate | None:
+    """Like :func:`find_date`, for a whole answer such as a typed "pick a date"."""
+    return find_date(text.strip(), now, tz, default_time=default_time)
