@@ -35,14 +35,26 @@ from telegram.warnings import PTBUserWarning
 from bot.context import CoachContext
 from bot.guard import guard
 from bot.persistence import DatabasePersistence
+from bot.scheduler import install_jobs
 from bot.services import Services
 from coach.services import practice as practice_service
-from handlers import addscript, ask, clients, errors, library, onboarding, practice, settings
+from handlers import (
+    addscript,
+    ask,
+    clients,
+    errors,
+    library,
+    log,
+    onboarding,
+    practice,
+    reminders,
+    settings,
+)
 from handlers import help as help_
 
 __all__ = ["build_application", "CoachApplication"]
 
-log = logging.getLogger("coach.updates")
+update_log = logging.getLogger("coach.updates")
 # Our flows mix text and button steps on purpose; per-chat tracking is what we want.
 warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
 
@@ -57,7 +69,7 @@ class CoachApplication(Application):  # type: ignore[type-arg]
         finally:
             if isinstance(update, Update):
                 user = update.effective_user
-                log.info("update=%s user=%s handler=%s ms=%.1f", update.update_id,
+                update_log.info("update=%s user=%s handler=%s ms=%.1f", update.update_id,
                          user.id if user else "-", self.bot_data.get("_handler_name", "-"),
                          (time.perf_counter() - started) * 1000)
                 self.bot_data["_handler_name"] = "-"
@@ -91,6 +103,14 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
         (0, clients.add_client_conversation()),
         (0, CommandHandler("client", named(clients.find_client))),
         (0, CallbackQueryHandler(named(clients.open_card), pattern=r"^cl \d+$")),
+        # logging outcomes, follow-ups and reminders
+        (0, log.conversation()),
+        (0, reminders.pick_date_conversation()),
+        (0, CallbackQueryHandler(named(reminders.reminder_button), pattern=r"^fu [dhtx] \d+$")),
+        (0, CommandHandler("followups", named(reminders.list_today))),
+        (0, CommandHandler("week", named(reminders.list_week))),
+        (0, CommandHandler("leave", named(reminders.leave))),
+        (0, CommandHandler("export_ics", named(reminders.export_ics))),
         # role-play practice (its conversation catches the advisor's answers first)
         (0, practice.conversation()),
         (0, CommandHandler("practice", named(practice.list_scenarios))),
@@ -124,6 +144,7 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     _ = services.catalog  # load the library and build the search index before the first query
     for hook in services.extras.get("post_init", []):
         await hook(app)
+    install_jobs(app, every=services.settings.tick_seconds)
 
 
 async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]

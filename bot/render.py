@@ -21,6 +21,7 @@ from markupsafe import Markup
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import i18n
+from coach.privacy import mask_name, mask_phone
 
 __all__ = ["Rendered", "Renderer", "KeyboardBuilder", "TEMPLATE_DIR"]
 
@@ -130,7 +131,8 @@ class Renderer:
             lstrip_blocks=True,
         )
         env.install_gettext_translations(i18n.gettext_for(folder), newstyle=True)  # type: ignore[attr-defined]
-        env.filters.update(money=_money, local=_local, day=_day)
+        env.filters.update(money=_money, local=_local, day=_day, mask_name=mask_name,
+                           mask_phone=mask_phone)
         return env
 
     def add_global(self, name: str, value: Any) -> None:

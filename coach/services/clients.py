@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from coach.actor import Me
@@ -51,7 +51,11 @@ def visible_clients(me: Me) -> Select[tuple[Client]]:
         team_advisors = select(User.id).where(User.team_id == me.team_id)
         return query.where(Client.advisor_id.in_(team_advisors))
     if me.role in ("advisor", "lead"):
-        return query.where(Client.advisor_id == me.user_id)
+        # a colleague covering a leave sees the clients handed over to them
+        handed_over = select(FollowUp.client_id).where(
+            FollowUp.advisor_id == me.user_id, FollowUp.original_advisor_id.is_not(None),
+            FollowUp.status.in_(("pending", "sending", "sent", "snoozed")))
+        return query.where(or_(Client.advisor_id == me.user_id, Client.id.in_(handed_over)))
     return query.where(Client.id.is_(None))
 
 

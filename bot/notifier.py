@@ -1,0 +1,78 @@
+"""Send pushed messages (reminders, digests, briefings) one at a time, safely.
+
+Every outbound call already goes through PTB's ``AIORateLimiter`` (which also
+retries a 429 after its ``retry_after``). Here each message gets its own outcome
+so one failure never stops the rest: ``sent``; ``blocked`` (403: the person
+blocked the bot — they are marked inactive); ``retry`` (timeouts, network
+errors, a 429 the limiter gave up on); ``failed`` (a bad request: retrying will
+not help).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from storage.db import Database
+from storage.models import User
+
+__all__ = ["Delivery", "send_text", "send_document", "mark_blocked"]
+
+log = logging.getLogger(__name__)
+Sleep = Callable[[float], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: str  # sent | blocked | retry | failed
+    message_id: int | None = None
+    retry_after: float | None = None
+
+
+async def _deliver(call: Callable[[], Awaitable[Message]], chat_id: int, *,
+                   sleep: Sleep = asyncio.sleep, max_waits: int = 2) -> Delivery:
+    for _ in range(max_waits + 1):
+        try:
+            message = await call()
+            return Delivery("sent", message.message_id)
+        except RetryAfter as err:
+            wait = float(err.retry_after if isinstance(err.retry_after, int | float)
+                         else err.retry_after.total_seconds())
+            log.warning("429 for chat %s: waiting %.0f s", chat_id, wait)
+            await sleep(wait)
+            last = wait
+        except Forbidden:
+            return Delivery("blocked")
+        except (TimedOut, NetworkError) as err:
+            if isinstance(err, BadRequest):
+                log.warning("bad request to chat %s: %s", chat_id, err.message)
+                return Delivery("failed")
+            log.warning("network error to chat %s: %s", chat_id, type(err).__name__)
+            return Delivery("retry")
+    return Delivery("retry", retry_after=last)
+
+
+async def send_text(bot: Bot, chat_id: int, text: str, *,
+                    markup: InlineKeyboardMarkup | None = None,
+                    sleep: Sleep = asyncio.sleep) -> Delivery:
+    return await _deliver(lambda: bot.send_message(chat_id, text, reply_markup=markup),
+                          chat_id, sleep=sleep)
+
+
+async def send_document(bot: Bot, chat_id: int, data: bytes, filename: str, *,
+                        caption: str | None = None, sleep: Sleep = asyncio.sleep) -> Delivery:
+    return await _deliver(lambda: bot.send_document(chat_id, data, filename=filename,
+                                                    caption=caption), chat_id, sleep=sleep)
+
+
+def mark_blocked(db: Database, telegram_id: int) -> None:
+    """The person blocked the bot: stop pushing to them until they write again."""
+    with db.session() as s:
+        s.execute(update(User).where(User.telegram_id == telegram_id).values(active=False))

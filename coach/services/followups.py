@@ -1,0 +1,298 @@
+"""Follow-ups as database rows: claim, send once, snooze, close, escalate, hand over.
+
+Exactly-once delivery: a scheduler tick *claims* due rows in one UPDATE (status
+``sending`` + a lease) and commits before sending; after Telegram accepts the
+message the row becomes ``sent``. Two bot processes cannot claim the same row
+(the UPDATE re-checks the status, which PostgreSQL re-evaluates after a
+concurrent commit, and SQLite serialises writers). If a process dies after its
+claim, the lease expires and the next tick claims the row again. The only
+possible repeat: the process dies after Telegram accepted the message and
+before the ``sent`` commit — then the reminder arrives twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from coach.actor import Me
+from coach.clock import Clock
+from coach.services.errors import ServiceError
+from storage.models import Client, FollowUp, Interaction, User
+
+__all__ = [
+    "ACTIVE",
+    "DueReminder",
+    "claim_due",
+    "cancel",
+    "complete",
+    "escalations_due",
+    "handover",
+    "list_for",
+    "mark_sent",
+    "overdue_followups",
+    "release",
+    "reminder_details",
+    "reschedule",
+    "return_from_leave",
+]
+
+ACTIVE = ("pending", "sending", "sent", "snoozed")
+CLAIMABLE = ("pending", "snoozed")
+
+
+def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+    return or_(and_(FollowUp.status.in_(CLAIMABLE), FollowUp.due_at <= now),
+               and_(FollowUp.status == "sending", FollowUp.lease_until < now))
+
+
+def claim_due(session: Session, *, now: datetime, lease_seconds: int, worker: str,
+              limit: int = 100) -> list[int]:
+    """Atomically take up to ``limit`` due follow-ups for this worker."""
+    candidates = (select(FollowUp.id).where(_claimable(now)).order_by(FollowUp.due_at)
+                  .limit(limit).scalar_subquery())
+    result = session.execute(
+        update(FollowUp)
+        .where(FollowUp.id.in_(candidates), _claimable(now))
+        .values(status="sending", lease_until=now + timedelta(seconds=lease_seconds),
+                claimed_by=worker, attempts=FollowUp.attempts + 1)
+        .returning(FollowUp.id)
+        .execution_options(synchronize_session=False))
+    return sorted(result.scalars().all())
+
+
+def mark_sent(session: Session, followup_id: int, *, worker: str, now: datetime) -> bool:
+    """Record a delivered reminder (only if this worker still holds the claim)."""
+    result = session.execute(
+        update(FollowUp).where(FollowUp.id == followup_id, FollowUp.status == "sending",
+                               FollowUp.claimed_by == worker)
+        .values(status="sent", sent_at=now, lease_until=None)
+        .execution_options(synchronize_session=False))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release(session: Session, followup_id: int, *, worker: str, retry_at: datetime,
+            give_up: bool = False) -> None:
+    """A send failed: retry later, or give up (the person blocked the bot)."""
+    session.execute(
+        update(FollowUp).where(FollowUp.id == followup_id, FollowUp.claimed_by == worker,
+                               FollowUp.status == "sending")
+        .values(status="sent" if give_up else "pending", due_at=retry_at, lease_until=None)
+        .execution_options(synchronize_session=False))
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    followup_id: int
+    telegram_id: int
+    language: str
+    timezone: str
+    client_id: int
+    client_name: str
+    kind: str
+    reason: str
+    due_at: datetime
+    last_contact_at: datetime | None
+    last_outcome: str | None
+    note: str | None
+
+
+def reminder_details(session: Session, ids: list[int]) -> list[DueReminder]:
+    rows = session.execute(
+        select(FollowUp, Client, User).join(Client, Client.id == FollowUp.client_id)
+        .join(User, User.id == FollowUp.advisor_id).where(FollowUp.id.in_(ids))).all()
+    last = {cid: outcome for cid, outcome in session.execute(
+        select(Interaction.client_id, Interaction.outcome)
+        .where(Interaction.client_id.in_([c.id for _, c, _ in rows]))
+        .order_by(Interaction.occurred_at))}
+    return [DueReminder(f.id, u.telegram_id, u.language, u.timezone, c.id, c.name, f.kind,
+                        f.reason, f.due_at, c.last_contact_at, last.get(c.id), f.note)
+            for f, c, u in rows]
+
+
+def _own(session: Session, me: Me, followup_id: int) -> FollowUp:
+    """A follow-up the caller owns (callback data is never trusted)."""
+    row = session.get(FollowUp, followup_id)
+    if row is None or row.advisor_id != me.user_id:
+        raise ServiceError("followup_not_found")
+    return row
+
+
+def reschedule(session: Session, me: Me, followup_id: int, due: datetime) -> FollowUp:
+    """Snooze or move a follow-up; it is reminded again at ``due``."""
+    row = _own(session, me, followup_id)
+    if row.status in ("done", "cancelled", "reassigned"):
+        raise ServiceError("followup_closed")
+    row.due_at, row.status, row.lease_until, row.claimed_by = due, "snoozed", None, None
+    row.escalated_lead_at = None
+    return row
+
+
+def snooze_target(kind: str, now: datetime, tz: str) -> datetime:
+    """``1h`` → an hour from now; ``tomorrow`` → tomorrow 09:00 local."""
+    if kind == "1h":
+        return now + timedelta(hours=1)
+    local = now.astimezone(ZoneInfo(tz))
+    return datetime.combine(local.date() + timedelta(days=1), time(9, 0), ZoneInfo(tz))
+
+
+def complete(session: Session, me: Me, followup_id: int, *, clock: Clock) -> FollowUp:
+    row = _own(session, me, followup_id)
+    if row.status not in ("done", "cancelled"):
+        row.status, row.done_at = "done", clock.now()
+    return row
+
+
+def cancel(session: Session, me: Me, followup_id: int, *, clock: Clock) -> FollowUp:
+    row = _own(session, me, followup_id)
+    if row.status not in ("done", "cancelled"):
+        row.status, row.done_at = "cancelled", clock.now()
+    return row
+
+
+@dataclass(frozen=True)
+class FollowUpLine:
+    id: int
+    client_id: int
+    client_name: str
+    reason: str
+    kind: str
+    due_at: datetime
+    days_overdue: int
+    handed_over: bool
+
+
+def list_for(session: Session, me: Me, *, start: datetime | None, end: datetime,
+             now: datetime) -> list[FollowUpLine]:
+    """The caller's open follow-ups due before ``end`` (and after ``start`` if given)."""
+    query = (select(FollowUp, Client.name).join(Client, Client.id == FollowUp.client_id)
+             .where(FollowUp.advisor_id == me.user_id, FollowUp.status.in_(ACTIVE),
+                    FollowUp.due_at < end).order_by(FollowUp.due_at))
+    if start is not None:
+        query = query.where(FollowUp.due_at >= start)
+    return [FollowUpLine(f.id, f.client_id, name, f.reason, f.kind, f.due_at,
+                         max(0, (now - f.due_at).days), f.original_advisor_id is not None)
+            for f, name in session.execute(query)]
+
+
+def overdue_followups(session: Session, advisor_ids: list[int], now: datetime,
+                      min_days: int) -> list[tuple[int, int, str, str, datetime]]:
+    """(advisor_id, followup_id, client name, reason, due) open for ``min_days`` past due."""
+    if not advisor_ids:
+        return []
+    rows = session.execute(
+        select(FollowUp.advisor_id, FollowUp.id, Client.name, FollowUp.reason, FollowUp.due_at)
+        .join(Client, Client.id == FollowUp.client_id)
+        .where(FollowUp.advisor_id.in_(advisor_ids), FollowUp.status.in_(ACTIVE),
+               FollowUp.due_at <= now - timedelta(days=min_days))
+        .order_by(FollowUp.due_at))
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+@dataclass(frozen=True)
+class Escalation:
+    lead_telegram_id: int
+    lead_language: str
+    items: list[tuple[int, str, str, str, datetime]]  # id, advisor, client, reason, due
+
+
+def escalations_due(session: Session, *, now: datetime, days: int) -> list[Escalation]:
+    """Claim follow-ups ``days`` overdue not yet reported; group them per team lead.
+
+    The claim (setting ``escalated_lead_at``) happens first, so two instances never
+    report the same follow-up; :func:`unmark_escalated` undoes it if a send fails.
+    """
+    claimed = session.execute(
+        update(FollowUp).where(FollowUp.status.in_(ACTIVE), FollowUp.escalated_lead_at.is_(None),
+                               FollowUp.due_at <= now - timedelta(days=days))
+        .values(escalated_lead_at=now).returning(FollowUp.id)
+        .execution_options(synchronize_session=False)).scalars().all()
+    if not claimed:
+        return []
+    rows = session.execute(
+        select(FollowUp, Client.name, User).join(Client, Client.id == FollowUp.client_id)
+        .join(User, User.id == FollowUp.advisor_id)
+        .where(FollowUp.id.in_(claimed)).order_by(FollowUp.due_at)).all()
+    by_team: dict[int, list[tuple[int, str, str, str, datetime]]] = {}
+    for followup, client_name, advisor in rows:
+        if advisor.team_id is not None:
+            by_team.setdefault(advisor.team_id, []).append(
+                (followup.id, advisor.name, client_name, followup.reason, followup.due_at))
+    out = []
+    for team_id, items in by_team.items():
+        for lead in session.scalars(select(User).where(User.team_id == team_id,
+                                                       User.role == "lead",
+                                                       User.active.is_(True))):
+            out.append(Escalation(lead.telegram_id, lead.language, items))
+    return out
+
+
+def unmark_escalated(session: Session, ids: list[int]) -> None:
+    session.execute(update(FollowUp).where(FollowUp.id.in_(ids))
+                    .values(escalated_lead_at=None).execution_options(synchronize_session=False))
+
+
+@dataclass(frozen=True)
+class Handover:
+    count: int
+    colleague_telegram_id: int
+    colleague_language: str
+    colleague_name: str
+    advisor_name: str
+    start: date
+    end: date
+
+
+def handover(session: Session, me: Me, *, advisor_handle: str | None, start: date, end: date,
+             colleague_handle: str, tz: str) -> Handover:
+    """Reassign the advisor's pending follow-ups due within the leave to a colleague."""
+    if end < start:
+        raise ServiceError("leave_dates_invalid")
+    advisor = _member(session, me, advisor_handle)
+    if advisor.id != me.user_id and me.role not in ("lead", "admin"):
+        raise ServiceError("role_forbidden")
+    colleague = _member(session, me, colleague_handle, team_id=advisor.team_id)
+    if colleague.id == advisor.id or colleague.role not in ("advisor", "lead"):
+        raise ServiceError("colleague_invalid", name=colleague_handle)
+    zone = ZoneInfo(tz)
+    window_start = datetime.combine(start, time(0), zone)
+    window_end = datetime.combine(end + timedelta(days=1), time(0), zone)
+    rows = session.scalars(select(FollowUp).where(
+        FollowUp.advisor_id == advisor.id, FollowUp.status.in_(CLAIMABLE + ("sent",)),
+        FollowUp.due_at >= window_start, FollowUp.due_at < window_end)).all()
+    for row in rows:
+        row.original_advisor_id = row.original_advisor_id or advisor.id
+        row.advisor_id = colleague.id
+        row.handover_until = end
+        row.status = "pending" if row.status == "sent" else row.status
+    return Handover(len(rows), colleague.telegram_id, colleague.language, colleague.name,
+                    advisor.name, start, end)
+
+
+def _member(session: Session, me: Me, handle: str | None, *, team_id: int | None = None) -> User:
+    if handle is None:
+        user = session.get(User, me.user_id)
+        assert user is not None
+        return user
+    user = session.scalar(select(User).where(User.username == handle.lstrip("@")))
+    same_team = user is not None and user.team_id == (team_id if team_id is not None
+                                                      else me.team_id)
+    if user is None or not (same_team or me.role == "admin"):
+        raise ServiceError("member_not_found", name=handle)
+    return user
+
+
+def return_from_leave(session: Session, *, today: date) -> int:
+    """Hand back follow-ups whose leave ended before ``today`` (a daily tick)."""
+    rows = session.scalars(select(FollowUp).where(
+        FollowUp.original_advisor_id.is_not(None), FollowUp.handover_until < today,
+        FollowUp.status.in_(ACTIVE))).all()
+    for row in rows:
+        row.advisor_id = row.original_advisor_id  # type: ignore[assignment]
+        row.original_advisor_id = None
+        row.handover_until = None
+    return len(rows)

@@ -1,0 +1,270 @@
+"""Follow-up reminders: the scheduler ticks, reminder buttons, /followups, /week, /leave, ics."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import notifier
+from bot.context import CoachContext
+from bot.guard import reply, requires
+from bot.scheduler import register_tick, worker_name
+from bot.services import Services
+from coach.dates import parse_date
+from coach.ics import followups_calendar
+from coach.services import followups
+from coach.services.errors import ServiceError
+
+REASON_CATEGORY = {
+    "interested_thinking": "objection.think_it_over", "soft_decline": "opening.phone_call",
+    "sale": "followup.post_sale", "service_call": "followup.post_sale",
+    "new_account": "followup.new_account", "no_answer": "opening.phone_call",
+    "meeting_booked": "opening.invitation", "meeting_to_confirm": "opening.invitation",
+    "referral": "referral.handoff", "manual": "opening.phone_call",
+}
+RETRY_AFTER = timedelta(minutes=5)
+PICK_DATE = 0
+
+
+def _suggested_script(svc: Services, reason: str):  # type: ignore[no-untyped-def]
+    category = REASON_CATEGORY.get(reason, "opening.phone_call")
+    scripts = svc.catalog.library.by_category(category)
+    return scripts[0] if scripts else None
+
+
+# --- ticks --------------------------------------------------------------------------
+
+
+@register_tick
+async def send_due_reminders(app: Application) -> None:  # type: ignore[type-arg]
+    """Claim due follow-ups and send each reminder once; failures are retried later."""
+    svc: Services = app.bot_data["services"]
+    worker, now = worker_name(), svc.clock.now()
+    with svc.db.session() as s:
+        ids = followups.claim_due(s, now=now, lease_seconds=svc.settings.lease_seconds,
+                                  worker=worker)
+    if not ids:
+        return
+    with svc.db.session() as s:
+        items = followups.reminder_details(s, ids)
+    for item in items:
+        rendered = svc.renderer.render("reminder", item.language, me=None, r=item,
+                                       tz=item.timezone,
+                                       script=_suggested_script(svc, item.reason))
+        delivery = await notifier.send_text(app.bot, item.telegram_id, rendered.text,
+                                            markup=rendered.markup)
+        with svc.db.session() as s:
+            if delivery.status == "sent":
+                followups.mark_sent(s, item.followup_id, worker=worker, now=svc.clock.now())
+            else:
+                followups.release(s, item.followup_id, worker=worker,
+                                  retry_at=svc.clock.now() + RETRY_AFTER,
+                                  give_up=delivery.status in ("blocked", "failed"))
+        if delivery.status == "blocked":
+            notifier.mark_blocked(svc.db, item.telegram_id)
+
+
+@register_tick
+async def escalate_overdue(app: Application) -> None:  # type: ignore[type-arg]
+    """Tell each team lead, once, about follow-ups overdue for ``ESCALATE_LEAD_DAYS``."""
+    svc: Services = app.bot_data["services"]
+    with svc.db.session() as s:
+        due = followups.escalations_due(s, now=svc.clock.now(),
+                                        days=svc.settings.escalate_lead_days)
+    for escalation in due:
+        text = svc.renderer.text("escalation", escalation.lead_language, me=None,
+                                 items=escalation.items, tz=svc.settings.default_timezone)
+        delivery = await notifier.send_text(app.bot, escalation.lead_telegram_id, text)
+        if delivery.status == "retry":
+            with svc.db.session() as s:
+                followups.unmark_escalated(s, [item[0] for item in escalation.items])
+
+
+@register_tick
+async def hand_back_after_leave(app: Application) -> None:  # type: ignore[type-arg]
+    svc: Services = app.bot_data["services"]
+    today = svc.clock.now().astimezone(ZoneInfo(svc.settings.default_timezone)).date()
+    with svc.db.session() as s:
+        followups.return_from_leave(s, today=today)
+
+
+# --- reminder buttons ------------------------------------------------------------------
+
+
+def _parse(update: Update) -> tuple[str, int] | None:
+    query = update.callback_query
+    parts = (query.data or "").split() if query else []
+    if len(parts) == 3 and parts[2].isdigit():
+        return parts[1], int(parts[2])
+    return None
+
+
+@requires("advisor", "lead")
+async def reminder_button(update: Update, context: CoachContext) -> None:
+    """``fu d|h|t|x <id>``: done, +1 hour, tomorrow 9:00, cancel."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    parsed = _parse(update)
+    if parsed is None:
+        return
+    action, followup_id = parsed
+    svc, me = context.svc, context.caller
+    try:
+        with svc.db.session() as s:
+            if action == "d":
+                row = followups.complete(s, me, followup_id, clock=svc.clock)
+            elif action == "x":
+                row = followups.cancel(s, me, followup_id, clock=svc.clock)
+            elif action in ("h", "t"):
+                target = followups.snooze_target("1h" if action == "h" else "tomorrow",
+                                                 svc.clock.now(), me.timezone)
+                row = followups.reschedule(s, me, followup_id, target)
+            else:
+                return
+            client_id, due = row.client_id, row.due_at
+    except ServiceError as err:
+        await reply(update, context, "errors", code=err.code)
+        return
+    await reply(update, context, "followup_updated", action=action, due=due, client_id=client_id)
+
+
+@requires("advisor", "lead")
+async def pick_date_start(update: Update, context: CoachContext) -> int:
+    """``fu p <id>``: ask for a date."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    parsed = _parse(update)
+    if parsed is None:
+        return ConversationHandler.END
+    context.user_data["fu_pick"] = parsed[1]
+    await reply(update, context, "followup_pick_date")
+    return PICK_DATE
+
+
+async def pick_date_text(update: Update, context: CoachContext) -> int:
+    """The typed date: "下周二上午10点", "12/3", "tomorrow 3pm"."""
+    assert update.message is not None
+    svc, me = context.svc, context.caller
+    parsed = parse_date(update.message.text or "", svc.clock.now(), me.timezone)
+    if parsed is None or parsed.due is None or parsed.questions:
+        await reply(update, context, "followup_pick_date",
+                    error=(parsed.questions[0] if parsed and parsed.questions else "unreadable"))
+        return PICK_DATE
+    due = parsed.due if parsed.has_time else datetime.combine(
+        parsed.due.date(), time(9, 0), ZoneInfo(me.timezone))
+    try:
+        with svc.db.session() as s:
+            row = followups.reschedule(s, me, int(context.user_data.pop("fu_pick", 0)), due)
+            client_id = row.client_id
+    except ServiceError as err:
+        await reply(update, context, "errors", code=err.code)
+        return ConversationHandler.END
+    await reply(update, context, "followup_updated", action="p", due=due, client_id=client_id)
+    return ConversationHandler.END
+
+
+async def pick_date_cancel(update: Update, context: CoachContext) -> int:
+    context.user_data.pop("fu_pick", None)
+    await reply(update, context, "cancelled", had_flow=True)
+    return ConversationHandler.END
+
+
+def pick_date_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    return ConversationHandler(
+        entry_points=[CallbackQueryHandler(pick_date_start, r"^fu p \d+$")],
+        states={PICK_DATE: [MessageHandler(filters.TEXT & ~filters.COMMAND, pick_date_text)]},
+        fallbacks=[CommandHandler("cancel", pick_date_cancel)],
+        name="pick_date", persistent=True, allow_reentry=True)
+
+
+# --- lists, leave, calendar ------------------------------------------------------------
+
+
+def _local_midnight(now: datetime, tz: str, days: int = 0) -> datetime:
+    zone = ZoneInfo(tz)
+    return datetime.combine(now.astimezone(zone).date() + timedelta(days=days), time(0), zone)
+
+
+@requires("advisor", "lead")
+async def list_today(update: Update, context: CoachContext) -> None:
+    """/followups: due today and overdue (overdue stay until handled)."""
+    svc, me = context.svc, context.caller
+    now = svc.clock.now()
+    with svc.db.session() as s:
+        items = followups.list_for(s, me, start=None, end=_local_midnight(now, me.timezone, 1),
+                                   now=now)
+    await reply(update, context, "followups_list", items=items, week=False,
+                flag_days=svc.settings.escalate_advisor_days)
+
+
+@requires("advisor", "lead")
+async def list_week(update: Update, context: CoachContext) -> None:
+    """/week: the next 7 days."""
+    svc, me = context.svc, context.caller
+    now = svc.clock.now()
+    with svc.db.session() as s:
+        items = followups.list_for(s, me, start=_local_midnight(now, me.timezone),
+                                   end=_local_midnight(now, me.timezone, 8), now=now)
+    await reply(update, context, "followups_list", items=items, week=True,
+                flag_days=svc.settings.escalate_advisor_days)
+
+
+def _leave_args(args: list[str]) -> tuple[str | None, date, date, str] | None:
+    who = args[0] if args and args[0].startswith("@") and len(args) == 4 else None
+    rest = args[1:] if who else args
+    if len(rest) != 3 or not rest[2].startswith("@"):
+        return None
+    try:
+        return who, date.fromisoformat(rest[0]), date.fromisoformat(rest[1]), rest[2]
+    except ValueError:
+        return None
+
+
+@requires("advisor", "lead")
+async def leave(update: Update, context: CoachContext) -> None:
+    """/leave START END @colleague (or a lead: /leave @advisor START END @colleague)."""
+    parsed = _leave_args(context.args or [])
+    if parsed is None:
+        await reply(update, context, "usage", command="leave")
+        return
+    who, start, end, colleague = parsed
+    svc = context.svc
+    try:
+        with svc.db.session() as s:
+            result = followups.handover(s, context.caller, advisor_handle=who, start=start,
+                                        end=end, colleague_handle=colleague,
+                                        tz=context.caller.timezone)
+    except ServiceError as err:
+        await reply(update, context, "errors", code=err.code, **err.params)
+        return
+    await reply(update, context, "leave_done", h=result)
+    if result.count:
+        text = svc.renderer.text("leave_colleague", result.colleague_language, me=None, h=result)
+        await notifier.send_text(context.bot, result.colleague_telegram_id, text)
+
+
+@requires("advisor", "lead")
+async def export_ics(update: Update, context: CoachContext) -> None:
+    """/export_ics: pending follow-ups as a calendar file for the phone."""
+    svc, me = context.svc, context.caller
+    now = svc.clock.now()
+    with svc.db.session() as s:
+        items = followups.list_for(s, me, start=None, end=now + timedelta(days=366), now=now)
+    data = followups_calendar(items, now=now, reason_text=lambda code: svc.renderer.text(
+        "reason_name", context.locale, me=me, code=code))
+    assert update.effective_message is not None
+    await update.effective_message.reply_document(
+        data, filename="followups.ics",
+        caption=svc.renderer.text("ics_caption", context.locale, me=me, n=len(items)))
