@@ -74,8 +74,9 @@ def holidays_between(start: date, end: date, region: str = "CN") -> list[Holiday
     out: list[Holiday] = []
     previous: Holiday | None = None
     for holiday in found:
+        # one greeting per festival even when its days off are split by a weekend
         same_run = previous is not None and previous.name_en == holiday.name_en and (
-            holiday.date - previous.date).days == 1
+            holiday.date - previous.date).days <= 4
         if not same_run:
             out.append(holiday)
         previous = holiday

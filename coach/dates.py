@@ -34,6 +34,11 @@ WEEKDAYS_EN = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun"
 MONTHS_EN = {m.lower(): i for i, m in enumerate(_cal.month_abbr) if m}
 
 NUM = r"(?:\d{1,3}|[零〇一二两三四五六七八九十]{1,3})"
+# whole words only: "money" is not Monday, "decided" is not December
+WEEKDAY_WORDS = ("monday|mon|tuesday|tues|tue|wednesday|wed|thursday|thurs|thu|friday|fri|"
+                 "saturday|sat|sunday|sun")
+MONTH_WORDS = ("january|jan|february|feb|march|mar|april|apr|may|june|jun|july|jul|august|aug|"
+               "september|sept|sep|october|oct|november|nov|december|dec")
 _DAY_WORDS = {"今天": 0, "今日": 0, "今晚": 0, "明天": 1, "明日": 1, "明早": 1, "明晚": 1,
               "后天": 2, "大后天": 3,
               "today": 0, "tomorrow": 1, "day after tomorrow": 2}
@@ -42,18 +47,15 @@ DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("iso", re.compile(r"(?P<y>\d{4})[-/.年](?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})[日号]?")),
     ("md_cn", re.compile(rf"(?P<m>{NUM})月(?P<d>{NUM})[日号]?")),
     ("md_slash", re.compile(r"(?<![\d/])(?P<m>\d{1,2})/(?P<d>\d{1,2})(?![\d/])")),
-    ("md_en", re.compile(r"\b(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-                         r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?\b")),
-    ("dm_en", re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?P<mon>jan|feb|mar|apr|may|jun|"
-                         r"jul|aug|sep|oct|nov|dec)[a-z]*\b")),
+    ("md_en", re.compile(rf"\b(?P<mon>{MONTH_WORDS})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b")),
+    ("dm_en", re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<mon>{MONTH_WORDS})\b")),
     ("rel_cn", re.compile(rf"(?P<n>{NUM})\s*(?P<unit>天|日|周|个星期|星期|礼拜|个礼拜|个月|月)(?:以)?后")),
     ("rel_en", re.compile(r"\bin\s+(?P<n>\d{1,3}|a|one|two|three|four|five|six|seven)\s+"
                           r"(?P<unit>days?|weeks?|months?)\b")),
     ("month_end", re.compile(r"(?P<next>下个?)?月底|月末|(?P<en>end of (?:the |this )?month)")),
     ("month_start", re.compile(r"下个?月初|(?:early|beginning of) next month")),
     ("weekday_cn", re.compile(r"(?P<rel>下下|下|这|本)?(?:个)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7])")),
-    ("weekday_en", re.compile(r"\b(?P<rel>next|this|coming)?\s*(?P<wd>mon|tue|wed|thu|fri|sat|sun)"
-                              r"[a-z]*\b")),
+    ("weekday_en", re.compile(rf"\b(?:(?P<rel>next|this|coming)\s+)?(?P<wd>{WEEKDAY_WORDS})\b")),
     ("day_word", re.compile(r"大后天|后天|明天|明日|明早|明晚|今天|今日|今晚|day after tomorrow|"
                             r"tomorrow|today")),
 ]
@@ -61,11 +63,12 @@ DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 TIME_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("en_ampm", re.compile(r"\b(?P<h>\d{1,2})(?::(?P<mi>\d{2}))?\s*(?P<ap>am|pm|a\.m\.|p\.m\.)")),
     ("cn", re.compile(rf"(?:(?P<part>上午|早上|早晨|早|中午|下午|傍晚|晚上|晚|凌晨)\s*)?(?P<h>{NUM})\s*"
-                      rf"(?:点|時|时)(?:(?P<half>半)|(?P<quarter>一刻|三刻)|(?P<mi>{NUM})分?)?")),
+                      rf"点(?:(?P<half>半)|(?P<quarter>一刻|三刻)|(?P<mi>{NUM})分?)?")),
     ("colon", re.compile(r"(?:(?P<part>上午|早上|中午|下午|晚上)\s*)?(?<![\d/])(?P<h>\d{1,2})[:：]"
                          r"(?P<mi>\d{2})(?!\d)")),
     ("part_only", re.compile(r"上午|早上|中午|下午|傍晚|晚上|morning|afternoon|evening|noon")),
 ]
+ROLL_OVER_DAYS = 60
 PART_DEFAULT = {"上午": time(10), "早上": time(9), "中午": time(12), "下午": time(15),
                 "傍晚": time(18), "晚上": time(19), "morning": time(10), "afternoon": time(15),
                 "evening": time(19), "noon": time(12)}
@@ -79,6 +82,7 @@ class ParsedDate:
     has_time: bool
     span: tuple[int, int]
     questions: list[str] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)  # the date and time parts
 
 
 def cn_number(text: str) -> int:
@@ -150,6 +154,8 @@ def _time_from(kind: str, m: re.Match[str]) -> tuple[time | None, list[str]]:
     g = m.groupdict()
     if kind == "part_only":
         return PART_DEFAULT[m.group(0)], []
+    if kind == "cn" and g["h"] == "一" and not (g.get("part") or g.get("mi") or g.get("half")):
+        return None, ["not_a_time"]
     hour = cn_number(g["h"])
     minute = 0
     if g.get("half"):
@@ -215,15 +221,26 @@ def find_date(text: str, now: datetime, tz: str, *,
             day = parsed_day
     if found_time:
         when, problems = _time_from(found_time[0], found_time[1])
+        if problems == ["not_a_time"]:
+            found_time, when, problems = None, None, []
+            if not found_date:
+                return None
+        else:
+            spans.append(found_time[1].span())
         questions += problems
-        spans.append(found_time[1].span())
     span = (min(s for s, _ in spans), max(e for _, e in spans))
     if "invalid_date" in questions:
-        return ParsedDate(None, found_time is not None, span, sorted(set(questions)))
+        return ParsedDate(None, found_time is not None, span, sorted(set(questions)), spans)
+    if (found_date and found_date[0] in ("md_cn", "md_slash", "md_en", "dm_en")
+            and (local_now.date() - day).days > ROLL_OVER_DAYS):
+        # "1月5日" typed in November most likely means next January: take it, but ask
+        last = _cal.monthrange(day.year + 1, day.month)[1]
+        day = date(day.year + 1, day.month, min(day.day, last))
+        questions.append("ambiguous_date")
     due = datetime.combine(day, when or default_time, zone)
     if found_date and day < local_now.date() or when is not None and due <= local_now:
         questions.append("date_in_past")
-    return ParsedDate(due, when is not None, span, questions)
+    return ParsedDate(due, when is not None, span, questions, spans)
 
 
 def _overlap(a: re.Match[str], b: re.Match[str]) -> bool:

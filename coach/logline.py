@@ -21,9 +21,9 @@ __all__ = ["LogLine", "parse_amount", "parse_log_line"]
 
 AMOUNT = re.compile(
     r"(?<![\w.])[¥￥]?\s*(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*"
-    r"(?P<unit>万元|万|w|k|m|元|块|rmb|cny)?(?![\w/:：点天日号月周])", re.IGNORECASE)
-FILLERS = re.compile(r"再打|再联系|再电话|再约|回电|回访|跟进|联系|打电话|call back|callback|"
-                     r"follow up|follow-up|call again|again|call", re.IGNORECASE)
+    r"(?P<unit>万元|万|w|k|m|元|块|rmb|cny)?(?![A-Za-z0-9/:：点天日号月周年.-])", re.IGNORECASE)
+FILLERS = re.compile(r"再打|再联系|再电话|再约|回电|跟进|打电话|\b(?:call back|callback|follow up|"
+                     r"follow-up|call again|again|call)\b", re.IGNORECASE)
 UNITS = {"万元": 10_000, "万": 10_000, "w": 10_000, "k": 1_000, "m": 1_000_000}
 MIN_BARE_AMOUNT = 1000
 
@@ -77,16 +77,35 @@ def _split_client(original: str, simplified: str, now: datetime) -> tuple[str | 
     offset = len(original) - len(stripped)
     if not stripped:
         return None, 0
-    first = stripped.split(maxsplit=1)[0]
-    # "王建国有兴趣": a Chinese name glued to the outcome word
-    found = detect_outcome(simplified[offset: offset + len(first)])
-    if found and found[1][0] >= 2:
-        first = first[: found[1][0]]
-    elif found and found[1][0] == 0:
-        return None, offset  # the line starts with the outcome: no client given
-    if parse_amount(first) or find_date(first, now, "UTC"):
+    words = stripped.split()
+    first = words[0]
+    # "王建国有兴趣", "王建国明天再打": a Chinese name glued to what follows
+    head = simplified[offset: offset + len(first)]
+    cuts = [c for c in (_outcome_start(head), _date_start(head, now)) if c is not None]
+    if cuts and min(cuts) == 0:
+        return None, offset  # the line starts with the outcome or a date: no client given
+    if cuts and min(cuts) >= 2:
+        first = first[: min(cuts)]
+    elif parse_amount(first):
         return None, offset
+    elif first.isascii() and len(words) > 1 and _is_name_part(words[1], now):
+        first = f"{first} {words[1]}"  # "Chen Li sale 500k"
     return first, offset + len(first)
+
+
+def _outcome_start(text: str) -> int | None:
+    found = detect_outcome(text)
+    return found[1][0] if found else None
+
+
+def _date_start(text: str, now: datetime) -> int | None:
+    found = find_date(text, now, "UTC")
+    return found.span[0] if found else None
+
+
+def _is_name_part(word: str, now: datetime) -> bool:
+    return (word.isascii() and word.isalpha() and word[:1].isupper()
+            and detect_outcome(word.lower()) is None and find_date(word.lower(), now, "UTC") is None)
 
 
 def parse_log_line(text: str, *, now: datetime, tz: str) -> LogLine:
@@ -105,17 +124,18 @@ def parse_log_line(text: str, *, now: datetime, tz: str) -> LogLine:
     if found:
         outcome, span = found
         rest = _blank(rest, span)
+    parsed = find_date(rest, now, tz)  # dates before amounts: "2026-12-03" is no sum
+    due, has_time = None, False
+    if parsed:
+        due, has_time = parsed.due, parsed.has_time
+        questions += parsed.questions
+        for part in parsed.spans or [parsed.span]:
+            rest = _blank(rest, part)
     amount = None
     money = parse_amount(rest)
     if money:
         amount, span = money
         rest = _blank(rest, span)
-    parsed = find_date(rest, now, tz)
-    due, has_time = None, False
-    if parsed:
-        due, has_time = parsed.due, parsed.has_time
-        questions += parsed.questions
-        rest = _blank(rest, parsed.span)
 
     words = [(m.start(), m.end()) for m in re.finditer(r"\S+", rest)]
     product = None

@@ -43,6 +43,13 @@ CASES = [
      ["missing_client"]),
     ("", None, None, None, None, None, ["missing_client", "missing_outcome"]),
     ("   ", None, None, None, None, None, ["missing_client", "missing_outcome"]),
+    ("王建国 成交50万稳健理财", "王建国", "sale", None, 500000, "稳健理财", []),
+    ("王建国 签了 2026-12-03 面谈", "王建国", "sale", "2026-12-03T09:00", None, None, []),
+    ("王建国 没有兴趣", "王建国", "soft_decline", None, None, None, []),
+    ("王建国明天再打 没接", "王建国", "no_answer", "2026-11-26T09:00", None, None, []),
+    ("Chen Li sale 500k fund", "Chen Li", "sale", None, 500000, "fund", []),
+    ("王建国 有兴趣 1月5日", "王建国", "interested_thinking", "2027-01-05T09:00", None, None,
+     ["ambiguous_date"]),
     ("王建国 随便聊聊", "王建国", None, None, None, None, ["missing_outcome"]),
 ]
 
@@ -59,6 +66,15 @@ def test_parse_log_line(line: str, client: str | None, outcome: str | None, due:
     if product is not None:
         assert result.product == product
     assert result.questions == questions
+
+
+def test_notes_between_date_and_time_are_kept() -> None:
+    result = parse_log_line("王建国 有兴趣 周五 客户说要和老公商量 下午3点", now=NOW, tz="Asia/Shanghai")
+    assert "客户说要和老公" in result.notes
+    assert parse_log_line("王 没接 will recall me", now=NOW, tz="Asia/Shanghai").notes == (
+        "will recall me")
+    assert parse_log_line("王 没接 联系人是他太太", now=NOW, tz="Asia/Shanghai").notes == (
+        "联系人是他太太")
 
 
 def test_notes_keep_the_rest() -> None:
