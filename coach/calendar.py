@@ -48,7 +48,8 @@ def _region(region: str) -> _Region:
     try:
         return _calendar()[region.upper()]
     except KeyError:
-        raise ValueError(f"unknown holiday region {region!r}; known: {', '.join(REGIONS)}") from None
+        known = ", ".join(REGIONS)
+        raise ValueError(f"unknown holiday region {region!r}; known: {known}") from None
 
 
 def is_working_day(day: date, region: str = "CN") -> bool:

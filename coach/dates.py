@@ -49,12 +49,14 @@ DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("md_slash", re.compile(r"(?<![\d/])(?P<m>\d{1,2})/(?P<d>\d{1,2})(?![\d/])")),
     ("md_en", re.compile(rf"\b(?P<mon>{MONTH_WORDS})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b")),
     ("dm_en", re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<mon>{MONTH_WORDS})\b")),
-    ("rel_cn", re.compile(rf"(?P<n>{NUM})\s*(?P<unit>天|日|周|个星期|星期|礼拜|个礼拜|个月|月)(?:以)?后")),
+    ("rel_cn", re.compile(rf"(?P<n>{NUM})\s*(?P<unit>天|日|周|个星期|星期|礼拜|个礼拜|个月|月)"
+                          r"(?:以)?后")),
     ("rel_en", re.compile(r"\bin\s+(?P<n>\d{1,3}|a|one|two|three|four|five|six|seven)\s+"
                           r"(?P<unit>days?|weeks?|months?)\b")),
     ("month_end", re.compile(r"(?P<next>下个?)?月底|月末|(?P<en>end of (?:the |this )?month)")),
     ("month_start", re.compile(r"下个?月初|(?:early|beginning of) next month")),
-    ("weekday_cn", re.compile(r"(?P<rel>下下|下|这|本)?(?:个)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7])")),
+    ("weekday_cn", re.compile(r"(?P<rel>下下|下|这|本)?(?:个)?(?:周|星期|礼拜)"
+                              r"(?P<wd>[一二三四五六日天1-7])")),
     ("weekday_en", re.compile(rf"\b(?:(?P<rel>next|this|coming)\s+)?(?P<wd>{WEEKDAY_WORDS})\b")),
     ("day_word", re.compile(r"大后天|后天|明天|明日|明早|明晚|今天|今日|今晚|day after tomorrow|"
                             r"tomorrow|today")),
@@ -62,7 +64,8 @@ DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 
 TIME_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("en_ampm", re.compile(r"\b(?P<h>\d{1,2})(?::(?P<mi>\d{2}))?\s*(?P<ap>am|pm|a\.m\.|p\.m\.)")),
-    ("cn", re.compile(rf"(?:(?P<part>上午|早上|早晨|早|中午|下午|傍晚|晚上|晚|凌晨)\s*)?(?P<h>{NUM})\s*"
+    ("cn", re.compile(r"(?:(?P<part>上午|早上|早晨|早|中午|下午|傍晚|晚上|晚|凌晨)\s*)?"
+                      rf"(?P<h>{NUM})\s*"
                       rf"点(?:(?P<half>半)|(?P<quarter>一刻|三刻)|(?P<mi>{NUM})分?)?")),
     ("colon", re.compile(r"(?:(?P<part>上午|早上|中午|下午|晚上)\s*)?(?<![\d/])(?P<h>\d{1,2})[:：]"
                          r"(?P<mi>\d{2})(?!\d)")),
@@ -96,7 +99,8 @@ def cn_number(text: str) -> int:
         return words[text]
     if "十" in text:
         tens, _, ones = text.partition("十")
-        return (CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (CN_DIGITS.get(ones, 0) if ones else 0)
+        tens_value = CN_DIGITS.get(tens, 1) if tens else 1
+        return tens_value * 10 + (CN_DIGITS.get(ones, 0) if ones else 0)
     value = 0
     for ch in text:
         value = value * 10 + CN_DIGITS[ch]

@@ -104,8 +104,9 @@ def _date_start(text: str, now: datetime) -> int | None:
 
 
 def _is_name_part(word: str, now: datetime) -> bool:
+    lowered = word.lower()
     return (word.isascii() and word.isalpha() and word[:1].isupper()
-            and detect_outcome(word.lower()) is None and find_date(word.lower(), now, "UTC") is None)
+            and detect_outcome(lowered) is None and find_date(lowered, now, "UTC") is None)
 
 
 def parse_log_line(text: str, *, now: datetime, tz: str) -> LogLine:

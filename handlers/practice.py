@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 from telegram import Update
-from telegram.error import Forbidden
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -196,10 +195,7 @@ async def override(update: Update, context: CoachContext) -> None:
     await reply(update, context, "practice_review", r=data)
     text = svc.renderer.text("practice_overridden", context.locale, me=context.me, r=data,
                              turn=int(args[1]), score=score, comment=" ".join(args[3:]))
-    try:
-        await context.bot.send_message(data.advisor_telegram_id, text)
-    except Forbidden:
-        pass
+    await notifier.send_text(context.bot, data.advisor_telegram_id, text)
 
 
 @requires("lead")
@@ -225,11 +221,7 @@ async def assign(update: Update, context: CoachContext) -> None:
     for telegram_id, language, _name in targets:
         rendered = svc.renderer.render("practice_assigned", language, me=None,
                                        scenario_id=args[1], due=due)
-        try:
-            await context.bot.send_message(telegram_id, rendered.text,
-                                           reply_markup=rendered.markup)
-        except Forbidden:
-            continue
+        await notifier.send_text(context.bot, telegram_id, rendered.text, markup=rendered.markup)
     await reply(update, context, "practice_assign_done", names=[t[2] for t in targets],
                 scenario_id=args[1], due=due)
 

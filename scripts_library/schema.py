@@ -9,7 +9,6 @@ variables and pick the language. Traditional Chinese output is a separate step
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any

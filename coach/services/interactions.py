@@ -86,13 +86,14 @@ def prepare(session: Session, me: Me, line: str, *, clock: Clock) -> Prepared:
 
 
 def suggest_next(draft: LogDraft, *, now: datetime, tz: str, region: str,
-                 config: PolicyConfig = PolicyConfig()) -> list[tuple[datetime, str]]:
+                 config: PolicyConfig | None = None) -> list[tuple[datetime, str]]:
     """The follow-ups saving this draft would create, for the confirmation screen."""
     if not draft.outcome or draft.next_step == "none":
         return []
     explicit = draft.due_at if draft.next_step == "custom" and not draft.questions else None
     plan = plan_followups(draft.outcome, contacted_at=now, explicit_due=explicit,
-                          has_time=draft.has_time, tz=tz, region=region, config=config)
+                          has_time=draft.has_time, tz=tz, region=region,
+                          config=config or PolicyConfig())
     return [(step.due_at, step.kind) for step in plan.steps]
 
 
@@ -108,7 +109,7 @@ class LoggedOutcome:
 
 
 def record_outcome(session: Session, me: Me, draft: LogDraft, *, clock: Clock, region: str,
-                   config: PolicyConfig = PolicyConfig()) -> LoggedOutcome:
+                   config: PolicyConfig | None = None) -> LoggedOutcome:
     """Save the contact and schedule what comes next, all in the caller's transaction."""
     if draft.client_id is None:
         raise ServiceError("client_not_found")
@@ -144,7 +145,8 @@ def record_outcome(session: Session, me: Me, draft: LogDraft, *, clock: Clock, r
             .values(status="cancelled", done_at=now).execution_options(synchronize_session=False))
     plan = plan_followups(draft.outcome, contacted_at=now,
                           explicit_due=draft.due_at if draft.next_step == "custom" else None,
-                          has_time=draft.has_time, tz=me.timezone, region=region, config=config)
+                          has_time=draft.has_time, tz=me.timezone, region=region,
+                          config=config or PolicyConfig())
     created = []
     if draft.next_step != "none":
         for step in plan.steps:
