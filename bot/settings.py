@@ -9,6 +9,8 @@ from functools import cached_property
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from coach.tiers import TierThresholds
+
 __all__ = ["Settings", "DEFAULT_BASE_URL", "load_settings"]
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
@@ -64,6 +66,11 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"ADMIN_TELEGRAM_IDS must be comma-separated numbers, got {part!r}")
         return value
+
+    @property
+    def tier_thresholds(self) -> TierThresholds:
+        return TierThresholds(wealth=self.tier_wealth_min, premier=self.tier_premier_min,
+                              private=self.tier_private_min)
 
     @cached_property
     def admin_ids(self) -> frozenset[int]:

@@ -15,7 +15,6 @@ from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.services import clients
 from coach.services.errors import ServiceError
-from coach.tiers import TierThresholds
 
 NAME, PHONE, TIER, RISK, ASSESSED, BIRTHDAY, CONFIRM = range(7)
 DRAFT = "addclient"
@@ -60,12 +59,6 @@ async def open_card(update: Update, context: CoachContext) -> None:
 
 
 # --- /addclient -----------------------------------------------------------------
-
-
-def _thresholds(context: CoachContext) -> TierThresholds:
-    st = context.svc.settings
-    return TierThresholds(wealth=st.tier_wealth_min, premier=st.tier_premier_min,
-                          private=st.tier_private_min)
 
 
 async def _ask(update: Update, context: CoachContext, step: str, error: str | None = None) -> None:
@@ -150,7 +143,7 @@ async def _save(update: Update, context: CoachContext) -> int:
     try:
         with svc.db.session() as s:
             client = clients.add_client(s, context.caller, draft, clock=svc.clock,
-                                        thresholds=_thresholds(context),
+                                        thresholds=svc.settings.tier_thresholds,
                                         callback_days=svc.settings.new_account_callback_days)
             client_id, name = client.id, client.name
     except ServiceError as err:

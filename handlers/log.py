@@ -17,7 +17,6 @@ from coach.dates import parse_date
 from coach.services import clients, interactions
 from coach.services.errors import ServiceError
 from coach.services.interactions import LogDraft
-from coach.tiers import TierThresholds
 
 CLIENT, PICK, CHANNEL, OUTCOME, NEXT, NOTES, CONFIRM = range(7)
 DRAFT, MODE, TYPED = "log", "log_mode", "log_typed"
@@ -140,13 +139,10 @@ async def button(update: Update, context: CoachContext) -> int:
     elif action == "new" and context.user_data.get(TYPED):
         try:
             with svc.db.session() as s:
-                st = svc.settings
                 client = clients.add_client(
                     s, me, clients.ClientDraft(name=context.user_data[TYPED], tier="mass"),
-                    clock=svc.clock, thresholds=TierThresholds(
-                        wealth=st.tier_wealth_min, premier=st.tier_premier_min,
-                        private=st.tier_private_min),
-                    callback_days=st.new_account_callback_days)
+                    clock=svc.clock, thresholds=svc.settings.tier_thresholds,
+                    callback_days=svc.settings.new_account_callback_days)
                 draft.client_id, draft.client_name = client.id, client.name
         except ServiceError as err:
             return await _show(update, context, error=err.code)

@@ -25,15 +25,12 @@ def import_file(args: argparse.Namespace) -> int:
     from coach.services import people
     from coach.services.client_import import import_clients, read_rows
     from coach.services.errors import ServiceError
-    from coach.tiers import TierThresholds
 
     if not args.file.exists():
         return fail(f"no such file: {args.file}")
     started = time.perf_counter()
     with cli_services() as svc:
-        st = svc.settings
-        thresholds = TierThresholds(wealth=st.tier_wealth_min, premier=st.tier_premier_min,
-                                    private=st.tier_private_min)
+        thresholds = svc.settings.tier_thresholds
         try:
             with args.file.open(encoding="utf-8-sig", newline="") as fh:
                 rows = read_rows(fh)

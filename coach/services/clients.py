@@ -8,7 +8,7 @@ sees none. Every read by someone other than the owning advisor is audited.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -254,14 +254,12 @@ def add_client(session: Session, me: Me, draft: ClientDraft, *, clock: Clock,
 
 def schedule_new_account_call(session: Session, client: Client, *, tz: ZoneInfo, now: datetime,
                               days: int) -> FollowUp:
-    from coach.calendar import is_working_day
+    """The policy's new-account callback for a client just added."""
+    from coach.policy import PolicyConfig, plan_new_client
 
-    day = now.astimezone(tz).date() + timedelta(days=days)
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    due = datetime.combine(day, time(10, 0), tz)
-    followup = FollowUp(client_id=client.id, advisor_id=client.advisor_id, kind="new_account_call",
-                        reason="new_account", due_at=due, status="pending", created_at=now)
+    step = plan_new_client(opened_at=now, tz=tz.key, config=PolicyConfig(new_account_days=days))
+    followup = FollowUp(client_id=client.id, advisor_id=client.advisor_id, kind=step.kind,
+                        reason=step.reason, due_at=step.due_at, status="pending", created_at=now)
     session.add(followup)
     return followup
 
