@@ -135,3 +135,15 @@ async def test_invite_ttl_is_seven_days(harness: BotHarness) -> None:
         invite = s.scalars(select(InviteCode)).first()
         assert invite is not None
         assert invite.expires_at - harness.clock.now() == timedelta(days=7)
+
+
+async def test_one_log_line_per_update_without_client_data(harness: BotHarness, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    advisor = harness.person("advisor")
+    caplog.set_level(logging.INFO, logger="coach.updates")
+    await harness.chat(advisor).send("/client 王建国 13800001234")
+    lines = [r.getMessage() for r in caplog.records if r.name == "coach.updates"]
+    assert len(lines) == 1
+    assert f"user={advisor.id}" in lines[0] and "handler=find_client" in lines[0]
+    assert "ms=" in lines[0] and "王建国" not in lines[0] and "13800001234" not in lines[0]
