@@ -79,13 +79,14 @@ class FakeTelegram:
         username: str = "AdvisorCoachBot",
         messages_per_second: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        first_update_id: int = 1,
     ) -> None:
         self.username = username
         self.messages_per_second = messages_per_second
         self._clock = clock
         self._lock = threading.Condition()
         self._updates: list[dict[str, Any]] = []
-        self._next_update_id = 1
+        self._next_update_id = first_update_id
         self._next_message_id = 1
         self._window: deque[float] = deque()
         self.sent: list[SentMessage] = []

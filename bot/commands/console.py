@@ -63,7 +63,15 @@ async def _console(args: argparse.Namespace) -> int:
                 team = people.get_or_create_team(s, "Console", clock=services.clock)
                 people.add_user(s, telegram_id=person.telegram_id, role=person.role,
                                 team_name=team.name, name=person.name, clock=services.clock)
-    telegram = FakeTelegram(username=settings.bot_username)
+    # update ids must keep growing across console runs on one database, as Telegram's do,
+    # or the guard would drop them as already handled
+    with services.db.session() as s:
+        from sqlalchemy import func, select
+
+        from storage.models import ProcessedUpdate
+
+        last_update = s.scalar(select(func.max(ProcessedUpdate.update_id))) or 0
+    telegram = FakeTelegram(username=settings.bot_username, first_update_id=last_update + 1)
     app = build_application(services, request=FakeRequest(telegram), rate_limit=False)
     user = FakeUser(person.telegram_id, first_name=person.name, username=person.username,
                     language_code="zh-hans")
