@@ -42,13 +42,16 @@ from handlers import (
     addscript,
     ask,
     clients,
+    confidentiality,
     errors,
     library,
     log,
     onboarding,
     practice,
     reminders,
+    service_records,
     settings,
+    suitability,
 )
 from handlers import help as help_
 
@@ -129,6 +132,24 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
         (0, CallbackQueryHandler(named(ask.next_match), pattern=r"^sc n \d+$")),
         (0, InlineQueryHandler(named(library.inline_search))),
         (0, CommandHandler("ask", named(ask.ask_command))),
+        # products, suitability, service records, confidentiality (issue 8)
+        (0, CommandHandler("product", named(suitability.show_product))),
+        (0, CallbackQueryHandler(named(suitability.product_button), pattern=r"^pd \d+$")),
+        (0, CommandHandler("suit", named(suitability.suit_command))),
+        (0, CallbackQueryHandler(named(suitability.suit_button), pattern=r"^su \d+ \d+$")),
+        (0, CommandHandler("qualify", named(suitability.qualify))),
+        (0, CommandHandler("complaint", named(service_records.complaint))),
+        (0, CommandHandler("complaints", named(service_records.list_complaints))),
+        (0, CommandHandler("resolve", named(service_records.resolve))),
+        (0, CommandHandler("question", named(service_records.question))),
+        (0, CommandHandler("questions", named(service_records.list_questions))),
+        (0, CommandHandler("answer", named(service_records.answer))),
+        (0, CommandHandler("need", named(service_records.need))),
+        (0, CommandHandler("needs", named(service_records.list_needs))),
+        (0, CommandHandler("audit", named(confidentiality.audit))),
+        (0, CommandHandler("forget", named(confidentiality.forget))),
+        (0, CallbackQueryHandler(named(confidentiality.forget_button),
+                                 pattern=r"^fg (ok|no) \d+$")),
         # nothing matched: /cancel outside a flow
         (0, CommandHandler("cancel", named(help_.cancel))),
         # any other private text is what a customer said: find the script

@@ -21,6 +21,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot.context import CoachContext, Me
 from bot.i18n import from_telegram, normalize_locale
 from coach.services import people
+from coach.textsplit import is_too_long, split_message
 from storage.models import ProcessedUpdate, User
 
 __all__ = ["guard", "requires", "reply", "me_from_user"]
@@ -56,9 +57,26 @@ async def reply(update: Update, context: CoachContext, template: str, /, **ctx: 
     """Render ``template`` for the caller and answer in the same chat."""
     rendered = context.svc.renderer.render(template, context.locale, me=context.me, **ctx)
     if update.callback_query is not None and update.callback_query.message is not None:
-        await update.callback_query.message.reply_text(rendered.text, reply_markup=rendered.markup)
+        target = update.callback_query.message
     elif update.effective_message is not None:
-        await update.effective_message.reply_text(rendered.text, reply_markup=rendered.markup)
+        target = update.effective_message
+    else:
+        return
+    chunks = split_message(rendered.text) or [rendered.text]  # buttons go on the last one
+    for i, chunk in enumerate(chunks):
+        await target.reply_text(chunk, reply_markup=rendered.markup
+                                if i == len(chunks) - 1 else None)
+
+
+async def _refuse_too_long(update: Update, context: CoachContext) -> None:
+    """Text or inline queries over MAX_INPUT_CHARS are answered politely, not processed."""
+    if update.inline_query is not None and is_too_long(update.inline_query.query):
+        await update.inline_query.answer([], cache_time=0, is_personal=True)
+        raise ApplicationHandlerStop
+    message = update.message or update.edited_message
+    if message is not None and is_too_long(message.text or message.caption):
+        await reply(update, context, "errors", code="too_long")
+        raise ApplicationHandlerStop
 
 
 async def guard(update: Update, context: CoachContext) -> None:
@@ -71,7 +89,8 @@ async def guard(update: Update, context: CoachContext) -> None:
     if not _first_time(context, update.update_id):
         log.info("duplicate update %s ignored", update.update_id)
         raise ApplicationHandlerStop
-    verdict = svc.flood.hit(tg_user.id) if svc.flood else None
+    # "is not None": an idle FloodLimiter has len() 0, so it is falsy
+    verdict = svc.flood.hit(tg_user.id) if svc.flood is not None else None
     if verdict is not None and not verdict.allowed:
         chat = update.effective_chat
         if verdict.first_refusal and chat is not None and chat.type == "private":
@@ -92,7 +111,9 @@ async def guard(update: Update, context: CoachContext) -> None:
                 user.username = tg_user.username
             context.me = me_from_user(user)
             context.locale = context.me.locale
-            return
+    if context.me is not None:
+        await _refuse_too_long(update, context)
+        return
     if _is_start_with_code(update):
         return
     await _turn_away(update, context)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.ext import Extension
 from markupsafe import Markup
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -114,6 +114,13 @@ def _day(value: date | None, fmt: str = "%Y-%m-%d") -> str:
     return value.strftime(fmt) if value else "-"
 
 
+@pass_context
+def _client_name(ctx: Any, name: str | None, mask: bool | None = None) -> str:
+    """A client's name, masked (王**) when ``mask`` (or the template's ``mask``) is true."""
+    hide = ctx.get("mask", False) if mask is None else mask
+    return mask_name(name) if hide else (name or "")
+
+
 class Renderer:
     """One Jinja2 environment per catalog, shared by every handler."""
 
@@ -132,7 +139,7 @@ class Renderer:
         )
         env.install_gettext_translations(i18n.gettext_for(folder), newstyle=True)  # type: ignore[attr-defined]
         env.filters.update(money=_money, local=_local, day=_day, mask_name=mask_name,
-                           mask_phone=mask_phone)
+                           mask_phone=mask_phone, client_name=_client_name)
         return env
 
     def add_global(self, name: str, value: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bot import logfilter
 from bot.services import Services
 from bot.settings import Settings
 from coach.clock import Clock, SystemClock
@@ -19,6 +20,7 @@ def configure_logging(level: str = "INFO") -> None:
     # httpx logs every request URL, and the URL carries the bot token
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logfilter.install()  # no client names or phones in any log line or traceback
 
 
 def make_services(settings: Settings, *, clock: Clock | None = None,
@@ -26,5 +28,7 @@ def make_services(settings: Settings, *, clock: Clock | None = None,
     """Upgrade the database schema and wire the long-lived services."""
     if migrate:
         upgrade(settings.database_url)
-    return Services(settings=settings, db=Database(settings.database_url),
-                    clock=clock or SystemClock())
+    services = Services(settings=settings, db=Database(settings.database_url),
+                        clock=clock or SystemClock())
+    logfilter.attach_names(logfilter.client_names_from(services.db))
+    return services

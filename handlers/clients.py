@@ -29,7 +29,9 @@ async def show_card(update: Update, context: CoachContext, client_id: int) -> No
     except ServiceError as err:
         await reply(update, context, "errors", code=err.code)
         return
-    await reply(update, context, "client_card", card=card)
+    chat = update.effective_chat  # privacy mode: no client names in group chats
+    await reply(update, context, "client_card", card=card, mask=svc.settings.privacy_mode
+                and chat is not None and chat.type != "private")
 
 
 @requires("advisor", "lead")

@@ -14,9 +14,10 @@ from telegram.ext import (
 from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.dates import parse_date
-from coach.services import clients, interactions
+from coach.services import clients, interactions, suitability_check
 from coach.services.errors import ServiceError
 from coach.services.interactions import LogDraft
+from handlers import suitability
 
 CLIENT, PICK, CHANNEL, OUTCOME, NEXT, NOTES, CONFIRM = range(7)
 DRAFT, MODE, TYPED = "log", "log_mode", "log_typed"
@@ -167,7 +168,11 @@ async def button(update: Update, context: CoachContext) -> int:
         for key in ("log_channel_set", "log_next_set", "log_notes_set"):
             context.user_data.pop(key, None)
     elif action == "ok":
+        if await suitability.warn_if_unsuitable(update, context, draft):
+            return CONFIRM  # unsuitable sale: the advisor chooses "lg ins" or "lg uns"
         return await _save(update, context, draft)
+    elif action in ("ins", "uns"):  # issue 8: client insists (signed) / save as unsuitable
+        return await _save(update, context, draft, insisted=action == "ins")
     elif action == "x":
         return await cancel(update, context)
     _keep(context, draft)
@@ -199,17 +204,22 @@ async def typed_notes(update: Update, context: CoachContext) -> int:
     return await _show(update, context)
 
 
-async def _save(update: Update, context: CoachContext, draft: LogDraft) -> int:
+async def _save(update: Update, context: CoachContext, draft: LogDraft, *,
+                insisted: bool = False) -> int:
     svc = context.svc
     try:
         with svc.db.session() as s:
             logged = interactions.record_outcome(s, context.caller, draft, clock=svc.clock,
                                                  region=svc.settings.holiday_region)
+            flag = suitability_check.after_logged(
+                s, context.caller, logged.interaction_id, clock=svc.clock, insisted=insisted,
+                valid_days=svc.settings.risk_assessment_valid_days)
     except ServiceError as err:
         await reply(update, context, "errors", code=err.code)
         return ConversationHandler.END
     _reset(context, "line")
     await reply(update, context, "log_saved", r=logged)
+    await suitability.after_sale_saved(update, context, flag)
     return ConversationHandler.END
 
 
@@ -222,7 +232,7 @@ async def cancel(update: Update, context: CoachContext) -> int:
 
 def conversation() -> ConversationHandler:  # type: ignore[type-arg]
     text = filters.TEXT & ~filters.COMMAND
-    buttons = CallbackQueryHandler(button, r"^lg (p|new|ch|o|nx|nt|e|ok|x)( |$)")
+    buttons = CallbackQueryHandler(button, r"^lg (p|new|ch|o|nx|nt|e|ok|ins|uns|x)( |$)")
     return ConversationHandler(
         entry_points=[CommandHandler("log", start),
                       CallbackQueryHandler(start_for_client, r"^lg c \d+$")],

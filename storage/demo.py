@@ -86,7 +86,20 @@ def seed_demo(session: Session, *, now: datetime, tz: str = "Asia/Shanghai") -> 
     for i, (name, tier, aum, risk, months) in enumerate(_CLIENTS):
         owner = users["advisor"] if i % 3 != 2 else users["advisor2"]
         _add_client(session, rng, owner, i, name, tier, aum, risk, months, today, now)
+    _load_products(session)
     return team
+
+
+def _load_products(session: Session) -> None:
+    """The sample catalogue (tests/data/products.csv), linked to the demo holdings."""
+    from pathlib import Path
+
+    from coach.services.products import import_products, read_product_rows
+
+    path = Path(__file__).resolve().parents[1] / "tests" / "data" / "products.csv"
+    if path.exists():
+        with path.open(encoding="utf-8") as fh:
+            import_products(session, read_product_rows(fh))
 
 
 def _add_client(session: Session, rng: random.Random, owner: User, i: int, name: str, tier: str,

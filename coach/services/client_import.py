@@ -30,6 +30,7 @@ from coach.services.clients import (
     validate_draft,
 )
 from coach.services.errors import ServiceError
+from coach.services.products import catalogue_resolver
 from coach.tiers import TierThresholds
 from storage.models import User
 
@@ -128,9 +129,12 @@ def import_clients(session: Session, rows: list[tuple[int, dict[str, str]]], *,
         clients.append((client, group))
     session.add_all([c for c, _ in clients])
     session.flush()
+    product_id = catalogue_resolver(session)  # holdings point at catalogue products
     for client, group in clients:
         for product, rating, amount, maturity in group.holdings:
-            session.add(holding_from(client.id, product, rating, amount, maturity))
+            holding = holding_from(client.id, product, rating, amount, maturity)
+            holding.product_id = product_id(product)
+            session.add(holding)
             report.holdings += 1
     report.clients = len(clients)
     report.problems.sort()

@@ -1,0 +1,173 @@
+"""The product catalogue: find a product, import it from CSV, link holdings and sales to it.
+
+Admins maintain the catalogue with ``coach products import FILE.csv`` (upsert by
+``code``). Holdings and logged sales keep the product name as typed; when it equals
+a catalogue product's code (any case) or exact name, ``product_id`` points at it.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from coach.services.clients import RATINGS, parse_amount, parse_date
+from coach.services.errors import ServiceError
+from storage.models import Holding, Interaction, Product
+
+__all__ = [
+    "COLUMNS",
+    "catalogue_resolver",
+    "ProductImport",
+    "find_product",
+    "import_products",
+    "link_catalogue",
+    "list_products",
+    "product_id_for",
+    "read_product_rows",
+]
+
+COLUMNS = ("code", "name", "type", "risk_rating", "min_amount", "term_days", "sale_start",
+           "sale_end", "requires_qualification", "features", "advantages", "benefits")
+TYPES = ("wealth", "fund", "deposit", "insurance", "bond", "gold", "other")
+
+
+def find_product(session: Session, text: str | None) -> Product | None:
+    """The product whose code (any case) or exact name is ``text``."""
+    value = (text or "").strip()
+    if not value:
+        return None
+    by_code = session.scalar(select(Product).where(func.upper(Product.code) == value.upper()))
+    if by_code is not None:
+        return by_code
+    return session.scalars(select(Product).where(Product.name == value).order_by(Product.id)
+                           ).first()
+
+
+def list_products(session: Session, *, limit: int = 40) -> list[Product]:
+    return list(session.scalars(select(Product).order_by(Product.risk_rating, Product.code)
+                                .limit(limit)))
+
+
+def product_id_for(session: Session, text: str | None) -> int | None:
+    product = find_product(session, text)
+    return product.id if product else None
+
+
+def catalogue_resolver(session: Session) -> Callable[[str | None], int | None]:
+    """A fast ``name or code → product id`` lookup for bulk imports (loaded once)."""
+    by_code: dict[str, int] = {}
+    by_name: dict[str, int] = {}
+    for pid, code, name in session.execute(select(Product.id, Product.code, Product.name)
+                                           .order_by(Product.id.desc())):
+        by_code[code.upper()] = pid
+        by_name[name] = pid
+
+    def resolve(text: str | None) -> int | None:
+        value = (text or "").strip()
+        return by_code.get(value.upper()) or by_name.get(value) if value else None
+
+    return resolve
+
+
+def link_catalogue(session: Session) -> int:
+    """Point unlinked holdings and sales at the catalogue product they name; returns count."""
+    linked = 0
+    for product in session.scalars(select(Product)):
+        for model in (Holding, Interaction):
+            column = model.product_name if model is Holding else model.product
+            result = session.execute(
+                update(model).where(model.product_id.is_(None),
+                                    (column == product.name)
+                                    | (func.upper(column) == product.code.upper()))
+                .values(product_id=product.id).execution_options(synchronize_session=False))
+            linked += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return linked
+
+
+@dataclass
+class ProductImport:
+    created: int = 0
+    updated: int = 0
+    linked: int = 0
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+
+def read_product_rows(lines: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
+    reader = csv.DictReader(lines)
+    missing = {"code", "name", "risk_rating"} - {f.strip() for f in reader.fieldnames or []}
+    if missing:
+        raise ServiceError("csv_missing_columns", columns=", ".join(sorted(missing)))
+    return [(n, {k.strip(): (v or "").strip() for k, v in row.items() if k})
+            for n, row in enumerate(reader, start=2)]
+
+
+def _optional(row: dict[str, str], key: str) -> str | None:
+    return row.get(key) or None
+
+
+def _parse(row: dict[str, str]) -> dict[str, object]:
+    code = row.get("code", "")
+    if not code or len(code) > 32 or " " in code:
+        raise ServiceError("code_invalid", value=code)
+    name = row.get("name", "")
+    if not name or len(name) > 120:
+        raise ServiceError("name_invalid", value=name)
+    rating = row.get("risk_rating", "").upper()
+    if rating not in RATINGS:
+        raise ServiceError("rating_invalid", value=rating)
+    kind = (row.get("type") or "wealth").lower()
+    if kind not in TYPES:
+        raise ServiceError("type_invalid", value=kind)
+    min_amount = _optional(row, "min_amount")
+    term = _optional(row, "term_days")
+    if term is not None and (not term.isdigit() or int(term) <= 0):
+        raise ServiceError("term_invalid", value=term)
+    start, end = _optional(row, "sale_start"), _optional(row, "sale_end")
+    sale_start: date | None = parse_date(start) if start else None
+    sale_end: date | None = parse_date(end) if end else None
+    if sale_start and sale_end and sale_start > sale_end:
+        raise ServiceError("sale_window_invalid", value=f"{start} > {end}")
+    qualification = _optional(row, "requires_qualification")
+    return {
+        "code": code, "name": name, "type": kind, "risk_rating": rating,
+        "min_amount": parse_amount(min_amount) if min_amount else None,
+        "term_days": int(term) if term else None, "sale_start": sale_start,
+        "sale_end": sale_end,
+        "requires_qualification": qualification.upper() if qualification else None,
+        "features": _optional(row, "features"), "advantages": _optional(row, "advantages"),
+        "benefits": _optional(row, "benefits"),
+    }
+
+
+def import_products(session: Session, rows: list[tuple[int, dict[str, str]]]) -> ProductImport:
+    """Upsert every good row by code; bad rows are reported and skipped."""
+    report = ProductImport()
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        try:
+            values = _parse(row)
+        except ServiceError as err:
+            detail = ", ".join(str(v) for v in err.params.values())
+            report.problems.append((line, f"{err.code}{': ' + detail if detail else ''}"))
+            continue
+        code = str(values["code"])
+        if code.upper() in seen:
+            report.problems.append((line, f"duplicate_code: {code} (line {seen[code.upper()]})"))
+            continue
+        seen[code.upper()] = line
+        existing = session.scalar(select(Product).where(func.upper(Product.code) == code.upper()))
+        if existing is None:
+            session.add(Product(**values))
+            report.created += 1
+        else:
+            for key, value in values.items():
+                setattr(existing, key, value)
+            report.updated += 1
+    session.flush()
+    report.linked = link_catalogue(session)
+    return report

@@ -1,0 +1,120 @@
+"""/audit CLIENT (who opened the card) and /forget CLIENT (delete personal data)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+from telegram import Update
+
+from bot.context import CoachContext
+from bot.guard import reply, requires
+from coach.actor import Me
+from coach.services import clients
+from coach.services import confidentiality as conf
+from coach.services.errors import ServiceError
+from coach.services.oversight import recipient
+from handlers._notify import notify, should_mask
+from storage.models import Client, User
+
+
+def _one_client(session: Session, me: Me, query: str) -> int:
+    found = clients.lookup(session, me, query)
+    if found.client_id is not None:
+        return found.client_id
+    if found.choices:
+        raise ServiceError("client_ambiguous", query=query,
+                           names=[name for _, name in found.choices])
+    raise ServiceError("client_not_found")
+
+
+async def _error(update: Update, context: CoachContext, err: ServiceError) -> None:
+    await reply(update, context, "errors", code=err.code, **err.params)
+
+
+@requires("lead")
+async def audit(update: Update, context: CoachContext) -> None:
+    """/audit CLIENT: every read of the card by someone other than its advisor."""
+    query = " ".join(context.args or [])
+    if not query:
+        await reply(update, context, "usage", command="audit")
+        return
+    svc = context.svc
+    try:
+        with svc.db.session() as s:
+            client_id = _one_client(s, context.caller, query)
+            _, name, lines = conf.audit_log(s, context.caller, client_id, clock=svc.clock)
+    except ServiceError as err:
+        await _error(update, context, err)
+        return
+    await reply(update, context, "audit_list", name=name, lines=lines,
+                mask=should_mask(update, context, own=False))
+
+
+@requires("advisor", "lead")
+async def forget(update: Update, context: CoachContext) -> None:
+    """/forget CLIENT: an advisor asks their lead; a lead or admin confirms and deletes."""
+    query = " ".join(context.args or [])
+    if not query:
+        await reply(update, context, "usage", command="forget")
+        return
+    svc, me = context.svc, context.caller
+    try:
+        with svc.db.session() as s:
+            client_id = _one_client(s, me, query)
+            if me.role in ("lead", "admin"):
+                client_id, name = conf.forgettable(s, me, client_id)
+                leads = []
+            else:
+                name, leads = conf.request_forget(s, me, client_id, clock=svc.clock)
+    except ServiceError as err:
+        await _error(update, context, err)
+        return
+    if me.role in ("lead", "admin"):
+        await reply(update, context, "forget_confirm", client_id=client_id, name=name,
+                    mask=should_mask(update, context, own=False))
+        return
+    told = await notify(context, leads, "forget_request_notice", client_id=client_id,
+                        name=name, advisor=me.name)
+    await reply(update, context, "forget_requested", name=name, told=told,
+                mask=should_mask(update, context, own=True))
+
+
+def _scrub_memory(context: CoachContext, needles: list[str]) -> None:
+    """Drafts held in memory (e.g. a /log in progress) lose the name too."""
+    for data in context.application.user_data.values():
+        cleaned: dict[Any, Any] = conf.scrub_value(dict(data), needles)
+        data.clear()
+        data.update(cleaned)
+
+
+@requires("lead")
+async def forget_button(update: Update, context: CoachContext) -> None:
+    """``fg ok <id>`` deletes, ``fg no <id>`` declines; both re-check the caller's access."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    parts = query.data.split()
+    if len(parts) != 3 or parts[1] not in ("ok", "no") or not parts[2].isdigit():
+        return
+    svc, me = context.svc, context.caller
+    try:
+        with svc.db.session() as s:
+            if parts[1] == "no":
+                client_id, name = conf.forgettable(s, me, int(parts[2]))
+                result = None
+            else:
+                result = conf.forget_client(s, me, int(parts[2]), clock=svc.clock)
+                client_id, name = result.client_id, result.name
+            row = s.get(Client, client_id)
+            owner = s.get(User, row.advisor_id) if row else None
+            tell = [recipient(owner)] if owner and owner.id != me.user_id else []
+    except ServiceError as err:
+        await _error(update, context, err)
+        return
+    if result is not None:
+        _scrub_memory(context, result.needles)
+    await notify(context, tell, "forget_decided", client_id=client_id, name=name,
+                 done=result is not None)
+    await reply(update, context, "forget_done" if result else "forget_declined",
+                client_id=client_id, name=name, mask=should_mask(update, context, own=False))

@@ -1,0 +1,184 @@
+"""/complaint, /complaints, /resolve, /question, /questions, /answer, /need, /needs."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application
+
+from bot import notifier
+from bot.context import CoachContext
+from bot.guard import reply, requires
+from bot.scheduler import register_tick
+from bot.services import Services
+from coach.services import service_records as records
+from coach.services.errors import ServiceError
+from handlers._notify import notify, should_mask
+
+__all__ = ["send_question_reminders"]
+
+
+async def _error(update: Update, context: CoachContext, err: ServiceError,
+                 command: str) -> None:
+    if err.code == "usage":
+        await reply(update, context, "usage", command=command)
+    else:
+        await reply(update, context, "errors", code=err.code, **err.params)
+
+
+def _private(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is None or chat.type == "private"
+
+
+def _id_and_text(args: list[str]) -> tuple[int, str] | None:
+    if len(args) < 2 or not args[0].lstrip("#").isdigit():
+        return None
+    return int(args[0].lstrip("#")), " ".join(args[1:])
+
+
+# --- complaints -----------------------------------------------------------------------------
+
+
+@requires("advisor", "lead")
+async def complaint(update: Update, context: CoachContext) -> None:
+    """/complaint CLIENT text: record it (category guessed) and tell the team lead."""
+    svc, me = context.svc, context.caller
+    try:
+        with svc.db.session() as s:
+            client_id, rest = records.split_client(s, me, list(context.args or []))
+            line, leads = records.record_complaint(s, me, client_id, " ".join(rest),
+                                                   clock=svc.clock)
+    except ServiceError as err:
+        await _error(update, context, err, "complaint")
+        return
+    told = await notify(context, leads, "complaint_notice", c=line)
+    await reply(update, context, "complaint_saved", c=line, told=told,
+                mask=should_mask(update, context, own=line.own))
+
+
+@requires("advisor", "lead")
+async def list_complaints(update: Update, context: CoachContext) -> None:
+    """/complaints: the open ones (a lead: the team's; an advisor: their own)."""
+    with context.svc.db.session() as s:
+        items = records.list_complaints(s, context.caller)
+    await reply(update, context, "complaints_list", items=items, private=_private(update),
+                privacy=context.svc.settings.privacy_mode)
+
+
+@requires("advisor", "lead")
+async def resolve(update: Update, context: CoachContext) -> None:
+    """/resolve ID note: close a complaint with how it was handled."""
+    parsed = _id_and_text(list(context.args or []))
+    if parsed is None:
+        await reply(update, context, "usage", command="resolve")
+        return
+    svc = context.svc
+    try:
+        with svc.db.session() as s:
+            line = records.resolve_complaint(s, context.caller, parsed[0], parsed[1],
+                                             clock=svc.clock)
+    except ServiceError as err:
+        await _error(update, context, err, "resolve")
+        return
+    await reply(update, context, "complaint_resolved", c=line,
+                mask=should_mask(update, context, own=line.own))
+
+
+# --- questions ---------------------------------------------------------------------------------
+
+
+@requires("advisor", "lead")
+async def question(update: Update, context: CoachContext) -> None:
+    """/question CLIENT text: a question to answer within two weeks."""
+    svc, me = context.svc, context.caller
+    try:
+        with svc.db.session() as s:
+            client_id, rest = records.split_client(s, me, list(context.args or []))
+            line = records.record_question(s, me, client_id, " ".join(rest), clock=svc.clock)
+    except ServiceError as err:
+        await _error(update, context, err, "question")
+        return
+    await reply(update, context, "question_saved", q=line,
+                days=svc.settings.question_reminder_days,
+                mask=should_mask(update, context, own=line.own))
+
+
+@requires("advisor", "lead")
+async def list_questions(update: Update, context: CoachContext) -> None:
+    """/questions: open questions, oldest first."""
+    svc = context.svc
+    with svc.db.session() as s:
+        items = records.list_questions(s, context.caller, clock=svc.clock)
+    await reply(update, context, "questions_list", items=items, private=_private(update),
+                privacy=svc.settings.privacy_mode)
+
+
+@requires("advisor", "lead")
+async def answer(update: Update, context: CoachContext) -> None:
+    """/answer ID reply: the question is answered and closed."""
+    parsed = _id_and_text(list(context.args or []))
+    if parsed is None:
+        await reply(update, context, "usage", command="answer")
+        return
+    svc = context.svc
+    try:
+        with svc.db.session() as s:
+            line = records.answer_question(s, context.caller, parsed[0], parsed[1],
+                                           clock=svc.clock)
+    except ServiceError as err:
+        await _error(update, context, err, "answer")
+        return
+    await reply(update, context, "question_answered", q=line,
+                mask=should_mask(update, context, own=line.own))
+
+
+@register_tick
+async def send_question_reminders(app: Application) -> None:  # type: ignore[type-arg]
+    """Remind the advisor once when a question has waited ``QUESTION_REMINDER_DAYS``."""
+    svc: Services = app.bot_data["services"]
+    with svc.db.session() as s:
+        due = records.claim_question_reminders(s, now=svc.clock.now(),
+                                               days=svc.settings.question_reminder_days)
+    retry = []
+    for item in due:
+        person = item.to
+        rendered = svc.renderer.render("question_reminder", person.language, me=None,
+                                       q=item.question, tz=person.timezone, mask=False)
+        delivery = await notifier.send_text(app.bot, person.telegram_id, rendered.text,
+                                            markup=rendered.markup)
+        if delivery.status == "retry":
+            retry.append(item.question.id)
+        elif delivery.status == "blocked":
+            notifier.mark_blocked(svc.db, person.telegram_id)
+    if retry:
+        with svc.db.session() as s:
+            records.unclaim_question_reminders(s, retry)
+
+
+# --- unmet needs ---------------------------------------------------------------------------------
+
+
+@requires("advisor", "lead")
+async def need(update: Update, context: CoachContext) -> None:
+    """/need CLIENT tag text: a product the client wanted and we could not offer."""
+    svc, me = context.svc, context.caller
+    try:
+        with svc.db.session() as s:
+            client_id, rest = records.split_client(s, me, list(context.args or []))
+            name, tag = records.record_need(s, me, client_id, rest[0], " ".join(rest[1:]),
+                                            clock=svc.clock)
+    except ServiceError as err:
+        await _error(update, context, err, "need")
+        return
+    await reply(update, context, "need_saved", name=name, tag=tag,
+                mask=should_mask(update, context, own=True))
+
+
+@requires("advisor", "lead")
+async def list_needs(update: Update, context: CoachContext) -> None:
+    """/needs: this month's unmet needs grouped by tag (a lead: the team's)."""
+    svc = context.svc
+    with svc.db.session() as s:
+        groups = records.needs_this_month(s, context.caller, clock=svc.clock)
+    await reply(update, context, "needs_list", groups=groups, private=_private(update),
+                privacy=svc.settings.privacy_mode)

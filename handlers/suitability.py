@@ -1,0 +1,178 @@
+"""/product, /suit, /qualify, and the suitability step of logging a sale."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import CoachContext
+from bot.guard import reply, requires
+from coach.services import clients, products
+from coach.services import suitability_check as suit
+from coach.services.errors import ServiceError
+from coach.services.interactions import LogDraft
+from handlers._notify import notify, should_mask
+from storage.models import Product
+
+__all__ = ["after_sale_saved", "warn_if_unsuitable"]
+
+
+async def _error(update: Update, context: CoachContext, err: ServiceError) -> None:
+    await reply(update, context, "errors", code=err.code, **err.params)
+
+
+# --- the catalogue ----------------------------------------------------------------------
+
+
+@requires("advisor", "lead", "referrer")
+async def show_product(update: Update, context: CoachContext) -> None:
+    """/product CODE (or exact name): the product card, benefit first; /product lists all."""
+    query = " ".join(context.args or [])
+    with context.svc.db.session() as s:
+        if not query:
+            items = [suit.product_view(p) for p in products.list_products(s)]
+            await reply(update, context, "product_list", items=items)
+            return
+        product = products.find_product(s, query)
+        view = suit.product_view(product) if product else None
+    if view is None:
+        await reply(update, context, "errors", code="product_not_found", value=query)
+        return
+    await reply(update, context, "product_card", p=view)
+
+
+@requires("advisor", "lead", "referrer")
+async def product_button(update: Update, context: CoachContext) -> None:
+    """Button ``pd <id>``: a product card (the catalogue is not secret, ids are checked)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    parts = query.data.split()
+    with context.svc.db.session() as s:
+        product = s.get(Product, int(parts[1])) if parts[1:] and parts[1].isdigit() else None
+        view = suit.product_view(product) if product else None
+    if view is None:
+        await reply(update, context, "errors", code="product_not_found", value="")
+        return
+    await reply(update, context, "product_card", p=view)
+
+
+# --- /suit CLIENT PRODUCT -----------------------------------------------------------------
+
+
+async def _show_check(update: Update, context: CoachContext, client_id: int,
+                      product_id: int) -> None:
+    svc = context.svc
+    try:
+        with svc.db.session() as s:
+            product = s.get(Product, product_id)
+            if product is None:
+                raise ServiceError("product_not_found", value="")
+            check = suit.check_client_product(
+                s, context.caller, client_id, product, clock=svc.clock,
+                valid_days=svc.settings.risk_assessment_valid_days)
+    except ServiceError as err:
+        await _error(update, context, err)
+        return
+    await reply(update, context, "suit_result", c=check,
+                mask=should_mask(update, context, own=check.own))
+
+
+@requires("advisor", "lead")
+async def suit_command(update: Update, context: CoachContext) -> None:
+    """/suit CLIENT PRODUCT: suitable or not, and why; suitable alternatives if not."""
+    words = list(context.args or [])
+    if len(words) < 2:
+        await reply(update, context, "usage", command="suit")
+        return
+    me = context.caller
+    with context.svc.db.session() as s:
+        product, client_words = None, words
+        for k in range(1, len(words)):
+            product = products.find_product(s, " ".join(words[-k:]))
+            if product is not None:
+                client_words = words[:-k]
+                break
+        if product is None:
+            await reply(update, context, "errors", code="product_not_found", value=words[-1])
+            return
+        product_id = product.id
+        found = clients.lookup(s, me, " ".join(client_words))
+    if found.client_id is not None:
+        await _show_check(update, context, found.client_id, product_id)
+        return
+    await reply(update, context, "suit_choices", query=" ".join(client_words),
+                choices=found.choices, product_id=product_id)
+
+
+@requires("advisor", "lead")
+async def suit_button(update: Update, context: CoachContext) -> None:
+    """Button ``su <client> <product>``: the check again (access re-checked)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    parts = query.data.split()
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        await _show_check(update, context, int(parts[1]), int(parts[2]))
+
+
+# --- /qualify ------------------------------------------------------------------------------
+
+
+@requires("advisor", "lead")
+async def qualify(update: Update, context: CoachContext) -> None:
+    """/qualify [@member [CODE|-CODE]]: list, grant or revoke seller qualifications."""
+    args = list(context.args or [])
+    svc, me = context.svc, context.caller
+    if len(args) > 2 or (args and not args[0].startswith("@")):
+        await reply(update, context, "usage", command="qualify")
+        return
+    try:
+        with svc.db.session() as s:
+            if len(args) == 2 and args[1].startswith("-"):
+                name, code = suit.revoke_qualification(s, me, args[0], args[1][1:])
+                await reply(update, context, "qualify_done", name=name, code=code,
+                            action="revoked")
+                return
+            if len(args) == 2:
+                name, code, created = suit.grant_qualification(s, me, args[0], args[1],
+                                                               clock=svc.clock)
+                await reply(update, context, "qualify_done", name=name, code=code,
+                            action="granted" if created else "already")
+                return
+            name, lines = suit.list_qualifications(s, me, args[0] if args else None)
+    except ServiceError as err:
+        await _error(update, context, err)
+        return
+    await reply(update, context, "qualify_list", name=name, lines=lines)
+
+
+# --- the sale step of /log (called from handlers/log.py) --------------------------------
+
+
+async def warn_if_unsuitable(update: Update, context: CoachContext, draft: LogDraft) -> bool:
+    """Before saving a sale: show why it is unsuitable and ask how to record it.
+
+    Returns True when the warning was shown (the flow waits for "lg ins" / "lg uns").
+    """
+    svc = context.svc
+    try:
+        with svc.db.session() as s:
+            check = suit.check_sale(s, context.caller, client_id=draft.client_id,
+                                    outcome=draft.outcome, product=draft.product,
+                                    clock=svc.clock,
+                                    valid_days=svc.settings.risk_assessment_valid_days)
+    except ServiceError:
+        return False  # record_outcome refuses with the proper message
+    if check is None or check.suitable:
+        return False
+    await reply(update, context, "suit_sale_warning", c=check)
+    return True
+
+
+async def after_sale_saved(update: Update, context: CoachContext,
+                           flag: suit.SaleFlag | None) -> None:
+    """An unsuitable sale was saved: confirm to the advisor and tell the lead."""
+    if flag is None:
+        return
+    told = await notify(context, flag.notify, "sale_flag_notice", f=flag)
+    await reply(update, context, "sale_flag_saved", f=flag, told=told)
