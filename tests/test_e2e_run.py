@@ -27,12 +27,9 @@ def server() -> Iterator[FakeBotServer]:
         yield running
 
 
-def _start(server: FakeBotServer, tmp_path: Path) -> subprocess.Popen[str]:
-    url = os.environ.get("DATABASE_URL", "")
+def _start(server: FakeBotServer, tmp_path: Path, db_url: str) -> subprocess.Popen[str]:
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": server.base_url,
-           "ADMIN_TELEGRAM_IDS": str(ADMIN.id), "TICK_SECONDS": "3600",
-           "DATABASE_URL": url if url.startswith("postgresql") else
-           f"sqlite:///{tmp_path / 'e2e.db'}"}
+           "ADMIN_TELEGRAM_IDS": str(ADMIN.id), "TICK_SECONDS": "3600", "DATABASE_URL": db_url}
     return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -60,8 +57,9 @@ def _stop(process: subprocess.Popen[str]) -> str:
     return output
 
 
-def test_onboarding_over_http_with_long_polling(server: FakeBotServer, tmp_path: Path) -> None:
-    process = _start(server, tmp_path)
+def test_onboarding_over_http_with_long_polling(server: FakeBotServer, tmp_path: Path,
+                                                db_url: str) -> None:
+    process = _start(server, tmp_path, db_url)
     try:
         _say(server, ADMIN, "/newteam E2E-Team")
         _wait(lambda: len(_replies(server, ADMIN)) == 1, "team created")
@@ -80,10 +78,11 @@ def test_onboarding_over_http_with_long_polling(server: FakeBotServer, tmp_path:
     assert "Traceback" not in output
 
 
-def test_429_is_retried_and_delivered_once(server: FakeBotServer, tmp_path: Path) -> None:
+def test_429_is_retried_and_delivered_once(server: FakeBotServer, tmp_path: Path,
+                                           db_url: str) -> None:
     server.telegram.fail_next(ADMIN.id, 429, parameters={"retry_after": 1},
                               description="Too Many Requests: retry after 1")
-    process = _start(server, tmp_path)
+    process = _start(server, tmp_path, db_url)
     try:
         _say(server, ADMIN, "/help")
         _wait(lambda: len(_replies(server, ADMIN)) == 1, "help after a 429")
@@ -94,14 +93,15 @@ def test_429_is_retried_and_delivered_once(server: FakeBotServer, tmp_path: Path
 
 
 def test_killed_before_confirming_redelivers_and_handles_once(server: FakeBotServer,
-                                                                tmp_path: Path) -> None:
-    process = _start(server, tmp_path)
+                                                                tmp_path: Path,
+                                                                db_url: str) -> None:
+    process = _start(server, tmp_path, db_url)
     _say(server, ADMIN, "/newteam Once")
     _wait(lambda: len(_replies(server, ADMIN)) == 1, "first reply")
     process.kill()  # SIGKILL: the offset for that update may never be confirmed
     process.wait(timeout=10)
     # like Telegram, the emulator keeps every update until a higher offset confirms it
-    process = _start(server, tmp_path)
+    process = _start(server, tmp_path, db_url)
     try:
         _say(server, ADMIN, "/help")
         _wait(lambda: len(_replies(server, ADMIN)) >= 2, "help after restart")
