@@ -43,6 +43,7 @@ from handlers import (
     ask,
     clients,
     confidentiality,
+    digest,
     errors,
     library,
     log,
@@ -114,6 +115,11 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
         (0, CommandHandler("week", named(reminders.list_week))),
         (0, CommandHandler("leave", named(reminders.leave))),
         (0, CommandHandler("export_ics", named(reminders.export_ics))),
+        # morning checklist and end-of-day log
+        (0, CommandHandler("today", named(digest.today))),
+        (0, CallbackQueryHandler(named(digest.page), pattern=r"^dg p \d+$")),
+        (0, CommandHandler("log_today", named(digest.log_today))),
+        (0, CommandHandler(["pause_digest", "resume_digest"], named(digest.pause))),
         # role-play practice (its conversation catches the advisor's answers first)
         (0, practice.conversation()),
         (0, CommandHandler("practice", named(practice.list_scenarios))),
