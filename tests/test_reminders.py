@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.app import build_application
 from bot.fakebot import FakeRequest
-from bot.scheduler import run_ticks
+from handlers import reminders
 from coach.services import followups
 from storage.db import Database
 from storage.models import FollowUp, User
@@ -30,6 +30,13 @@ def _due_followup(harness: BotHarness, owner, *, minutes_ago: int = 1,  # type: 
         s.add(row)
         s.flush()
         return row.id
+
+
+async def run_ticks(app) -> None:  # type: ignore[no-untyped-def]
+    """The reminder ticks only (the morning checklist tick would add its own message)."""
+    for tick in (reminders.send_due_reminders, reminders.escalate_overdue,
+                 reminders.hand_back_after_leave):
+        await tick(app)
 
 
 def _status(harness: BotHarness, followup_id: int) -> str:
