@@ -41,6 +41,7 @@ from coach.services import practice as practice_service
 from handlers import (
     addscript,
     ask,
+    briefing,
     clients,
     confidentiality,
     digest,
@@ -115,6 +116,12 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
         (0, CommandHandler("week", named(reminders.list_week))),
         (0, CommandHandler("leave", named(reminders.leave))),
         (0, CommandHandler("export_ics", named(reminders.export_ics))),
+        # team lead: briefing broadcast
+        (0, briefing.conversation()),
+        (0, CallbackQueryHandler(named(briefing.acknowledge), pattern=r"^bf ack \d+$")),
+        (0, CallbackQueryHandler(named(briefing.show), pattern=r"^bf show \d+$")),
+        (0, CommandHandler("briefing_status", named(briefing.show_status))),
+        (0, CommandHandler("linkgroup", named(briefing.link_group))),
         # morning checklist and end-of-day log
         (0, CommandHandler("today", named(digest.today))),
         (0, CallbackQueryHandler(named(digest.page), pattern=r"^dg p \d+$")),

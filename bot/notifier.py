@@ -27,6 +27,7 @@ __all__ = ["Delivery", "send_text", "send_document", "mark_blocked"]
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[Any]]
+_sleep: Sleep = asyncio.sleep  # tests replace this to wait without waiting
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Delivery:
 
 
 async def _deliver(call: Callable[[], Awaitable[Message]], chat_id: int, *,
-                   sleep: Sleep = asyncio.sleep, max_waits: int = 2) -> Delivery:
+                   sleep: Sleep | None = None, max_waits: int = 2) -> Delivery:
     for _ in range(max_waits + 1):
         try:
             message = await call()
@@ -46,7 +47,7 @@ async def _deliver(call: Callable[[], Awaitable[Message]], chat_id: int, *,
             wait = float(err.retry_after if isinstance(err.retry_after, int | float)
                          else err.retry_after.total_seconds())
             log.warning("429 for chat %s: waiting %.0f s", chat_id, wait)
-            await sleep(wait)
+            await (sleep or _sleep)(wait)
             last = wait
         except Forbidden:
             return Delivery("blocked")
@@ -61,13 +62,13 @@ async def _deliver(call: Callable[[], Awaitable[Message]], chat_id: int, *,
 
 async def send_text(bot: Bot, chat_id: int, text: str, *,
                     markup: InlineKeyboardMarkup | None = None,
-                    sleep: Sleep = asyncio.sleep) -> Delivery:
+                    sleep: Sleep | None = None) -> Delivery:
     return await _deliver(lambda: bot.send_message(chat_id, text, reply_markup=markup),
                           chat_id, sleep=sleep)
 
 
 async def send_document(bot: Bot, chat_id: int, data: bytes, filename: str, *,
-                        caption: str | None = None, sleep: Sleep = asyncio.sleep) -> Delivery:
+                        caption: str | None = None, sleep: Sleep | None = None) -> Delivery:
     return await _deliver(lambda: bot.send_document(chat_id, data, filename=filename,
                                                     caption=caption), chat_id, sleep=sleep)
 
