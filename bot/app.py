@@ -54,6 +54,7 @@ from handlers import (
     service_records,
     settings,
     suitability,
+    team,
 )
 from handlers import help as help_
 
@@ -122,6 +123,11 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
         (0, CallbackQueryHandler(named(briefing.show), pattern=r"^bf show \d+$")),
         (0, CommandHandler("briefing_status", named(briefing.show_status))),
         (0, CommandHandler("linkgroup", named(briefing.link_group))),
+        # team lead: numbers, reports, overdue follow-ups
+        (0, CommandHandler("team", named(team.team))),
+        (0, CommandHandler("report", named(team.report))),
+        (0, CommandHandler("overdue", named(team.overdue))),
+        (0, CallbackQueryHandler(named(team.overdue_button), pattern=r"^ov (r|to) ")),
         # morning checklist and end-of-day log
         (0, CommandHandler("today", named(digest.today))),
         (0, CallbackQueryHandler(named(digest.page), pattern=r"^dg p \d+$")),

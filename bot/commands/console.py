@@ -102,6 +102,10 @@ async def _console(args: argparse.Namespace) -> int:
             await asyncio.sleep(0)
             for message in telegram.sent[seen:]:
                 if message.chat_id == user.id:
+                    if message.method in ("sendPhoto", "sendDocument"):
+                        name = str(message.params.get("filename") or message.method[4:].lower())
+                        size = sum(len(f) for f in message.files.values())
+                        print(f"[📎 {name}, {size:,} bytes]")
                     print(render_for_terminal(message.text, message.buttons))
                     print()
             seen = len(telegram.sent)

@@ -1,0 +1,85 @@
+"""Team report files: a PNG chart and an Excel workbook (bytes in, bytes out)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from coach.reports.fonts import cjk_font, label
+
+__all__ = ["team_chart_png", "team_report_xlsx", "CHART_SIZE"]
+
+CHART_SIZE = (1200, 800)
+
+
+def team_chart_png(report: Any, *, titles: dict[str, str]) -> bytes:
+    """Calls and sales per advisor (bars) and the daily trend (lines)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    font = cjk_font()
+    if font:
+        plt.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
+    plt.rcParams["axes.unicode_minus"] = False
+    dpi = 100
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(CHART_SIZE[0] / dpi, CHART_SIZE[1] / dpi),
+                                      dpi=dpi)
+    names = [label(a.name) for a in report.advisors] or ["-"]
+    xs = range(len(names))
+    calls = [a.calls for a in report.advisors] or [0]
+    sales = [a.sales for a in report.advisors] or [0]
+    top.bar([x - 0.2 for x in xs], calls, width=0.4, label=label(titles["calls"]))
+    top.bar([x + 0.2 for x in xs], sales, width=0.4, label=label(titles["sales"]))
+    top.set_xticks(list(xs), names)
+    top.set_title(label(titles["per_advisor"]))
+    top.legend()
+    days = [d.strftime("%m-%d") for d, _, _ in report.daily]
+    bottom.plot(days, [c for _, c, _ in report.daily], marker="o", label=label(titles["calls"]))
+    bottom.plot(days, [s for _, _, s in report.daily], marker="o", label=label(titles["sales"]))
+    bottom.set_title(label(titles["per_day"]))
+    bottom.tick_params(axis="x", labelrotation=45)
+    bottom.legend()
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def team_report_xlsx(report: Any, *, headers: dict[str, str]) -> bytes:
+    """Sheets: advisors, daily, referrals, practice (and complaints when counted)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    advisors = book.active
+    advisors.title = "advisors"
+    advisors.append([headers[k] for k in ("advisor", "calls", "meetings", "sales", "amount",
+                                          "overdue")])
+    for a in report.advisors:
+        advisors.append([a.name, a.calls, a.meetings, a.sales, float(a.amount), a.overdue])
+    daily = book.create_sheet("daily")
+    daily.append([headers["day"], headers["calls"], headers["sales"]])
+    for day, calls, sales in report.daily:
+        daily.append([day.isoformat(), calls, sales])
+    referrals = book.create_sheet("referrals")
+    referrals.append([headers["referrer"], headers["referrals"]])
+    for name, n in report.referrals.items():
+        referrals.append([name, n])
+    practice = book.create_sheet("practice")
+    practice.append([headers["advisor"], headers["sessions"], headers["average"],
+                     headers["assigned_done"], headers["assigned_open"]])
+    for a in report.advisors:
+        practice.append([a.name, a.practice, a.practice_avg, a.assignments_done,
+                         a.assignments_open])
+    if report.complaints is not None:
+        complaints = book.create_sheet("complaints")
+        complaints.append([headers["complaints"], report.complaints])
+    for sheet in book.worksheets:
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

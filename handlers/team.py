@@ -1,0 +1,93 @@
+"""Team numbers for leads: /team, /report week|month (chart + Excel), /overdue with reassign."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot import notifier
+from bot.context import CoachContext
+from bot.guard import reply, requires
+from coach.reports.team import team_chart_png, team_report_xlsx
+from coach.services import reports
+from coach.services.errors import ServiceError
+
+LABELS = ("advisor", "calls", "meetings", "sales", "amount", "overdue", "day", "referrer",
+          "referrals", "sessions", "average", "assigned_done", "assigned_open", "complaints",
+          "per_advisor", "per_day")
+
+
+def _labels(context: CoachContext) -> dict[str, str]:
+    renderer = context.svc.renderer
+    return {key: renderer.text("report_label", context.locale, me=context.me, key=key)
+            for key in LABELS}
+
+
+@requires("lead")
+async def team(update: Update, context: CoachContext) -> None:
+    """/team: today's table per advisor, plus referral counts."""
+    svc = context.svc
+    try:
+        with svc.db.session() as s:
+            data = reports.team_today(s, context.caller, now=svc.clock.now(),
+                                      overdue_days=svc.settings.escalate_advisor_days)
+    except ServiceError as err:
+        await reply(update, context, "errors", code=err.code)
+        return
+    await reply(update, context, "team_today", t=data)
+
+
+@requires("lead")
+async def report(update: Update, context: CoachContext) -> None:
+    """/report week|month: summary, chart (PNG) and Excel workbook."""
+    kind = (context.args or ["week"])[0].lower()
+    svc = context.svc
+    try:
+        with svc.db.session() as s:
+            data = reports.period(s, context.caller, kind, now=svc.clock.now())
+    except ServiceError as err:
+        await reply(update, context, "usage" if err.code == "period_invalid" else "errors",
+                    command="report", code=err.code)
+        return
+    await reply(update, context, "team_report", r=data)
+    labels = _labels(context)
+    message = update.effective_message
+    assert message is not None
+    await message.reply_photo(team_chart_png(data, titles=labels))
+    await message.reply_document(team_report_xlsx(data, headers=labels),
+                                 filename=f"team-{kind}-{data.end.isoformat()}.xlsx")
+
+
+@requires("lead")
+async def overdue(update: Update, context: CoachContext) -> None:
+    """/overdue: follow-ups of the team more than 3 days overdue, to reassign."""
+    svc = context.svc
+    with svc.db.session() as s:
+        lines, _ = reports.overdue_for_team(s, context.caller, now=svc.clock.now(),
+                                            days=svc.settings.escalate_advisor_days)
+    await reply(update, context, "team_overdue", lines=lines)
+
+
+@requires("lead")
+async def overdue_button(update: Update, context: CoachContext) -> None:
+    """``ov r <followup>`` → pick an advisor; ``ov to <followup> <user>`` → reassign."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    parts = query.data.split()
+    svc = context.svc
+    try:
+        if parts[1] == "r" and len(parts) == 3 and parts[2].isdigit():
+            with svc.db.session() as s:
+                _, advisors = reports.overdue_for_team(s, context.caller, now=svc.clock.now())
+            await reply(update, context, "team_reassign", followup_id=int(parts[2]),
+                        advisors=advisors)
+            return
+        if parts[1] == "to" and len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
+            with svc.db.session() as s:
+                name, telegram_id = reports.reassign(s, context.caller, int(parts[2]),
+                                                     int(parts[3]))
+            await reply(update, context, "team_reassigned", name=name)
+            text = svc.renderer.text("team_reassigned_notice", "zh-Hans", me=None)
+            await notifier.send_text(context.bot, telegram_id, text)
+    except ServiceError as err:
+        await reply(update, context, "errors", code=err.code, **err.params)
