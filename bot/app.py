@@ -50,6 +50,7 @@ from handlers import (
     log,
     onboarding,
     practice,
+    referrals,
     reminders,
     service_records,
     settings,
@@ -123,6 +124,10 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
         (0, CallbackQueryHandler(named(briefing.show), pattern=r"^bf show \d+$")),
         (0, CommandHandler("briefing_status", named(briefing.show_status))),
         (0, CommandHandler("linkgroup", named(briefing.link_group))),
+        # referrals from lobby managers and tellers
+        (0, referrals.conversation()),
+        (0, CallbackQueryHandler(named(referrals.decide), pattern=r"^rf (ok|no) \d+$")),
+        (0, CommandHandler("myreferrals", named(referrals.mine))),
         # team lead: numbers, reports, overdue follow-ups
         (0, CommandHandler("team", named(team.team))),
         (0, CommandHandler("report", named(team.report))),

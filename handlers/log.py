@@ -17,7 +17,7 @@ from coach.dates import parse_date
 from coach.services import clients, interactions, suitability_check
 from coach.services.errors import ServiceError
 from coach.services.interactions import LogDraft
-from handlers import suitability
+from handlers import referrals, suitability
 
 CLIENT, PICK, CHANNEL, OUTCOME, NEXT, NOTES, CONFIRM = range(7)
 DRAFT, MODE, TYPED = "log", "log_mode", "log_typed"
@@ -220,6 +220,7 @@ async def _save(update: Update, context: CoachContext, draft: LogDraft, *,
     _reset(context, "line")
     await reply(update, context, "log_saved", r=logged)
     await suitability.after_sale_saved(update, context, flag)
+    await referrals.tell_referrer(context, logged.client_id, logged.client_name, logged.outcome)
     return ConversationHandler.END
 
 

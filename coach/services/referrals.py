@@ -1,0 +1,126 @@
+"""Referrals from lobby managers and tellers: hand over, accept or decline, follow up.
+
+An accepted referral becomes a client of the advisor (``referred_by_id`` kept)
+with a follow-up the next working day; the referrer hears what became of it,
+including later call outcomes, with the client's name masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from coach.actor import Me
+from coach.calendar import is_working_day
+from coach.services.errors import ServiceError
+from storage.models import Client, FollowUp, Referral, Team, User
+
+__all__ = ["Decision", "advisors_for", "create", "decide", "mine", "referrer_of"]
+
+URGENCIES = ("today", "this_week", "normal")
+
+
+def advisors_for(session: Session, me: Me) -> list[tuple[int, str]]:
+    if me.team_id is None:
+        raise ServiceError("team_required", role=me.role)
+    return [(u.id, u.name) for u in session.scalars(select(User).where(
+        User.team_id == me.team_id, User.role == "advisor", User.active.is_(True))
+        .order_by(User.name))]
+
+
+def _rotation(session: Session, team_id: int) -> User:
+    advisors = list(session.scalars(select(User).where(
+        User.team_id == team_id, User.role == "advisor", User.active.is_(True))
+        .order_by(User.id)))
+    if not advisors:
+        raise ServiceError("no_advisors")
+    team = session.get(Team, team_id)
+    assert team is not None
+    chosen = advisors[team.rotation_index % len(advisors)]
+    team.rotation_index += 1
+    return chosen
+
+
+def create(session: Session, me: Me, *, name: str, phone: str | None, need: str,
+           urgency: str, advisor_id: int | None, now: datetime) -> tuple[Referral, User]:
+    """Record a referral to a chosen advisor of the team, or the next one in rotation."""
+    if me.role not in ("referrer", "lead", "admin") or me.team_id is None:
+        raise ServiceError("role_forbidden")
+    if not name.strip() or urgency not in URGENCIES:
+        raise ServiceError("referral_invalid")
+    if advisor_id is None:
+        advisor = _rotation(session, me.team_id)
+    else:
+        advisor = session.get(User, advisor_id)  # type: ignore[assignment]
+        if advisor is None or advisor.team_id != me.team_id or advisor.role != "advisor":
+            raise ServiceError("member_not_found", name=str(advisor_id))
+    row = Referral(referrer_id=me.user_id, team_id=me.team_id, advisor_id=advisor.id,
+                   client_name=name.strip()[:80], phone=phone, need=need[:500], urgency=urgency,
+                   status="pending", created_at=now)
+    session.add(row)
+    session.flush()
+    return row, advisor
+
+
+@dataclass(frozen=True)
+class Decision:
+    referral_id: int
+    accepted: bool
+    client_id: int | None
+    client_name: str
+    referrer_telegram_id: int
+    referrer_language: str
+    advisor_name: str
+
+
+def decide(session: Session, me: Me, referral_id: int, *, accept: bool, now: datetime
+           ) -> Decision:
+    """The advisor accepts (a client with a next-working-day call) or declines."""
+    row = session.get(Referral, referral_id)
+    if row is None or row.advisor_id != me.user_id:
+        raise ServiceError("referral_not_found")
+    if row.status != "pending":
+        raise ServiceError("referral_decided")
+    row.status, row.decided_at = ("accepted" if accept else "declined"), now
+    client_id = None
+    if accept:
+        client = Client(advisor_id=me.user_id, name=row.client_name, phone=row.phone,
+                        tier="mass", notes=row.need, referred_by_id=row.referrer_id,
+                        opened_on=None, created_at=now)
+        session.add(client)
+        session.flush()
+        zone = ZoneInfo(me.timezone)
+        day = now.astimezone(zone).date() + timedelta(days=1)
+        while not is_working_day(day):
+            day += timedelta(days=1)
+        due = datetime.combine(day, time(10, 0), zone)
+        if row.urgency == "today":
+            due = min(due, now + timedelta(hours=2))
+        session.add(FollowUp(client_id=client.id, advisor_id=me.user_id, kind="call",
+                             reason="referral", note=row.need, due_at=due, status="pending",
+                             created_at=now))
+        row.client_id = client_id = client.id
+    referrer = session.get(User, row.referrer_id)
+    assert referrer is not None
+    return Decision(row.id, accept, client_id, row.client_name, referrer.telegram_id,
+                    referrer.language, me.name)
+
+
+def mine(session: Session, me: Me, *, limit: int = 20) -> list[tuple[Referral, str]]:
+    rows = session.execute(select(Referral, User.name).join(User, User.id == Referral.advisor_id)
+                           .where(Referral.referrer_id == me.user_id)
+                           .order_by(Referral.id.desc()).limit(limit)).all()
+    return [(r, name) for r, name in rows]
+
+
+def referrer_of(session: Session, client_id: int) -> tuple[int, str] | None:
+    """(telegram id, language) of whoever referred this client, if anyone."""
+    client = session.get(Client, client_id)
+    if client is None or client.referred_by_id is None:
+        return None
+    referrer = session.get(User, client.referred_by_id)
+    return (referrer.telegram_id, referrer.language) if referrer and referrer.active else None

@@ -1,0 +1,166 @@
+"""/refer (lobby managers, tellers), the advisor's accept/decline, /myreferrals."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import notifier
+from bot.context import CoachContext
+from bot.guard import reply, requires
+from coach.services import referrals
+from coach.services.errors import ServiceError
+
+NAME, PHONE, NEED, URGENCY, ADVISOR = range(5)
+DRAFT = "refer"
+
+
+async def _ask(update: Update, context: CoachContext, step: str, state: int,
+               **extra: object) -> int:
+    await reply(update, context, "refer_step", step=step, **extra)
+    return state
+
+
+@requires("referrer", "lead")
+async def start(update: Update, context: CoachContext) -> int:
+    """/refer: name → phone → need → urgency → advisor."""
+    context.user_data[DRAFT] = {}
+    return await _ask(update, context, "name", NAME)
+
+
+def _text(update: Update) -> str:
+    return (update.message.text or "").strip() if update.message else ""
+
+
+async def take_name(update: Update, context: CoachContext) -> int:
+    name = _text(update)
+    if not name or len(name) > 80:
+        return await _ask(update, context, "name", NAME, error=True)
+    context.user_data[DRAFT]["name"] = name
+    return await _ask(update, context, "phone", PHONE)
+
+
+async def take_phone(update: Update, context: CoachContext) -> int:
+    phone = _text(update)
+    if not phone.replace("+", "").replace("-", "").replace(" ", "").isdigit():
+        return await _ask(update, context, "phone", PHONE, error=True)
+    context.user_data[DRAFT]["phone"] = phone
+    return await _ask(update, context, "need", NEED)
+
+
+async def take_need(update: Update, context: CoachContext) -> int:
+    need = _text(update)
+    if not need:
+        return await _ask(update, context, "need", NEED, error=True)
+    context.user_data[DRAFT]["need"] = need[:500]
+    return await _ask(update, context, "urgency", URGENCY)
+
+
+async def button(update: Update, context: CoachContext) -> int:
+    """``rf skip`` (phone), ``rf u <urgency>``, ``rf a <advisor id>|rot``."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    parts = query.data.split()
+    draft = context.user_data.setdefault(DRAFT, {})
+    svc = context.svc
+    if parts[1] == "skip":
+        return await _ask(update, context, "need", NEED)
+    if parts[1] == "u" and len(parts) == 3 and parts[2] in referrals.URGENCIES:
+        draft["urgency"] = parts[2]
+        with svc.db.session() as s:
+            choices = referrals.advisors_for(s, context.caller)
+        return await _ask(update, context, "advisor", ADVISOR, advisors=choices)
+    if parts[1] == "a" and len(parts) == 3:
+        advisor_id = None if parts[2] == "rot" else int(parts[2]) if parts[2].isdigit() else -1
+        try:
+            with svc.db.session() as s:
+                row, advisor = referrals.create(
+                    s, context.caller, name=draft.get("name", ""), phone=draft.get("phone"),
+                    need=draft.get("need", ""), urgency=draft.get("urgency", "normal"),
+                    advisor_id=advisor_id, now=svc.clock.now())
+                referral_id, advisor_chat, advisor_language, advisor_name = (
+                    row.id, advisor.telegram_id, advisor.language, advisor.name)
+                referral = {"name": row.client_name, "phone": row.phone, "need": row.need,
+                            "urgency": row.urgency}
+        except ServiceError as err:
+            await reply(update, context, "errors", code=err.code, **err.params)
+            return ConversationHandler.END
+        context.user_data.pop(DRAFT, None)
+        await reply(update, context, "refer_sent", advisor=advisor_name)
+        rendered = svc.renderer.render("refer_notice", advisor_language, me=None, r=referral,
+                                       referrer=context.caller.name, referral_id=referral_id)
+        await notifier.send_text(context.bot, advisor_chat, rendered.text,
+                                 markup=rendered.markup)
+        return ConversationHandler.END
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: CoachContext) -> int:
+    context.user_data.pop(DRAFT, None)
+    await reply(update, context, "cancelled", had_flow=True)
+    return ConversationHandler.END
+
+
+def conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    text = filters.TEXT & ~filters.COMMAND
+    buttons = CallbackQueryHandler(button, r"^rf (skip|u|a)( |$)")
+    return ConversationHandler(
+        entry_points=[CommandHandler("refer", start)],
+        states={NAME: [MessageHandler(text, take_name)],
+                PHONE: [MessageHandler(text, take_phone), buttons],
+                NEED: [MessageHandler(text, take_need)],
+                URGENCY: [buttons], ADVISOR: [buttons]},
+        fallbacks=[CommandHandler("cancel", cancel)],
+        name="refer", persistent=True, allow_reentry=True)
+
+
+@requires("advisor", "lead")
+async def decide(update: Update, context: CoachContext) -> None:
+    """``rf ok <id>`` / ``rf no <id>`` on the referral notice."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    _, verdict, referral_id = query.data.split()
+    svc = context.svc
+    try:
+        with svc.db.session() as s:
+            decision = referrals.decide(s, context.caller, int(referral_id),
+                                        accept=verdict == "ok", now=svc.clock.now())
+    except (ServiceError, ValueError) as err:
+        code = err.code if isinstance(err, ServiceError) else "referral_not_found"
+        await reply(update, context, "errors", code=code)
+        return
+    await reply(update, context, "refer_decided", d=decision)
+    text = svc.renderer.text("refer_outcome", decision.referrer_language, me=None, d=decision,
+                             outcome=None)
+    await notifier.send_text(context.bot, decision.referrer_telegram_id, text)
+
+
+@requires("referrer", "lead")
+async def mine(update: Update, context: CoachContext) -> None:
+    """/myreferrals: what became of the clients I referred."""
+    with context.svc.db.session() as s:
+        rows = referrals.mine(s, context.caller)
+        items = [(r.created_at, r.client_name, name, r.status) for r, name in rows]
+    await reply(update, context, "refer_mine", items=items)
+
+
+async def tell_referrer(context: CoachContext, client_id: int, client_name: str,
+                        outcome: str) -> None:
+    """After an advisor logs a contact with a referred client, the referrer hears of it."""
+    svc = context.svc
+    with svc.db.session() as s:
+        found = referrals.referrer_of(s, client_id)
+    if found is None:
+        return
+    telegram_id, language = found
+    text = svc.renderer.text("refer_outcome", language, me=None, d=None, outcome=outcome,
+                             client_name=client_name, advisor=context.caller.name)
+    await notifier.send_text(context.bot, telegram_id, text)
