@@ -84,10 +84,10 @@ async def overdue_button(update: Update, context: CoachContext) -> None:
             return
         if parts[1] == "to" and len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
             with svc.db.session() as s:
-                name, telegram_id = reports.reassign(s, context.caller, int(parts[2]),
-                                                     int(parts[3]))
+                name, telegram_id, language = reports.reassign(s, context.caller, int(parts[2]),
+                                                               int(parts[3]))
             await reply(update, context, "team_reassigned", name=name)
-            text = svc.renderer.text("team_reassigned_notice", "zh-Hans", me=None)
+            text = svc.renderer.text("team_reassigned_notice", language, me=None)
             await notifier.send_text(context.bot, telegram_id, text)
     except ServiceError as err:
         await reply(update, context, "errors", code=err.code, **err.params)

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from bot.app import build_application
 from bot.fakebot import FakeRequest
-from handlers import reminders
 from coach.services import followups
+from handlers import reminders
 from storage.db import Database
 from storage.models import FollowUp, User
 from tests import factories

@@ -211,7 +211,8 @@ def overdue_for_team(session: Session, me: Me, *, now: datetime, days: int = 3
             [(a.id, a.name) for a in advisors if a.active])
 
 
-def reassign(session: Session, me: Me, followup_id: int, to_user_id: int) -> tuple[str, int]:
+def reassign(session: Session, me: Me, followup_id: int, to_user_id: int
+             ) -> tuple[str, int, str]:
     """Move a team follow-up to another advisor of the same team (and its client with it)."""
     team_id = _lead_team(me)
     row = session.get(FollowUp, followup_id)
@@ -225,6 +226,6 @@ def reassign(session: Session, me: Me, followup_id: int, to_user_id: int) -> tup
     client = session.get(Client, row.client_id)
     if client is not None:
         client.advisor_id = target.id
-    return target.name, target.telegram_id
+    return target.name, target.telegram_id, target.language
 
 
