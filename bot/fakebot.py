@@ -15,7 +15,6 @@ import asyncio
 import json
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,7 +87,8 @@ class FakeTelegram:
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = first_update_id
         self._next_message_id = 1
-        self._window: deque[float] = deque()
+        self._tokens = float(messages_per_second or 0)
+        self._refilled = clock()
         self.sent: list[SentMessage] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.answers: list[dict[str, Any]] = []
@@ -247,16 +247,17 @@ class FakeTelegram:
             return 403, {"ok": False, "error_code": 403,
                          "description": "Forbidden: bot was blocked by the user"}
         if self.messages_per_second:
+            # a token bucket: N messages per second on average, a burst of at most N
             now = self._clock()
-            while self._window and now - self._window[0] >= 1.0:
-                self._window.popleft()
-            if len(self._window) >= self.messages_per_second:
+            rate = self.messages_per_second
+            self._tokens = min(rate, self._tokens + (now - self._refilled) * rate)
+            self._refilled = now
+            if self._tokens < 1:
                 self.throttled += 1
-                retry = max(1, int(1.0 - (now - self._window[0]) + 0.999))
                 return 429, {"ok": False, "error_code": 429,
-                             "description": f"Too Many Requests: retry after {retry}",
-                             "parameters": {"retry_after": retry}}
-            self._window.append(now)
+                             "description": "Too Many Requests: retry after 1",
+                             "parameters": {"retry_after": 1}}
+            self._tokens -= 1
         return None
 
     def _take_message_id(self) -> int:

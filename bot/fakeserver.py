@@ -50,6 +50,7 @@ def _parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[st
 
 class FakeBotServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # a bot opens many connections at once
 
     def __init__(self, telegram: FakeTelegram, token: str, port: int = 0) -> None:
         self.telegram = telegram
@@ -63,6 +64,7 @@ class FakeBotServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: FakeBotServer
+    protocol_version = "HTTP/1.1"  # keep-alive, as Telegram's servers do
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return None
