@@ -16,6 +16,7 @@ from telegram.ext import (
 from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.services.errors import ServiceError
+from handlers._flow import cancel_flow
 from scripts_library.schema import CATEGORIES, STEP_KEYS
 
 CATEGORY, TITLE, TRIGGERS, BODY, CONFIRM = range(5)
@@ -125,11 +126,7 @@ async def save(update: Update, context: CoachContext) -> int:
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: CoachContext) -> int:
-    """/cancel: nothing saved."""
-    context.user_data.pop(DRAFT, None)
-    await reply(update, context, "cancelled", had_flow=True)
-    return ConversationHandler.END
+cancel = cancel_flow(DRAFT)
 
 
 def conversation() -> ConversationHandler:  # type: ignore[type-arg]

@@ -21,6 +21,7 @@ from bot.scheduler import register_tick
 from bot.services import Services
 from coach.services import briefing, people
 from coach.services.errors import ServiceError
+from handlers._flow import cancel_flow
 
 TARGETS, PRODUCTS, MARKET, MOTTO, PHOTO, PREVIEW = range(6)
 DRAFT = "briefing"
@@ -122,10 +123,7 @@ async def button(update: Update, context: CoachContext) -> int:
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: CoachContext) -> int:
-    context.user_data.pop(DRAFT, None)
-    await reply(update, context, "cancelled", had_flow=True)
-    return ConversationHandler.END
+cancel = cancel_flow(DRAFT)
 
 
 def conversation() -> ConversationHandler:  # type: ignore[type-arg]

@@ -16,6 +16,7 @@ from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.services import referrals
 from coach.services.errors import ServiceError
+from handlers._flow import cancel_flow
 
 NAME, PHONE, NEED, URGENCY, ADVISOR = range(5)
 DRAFT = "refer"
@@ -102,10 +103,7 @@ async def button(update: Update, context: CoachContext) -> int:
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: CoachContext) -> int:
-    context.user_data.pop(DRAFT, None)
-    await reply(update, context, "cancelled", had_flow=True)
-    return ConversationHandler.END
+cancel = cancel_flow(DRAFT)
 
 
 def conversation() -> ConversationHandler:  # type: ignore[type-arg]
