@@ -23,7 +23,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from storage.db import Database
 from storage.models import User
 
-__all__ = ["Delivery", "send_text", "send_document", "mark_blocked"]
+__all__ = ["Delivery", "send_attachment", "send_text", "send_document", "mark_blocked"]
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[Any]]
@@ -71,6 +71,16 @@ async def send_document(bot: Bot, chat_id: int, data: bytes, filename: str, *,
                         caption: str | None = None, sleep: Sleep | None = None) -> Delivery:
     return await _deliver(lambda: bot.send_document(chat_id, data, filename=filename,
                                                     caption=caption), chat_id, sleep=sleep)
+
+
+async def send_attachment(bot: Bot, chat_id: int, *, photo: str | None = None,
+                          document: str | None = None) -> Delivery:
+    """Re-send a photo or document the bot already holds (by Telegram ``file_id``)."""
+    if photo:
+        return await _deliver(lambda: bot.send_photo(chat_id, photo), chat_id)
+    if document:
+        return await _deliver(lambda: bot.send_document(chat_id, document), chat_id)
+    return Delivery("sent")
 
 
 def mark_blocked(db: Database, telegram_id: int) -> None:

@@ -251,6 +251,14 @@ def select_users(ids):  # type: ignore[no-untyped-def]
 
 async def _send_one(app, svc: Services, item, cache, languages):  # type: ignore[no-untyped-def]
     payload, numbers, _photo, _lead = cache[item.briefing_id]
+    if payload.get("photo") or payload.get("document"):
+        # the attachment first, so the "got it" button ends the briefing; a crash between
+        # the two sends repeats only the attachment
+        attached = await notifier.send_attachment(app.bot, item.chat_id,
+                                                  photo=payload.get("photo"),
+                                                  document=payload.get("document"))
+        if attached.status != "sent":
+            return attached
     rendered = svc.renderer.render("briefing_message", languages.get(item.user_id, "zh-Hans"),
                                    me=None, p=payload, n=numbers,
                                    delivery_id=item.delivery_id if item.user_id else None,

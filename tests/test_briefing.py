@@ -166,3 +166,26 @@ async def test_link_group(harness: BotHarness) -> None:
     await broadcast_pending(harness.app)
     group = harness.telegram.messages_to(-100123)
     assert len(group) == 2 and not group[-1].buttons  # no personal ack button in the group
+
+
+async def test_photo_is_attached_to_the_briefing(harness: BotHarness) -> None:
+    from bot.chat import LocalChat
+
+    lead = harness.person("lead", team="Alpha")
+    member = harness.person("advisor", team="Alpha")
+    chat: LocalChat = harness.chat(lead)
+    await chat.send("/briefing")
+    await chat.send("目标")
+    await chat.press("bf skip products")
+    await chat.press("bf skip market")
+    await chat.press("bf skip motto")
+    photo = harness.telegram.message_update(lead, "")
+    del photo["message"]["text"]
+    photo["message"]["photo"] = [{"file_id": "flyer-123", "file_unique_id": "u", "width": 10,
+                                  "height": 10}]
+    await chat._deliver(photo)
+    await chat.press("bf now")
+    await broadcast_pending(harness.app)
+    got = harness.telegram.messages_to(member.id)
+    assert [m.method for m in got] == ["sendPhoto", "sendMessage"]
+    assert got[0].params["photo"] == "flyer-123"
