@@ -126,7 +126,10 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
         (0, CommandHandler("linkgroup", named(briefing.link_group))),
         # referrals from lobby managers and tellers
         (0, referrals.conversation()),
-        (0, CallbackQueryHandler(named(referrals.decide), pattern=r"^rf (ok|no) \d+$")),
+        (0, CallbackQueryHandler(named(referrals.decide),
+                                 pattern=r"^rf (ok \d+|no \d+( [a-z_]+)?)$")),
+        (0, CallbackQueryHandler(named(referrals.redirect),
+                                 pattern=r"^rf (re \d+|to \d+ (\d+|rot))$")),
         (0, CommandHandler("myreferrals", named(referrals.mine))),
         # team lead: numbers, reports, overdue follow-ups
         (0, CommandHandler("team", named(team.team))),

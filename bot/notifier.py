@@ -74,12 +74,20 @@ async def send_document(bot: Bot, chat_id: int, data: bytes, filename: str, *,
 
 
 async def send_attachment(bot: Bot, chat_id: int, *, photo: str | None = None,
-                          document: str | None = None) -> Delivery:
-    """Re-send a photo or document the bot already holds (by Telegram ``file_id``)."""
+                          document: str | None = None, caption: str | None = None,
+                          markup: InlineKeyboardMarkup | None = None,
+                          sleep: Sleep | None = None) -> Delivery:
+    """Re-send a photo or document the bot already holds (by Telegram ``file_id``).
+
+    ``caption`` and ``markup`` make it a whole message (text and buttons under the file).
+    """
     if photo:
-        return await _deliver(lambda: bot.send_photo(chat_id, photo), chat_id)
+        return await _deliver(lambda: bot.send_photo(chat_id, photo, caption=caption,
+                                                     reply_markup=markup), chat_id, sleep=sleep)
     if document:
-        return await _deliver(lambda: bot.send_document(chat_id, document), chat_id)
+        return await _deliver(lambda: bot.send_document(chat_id, document, caption=caption,
+                                                        reply_markup=markup),
+                              chat_id, sleep=sleep)
     return Delivery("sent")
 
 

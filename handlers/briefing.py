@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import defaultdict
+from typing import Any
 
+from markupsafe import Markup
 from telegram import Update
 from telegram.ext import (
     Application,
@@ -17,43 +21,66 @@ from telegram.ext import (
 from bot import notifier
 from bot.context import CoachContext
 from bot.guard import reply, requires
+from bot.render import Rendered
 from bot.scheduler import register_tick
 from bot.services import Services
+from coach.privacy import redact_for_log
 from coach.services import briefing, people
 from coach.services.errors import ServiceError
 from handlers._flow import cancel_flow
 
-TARGETS, PRODUCTS, MARKET, MOTTO, PHOTO, PREVIEW = range(6)
+TARGETS, PER_ADVISOR, PRODUCTS, MARKET, MOTTO, PHOTO, PREVIEW, EDIT = range(8)
 DRAFT = "briefing"
-STEPS = [(TARGETS, "targets"), (PRODUCTS, "products"), (MARKET, "market"), (MOTTO, "motto"),
-         (PHOTO, "photo"), (PREVIEW, "preview")]
-SEND_BATCH = 30
+STEPS = [(TARGETS, "targets"), (PER_ADVISOR, "per_advisor"), (PRODUCTS, "products"),
+         (MARKET, "market"), (MOTTO, "motto"), (PHOTO, "photo"), (PREVIEW, "preview")]
+SEND_BATCH = 30  # one second of Telegram's overall limit per claim
+CAPTION_LIMIT = 1000  # Telegram allows 1024 characters under a photo; keep a margin
+DEFAULT_TIME = "08:15"
+log = logging.getLogger(__name__)
 
 
-def _numbers(context: CoachContext):  # type: ignore[no-untyped-def]
+def _numbers(context: CoachContext) -> briefing.TeamNumbers:
     me, svc = context.caller, context.svc
     with svc.db.session() as s:
         return briefing.yesterday_numbers(s, me.team_id or 0, now=svc.clock.now(),
                                           tz=me.timezone)
 
 
-async def _ask(update: Update, context: CoachContext, state: int) -> int:
-    step = dict(STEPS)[state]
-    draft = context.user_data.get(DRAFT, {})
-    if step == "preview":
+def _draft(context: CoachContext) -> dict[str, Any]:
+    return context.user_data.setdefault(DRAFT, {})  # type: ignore[no-any-return]
+
+
+async def _ask(update: Update, context: CoachContext, state: int, *,
+               error: str | None = None, **extra: Any) -> int:
+    step = "edit" if state == EDIT else dict(STEPS)[state]
+    draft = _draft(context)
+    if step == "preview" and error is None:
         await reply(update, context, "briefing_message", p=draft, n=_numbers(context),
-                    delivery_id=None, preview=True)
-    await reply(update, context, "briefing_step", step=step, draft=draft)
+                    delivery_id=None, preview=True, personal=None, show_targets=True)
+    if step == "per_advisor":
+        with context.svc.db.session() as s:
+            extra["advisors"] = [name for _, name in _advisor_names(s, context)]
+    await reply(update, context, "briefing_step", step=step, draft=draft, error=error,
+                styles=briefing.STYLES, default_time=DEFAULT_TIME, **extra)
     return state
+
+
+def _advisor_names(session: Any, context: CoachContext) -> list[tuple[int, str]]:
+    members = people.team_members(session, context.caller.team_id or 0, roles=("advisor",))
+    return [(m.id, m.name) for m in members]
 
 
 @requires("lead")
 async def start(update: Update, context: CoachContext) -> int:
-    """/briefing: compose today's briefing, step by step."""
+    """/briefing: compose today's briefing, step by step; /briefing status: who read it."""
+    if context.args and context.args[0].lower() in ("status", "状态", "狀態"):
+        await show_status(update, context)
+        return ConversationHandler.END
     if context.caller.team_id is None:
         await reply(update, context, "errors", code="team_required", role="lead")
         return ConversationHandler.END
-    context.user_data[DRAFT] = {"style": "standard"}
+    context.user_data[DRAFT] = {"style": "standard", "nudge": briefing.NUDGE_CHOICES[0],
+                                "time": DEFAULT_TIME}
     return await _ask(update, context, TARGETS)
 
 
@@ -61,10 +88,44 @@ def _next(state: int) -> int:
     return STEPS[[s for s, _ in STEPS].index(state) + 1][0]
 
 
-def _text_step(state: int, key: str):  # type: ignore[no-untyped-def]
+def _text(update: Update, limit: int = 800) -> str:
+    return (update.message.text or "").strip()[:limit] if update.message else ""
+
+
+async def take_targets(update: Update, context: CoachContext) -> int:
+    """(1) Today's team targets, free text."""
+    text = _text(update)
+    if not text:
+        return await _ask(update, context, TARGETS)
+    _draft(context)["targets"] = text
+    return await _ask(update, context, PER_ADVISOR)
+
+
+async def take_advisor_targets(update: Update, context: CoachContext) -> int:
+    """(2) Optional per-advisor targets: one "name: target" per line."""
+    try:
+        with context.svc.db.session() as s:
+            rows = briefing.parse_advisor_targets(s, context.caller, _text(update, 2000))
+    except ServiceError as err:
+        await reply(update, context, "errors", code=err.code, **err.params)
+        return await _ask(update, context, PER_ADVISOR)
+    _draft(context)["per_advisor"] = rows
+    return await _ask(update, context, PRODUCTS)
+
+
+async def take_products(update: Update, context: CoachContext) -> int:
+    """(3) Focus products: catalogue codes/names, or "name R2: selling points" per line."""
+    with context.svc.db.session() as s:
+        products = briefing.parse_products(s, _text(update, 2000))
+    if not products:
+        return await _ask(update, context, PRODUCTS)
+    _draft(context)["products"] = products
+    return await _ask(update, context, MARKET)
+
+
+def _free_text(state: int, key: str):  # type: ignore[no-untyped-def]
     async def take(update: Update, context: CoachContext) -> int:
-        assert update.message is not None
-        context.user_data.setdefault(DRAFT, {})[key] = (update.message.text or "").strip()[:800]
+        _draft(context)[key] = _text(update)
         return await _ask(update, context, _next(state))
 
     take.__name__ = f"take_{key}"
@@ -72,55 +133,112 @@ def _text_step(state: int, key: str):  # type: ignore[no-untyped-def]
 
 
 async def take_photo(update: Update, context: CoachContext) -> int:
-    """An optional photo or document (e.g. the product flyer)."""
+    """(6) An optional photo or document (e.g. the product flyer)."""
     message = update.message
     assert message is not None
-    draft = context.user_data.setdefault(DRAFT, {})
+    draft = _draft(context)
     if message.photo:
-        draft["photo"] = message.photo[-1].file_id
+        draft["photo"], draft["document"] = message.photo[-1].file_id, None
     elif message.document:
-        draft["document"] = message.document.file_id
+        draft["document"], draft["photo"] = message.document.file_id, None
+    return await _ask(update, context, PREVIEW)
+
+
+async def take_edit(update: Update, context: CoachContext) -> int:
+    """The lead's own wording of the briefing body (numbers stay filled in)."""
+    text = _text(update, 3000)
+    if text:
+        _draft(context)["text"] = text
+    return await _ask(update, context, PREVIEW)
+
+
+async def take_time(update: Update, context: CoachContext) -> int:
+    """A typed "HH:MM" on the preview: the schedule buttons use that time."""
+    value = _text(update).replace("：", ":")
+    svc = context.svc
+    if briefing.parse_when(value, now=svc.clock.now(), tz=context.caller.timezone) is None:
+        return await _ask(update, context, PREVIEW, error="time")
+    hh, mm = (int(x) for x in value.split(":"))
+    _draft(context)["time"] = f"{hh:02d}:{mm:02d}"
     return await _ask(update, context, PREVIEW)
 
 
 async def button(update: Update, context: CoachContext) -> int:
-    """``bf skip|tpl|grp|now|at HH:MM|rep HH:MM|x`` inside the flow."""
+    """``bf skip|tpl S|grp|ng|edit|reset|now|at HH:MM|rep HH:MM|x`` inside the flow."""
     query = update.callback_query
     assert query is not None and query.data is not None
     await query.answer()
     parts = query.data.split()
-    draft = context.user_data.setdefault(DRAFT, {})
+    draft = _draft(context)
     action = parts[1]
     if action == "skip":
-        state = {k: s for s, k in STEPS}[parts[2]] if len(parts) > 2 else PREVIEW
-        return await _ask(update, context, _next(state))
-    if action == "tpl":
-        draft["style"] = "short" if draft.get("style") == "standard" else "standard"
+        state = {k: s for s, k in STEPS}.get(parts[2] if len(parts) > 2 else "", PHOTO)
+        return await _ask(update, context, _next(state) if state < PREVIEW else PREVIEW)
+    if action == "tpl" and len(parts) == 3 and parts[2] in briefing.STYLES:
+        draft["style"] = parts[2]
         return await _ask(update, context, PREVIEW)
     if action == "grp":
         draft["group"] = not draft.get("group")
+        return await _ask(update, context, PREVIEW)
+    if action == "ng":
+        choices = briefing.NUDGE_CHOICES
+        current = draft.get("nudge", choices[0])
+        draft["nudge"] = choices[(choices.index(current) + 1) % len(choices)
+                                  if current in choices else 0]
+        return await _ask(update, context, PREVIEW)
+    if action == "edit":
+        body = context.svc.renderer.text("briefing_message", context.locale, me=context.me,
+                                         p={**draft, "text": None}, n=_numbers(context),
+                                         delivery_id=None, preview=True, personal=None,
+                                         show_targets=False, body_only=True)
+        # already escaped HTML without tags: shown as is inside <pre>
+        return await _ask(update, context, EDIT, body=Markup(body))
+    if action == "reset":
+        draft.pop("text", None)
         return await _ask(update, context, PREVIEW)
     if action == "x":
         context.user_data.pop(DRAFT, None)
         await reply(update, context, "cancelled", had_flow=True)
         return ConversationHandler.END
+    if action in ("now", "at", "rep"):
+        return await _finish(update, context, action, parts[2] if len(parts) == 3 else None)
+    return await _ask(update, context, PREVIEW)
+
+
+async def _finish(update: Update, context: CoachContext, action: str, at: str | None) -> int:
     svc, me = context.svc, context.caller
+    draft = dict(_draft(context))
     send_at = None
-    if action in ("at", "rep") and len(parts) == 3:
-        send_at = briefing.parse_when(parts[2], now=svc.clock.now(), tz=me.timezone)
-    with svc.db.session() as s:
-        row = briefing.create(s, me, dict(draft), now=svc.clock.now(), send_at=send_at,
-                              repeat_workdays=action == "rep",
-                              include_group=bool(draft.get("group")))
-        briefing_id, when = row.id, row.send_at
-        started = briefing.start_sending(s, row.id, now=svc.clock.now()) if send_at is None else 0
+    if action in ("at", "rep"):
+        send_at = briefing.parse_when(at or "", now=svc.clock.now(), tz=me.timezone)
+        if send_at is None:
+            return await _ask(update, context, PREVIEW, error="time")
+    payload = {k: v for k, v in draft.items() if k not in ("group", "nudge", "time")}
+    try:
+        with svc.db.session() as s:
+            row = briefing.create(s, me, payload, now=svc.clock.now(), send_at=send_at,
+                                  repeat_workdays=action == "rep",
+                                  include_group=bool(draft.get("group")),
+                                  nudge=draft.get("nudge"))
+            briefing_id, when, nudge_at = row.id, row.send_at, row.nudge_at
+            started = (briefing.start_sending(s, row.id, now=svc.clock.now())
+                       if send_at is None else 0)
+    except ServiceError as err:
+        await reply(update, context, "errors", code=err.code, **err.params)
+        return ConversationHandler.END
     context.user_data.pop(DRAFT, None)
     await reply(update, context, "briefing_scheduled", now=send_at is None, when=when,
-                members=started, repeat=action == "rep", briefing_id=briefing_id)
-    if send_at is None and context.application.running:
-        # start at once; the 30-second tick is only the safety net
-        context.application.create_task(broadcast_pending(context.application))
+                members=started, repeat=action == "rep", briefing_id=briefing_id,
+                nudge_at=nudge_at)
+    if send_at is None:
+        kick(context.application)
     return ConversationHandler.END
+
+
+def kick(app: Application) -> None:  # type: ignore[type-arg]
+    """Start sending at once; the 30-second tick is only the safety net."""
+    if app.running:
+        app.create_task(broadcast_pending(app), name="briefing-broadcast")
 
 
 cancel = cancel_flow(DRAFT)
@@ -128,16 +246,18 @@ cancel = cancel_flow(DRAFT)
 
 def conversation() -> ConversationHandler:  # type: ignore[type-arg]
     text = filters.TEXT & ~filters.COMMAND
-    buttons = CallbackQueryHandler(button, r"^bf (skip|tpl|grp|now|at|rep|x)( |$)")
+    buttons = CallbackQueryHandler(button, r"^bf (skip|tpl|grp|ng|edit|reset|now|at|rep|x)( |$)")
     return ConversationHandler(
         entry_points=[CommandHandler("briefing", start)],
         states={
-            TARGETS: [MessageHandler(text, _text_step(TARGETS, "targets"))],
-            PRODUCTS: [MessageHandler(text, _text_step(PRODUCTS, "products")), buttons],
-            MARKET: [MessageHandler(text, _text_step(MARKET, "market")), buttons],
-            MOTTO: [MessageHandler(text, _text_step(MOTTO, "motto")), buttons],
+            TARGETS: [MessageHandler(text, take_targets)],
+            PER_ADVISOR: [MessageHandler(text, take_advisor_targets), buttons],
+            PRODUCTS: [MessageHandler(text, take_products), buttons],
+            MARKET: [MessageHandler(text, _free_text(MARKET, "market")), buttons],
+            MOTTO: [MessageHandler(text, _free_text(MOTTO, "motto")), buttons],
             PHOTO: [MessageHandler(filters.PHOTO | filters.Document.ALL, take_photo), buttons],
-            PREVIEW: [buttons],
+            PREVIEW: [MessageHandler(text, take_time), buttons],
+            EDIT: [MessageHandler(text, take_edit), buttons],
         },
         fallbacks=[CommandHandler("cancel", cancel)],
         name="briefing", persistent=True, allow_reentry=True)
@@ -147,7 +267,7 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
 
 
 async def acknowledge(update: Update, context: CoachContext) -> None:
-    """Button ``bf ack <delivery>``: "got it"."""
+    """Button ``bf ack <delivery>``: "got it" (only the member it was sent to)."""
     query = update.callback_query
     assert query is not None and query.data is not None
     delivery = query.data.split()[-1]
@@ -160,6 +280,11 @@ async def acknowledge(update: Update, context: CoachContext) -> None:
         await query.answer()
         return
     await query.answer(svc.renderer.text("briefing_acked", context.locale, me=context.me))
+
+
+def _personal(payload: dict[str, Any], user_id: int | None) -> str | None:
+    return next((target for uid, _name, target in payload.get("per_advisor") or []
+                 if uid == user_id), None)
 
 
 async def show(update: Update, context: CoachContext) -> None:
@@ -178,12 +303,13 @@ async def show(update: Update, context: CoachContext) -> None:
         await reply(update, context, "errors", code="briefing_not_found")
         return
     await reply(update, context, "briefing_message", p=payload, n=numbers, delivery_id=None,
-                preview=False)
+                preview=False, personal=_personal(payload, me.user_id),
+                show_targets=me.role != "advisor")
 
 
 @requires("lead")
 async def show_status(update: Update, context: CoachContext) -> None:
-    """/briefing_status: who acknowledged today's briefing, who has not."""
+    """/briefing status (or /briefing_status): who acknowledged the latest briefing."""
     with context.svc.db.session() as s:
         latest = briefing.latest_for_team(s, context.caller)
         data = briefing.status(s, latest) if latest else None
@@ -205,75 +331,95 @@ async def link_group(update: Update, context: CoachContext) -> None:
 # --- sending ----------------------------------------------------------------------------
 
 
-async def broadcast_pending(app: Application) -> int:  # type: ignore[type-arg]
-    """Send every claimable delivery; safe to run from several places at once."""
+async def broadcast_pending(app: Application, *,  # type: ignore[type-arg]
+                            sleep: notifier.Sleep | None = None) -> int:
+    """Send every claimable delivery, batch by batch; returns how many were sent.
+
+    Safe to run from several places at once (the "send now" task, the tick, a second
+    instance): rows are claimed in the database before sending and marked one by one
+    right after, so a crash repeats at most the messages in flight.
+    """
     svc: Services = app.bot_data["services"]
+    prepared: dict[int, briefing.Prepared] = {}
     sent = 0
     while True:
         with svc.db.session() as s:
             batch = briefing.claim_deliveries(s, now=svc.clock.now(),
                                               lease_seconds=svc.settings.lease_seconds,
                                               limit=SEND_BATCH)
-            cache = {}
-            for item in batch:
-                if item.briefing_id not in cache:
-                    row = s.get(briefing.Briefing, item.briefing_id)
-                    assert row is not None
-                    lead = people.get_user(s, row.lead_id)
-                    cache[item.briefing_id] = (dict(row.payload), briefing.yesterday_numbers(
-                        s, row.team_id, now=row.sent_at or svc.clock.now(), tz=lead.timezone),
-                        row.photo_file_id, row.lead_id)
-            languages = {u.id: u.language for u in s.scalars(select_users(
-                [i.user_id for i in batch if i.user_id]))}
+            for briefing_id in {item.briefing_id for item in batch} - prepared.keys():
+                prepared[briefing_id] = briefing.prepare(s, briefing_id, now=svc.clock.now())
+            languages = briefing.languages(s, [i.user_id for i in batch if i.user_id])
         if not batch:
             return sent
-        results = await asyncio.gather(*(_send_one(app, svc, item, cache, languages)
-                                         for item in batch))
-        with svc.db.session() as s:
-            for item, delivery in zip(batch, results, strict=True):
-                status = {"sent": "sent", "blocked": "blocked", "failed": "failed"}.get(
-                    delivery.status, "pending")
-                briefing.finish(s, item.delivery_id, status=status, now=svc.clock.now(),
-                                message_id=delivery.message_id)
-                sent += status == "sent"
-        for item, delivery in zip(batch, results, strict=True):
-            if delivery.status == "blocked" and item.user_id:
-                await _report_blocked(app, svc, item, cache)
+        outcomes = await asyncio.gather(*(
+            _send_one(app, svc, item, prepared[item.briefing_id],
+                      languages.get(item.user_id or 0, svc.settings.default_language), sleep)
+            for item in batch))
+        sent += sum(outcome == "sent" for outcome in outcomes)
+        blocked: dict[int, list[int]] = defaultdict(list)
+        for item, outcome in zip(batch, outcomes, strict=True):
+            if outcome == "blocked" and item.user_id is not None:
+                blocked[item.briefing_id].append(item.user_id)
+        for briefing_id, user_ids in blocked.items():
+            await _report_blocked(app, svc, prepared[briefing_id], user_ids)
 
 
-def select_users(ids):  # type: ignore[no-untyped-def]
-    from sqlalchemy import select
+def render_delivery(svc: Services, item: briefing.Claimed, ready: briefing.Prepared,
+                    language: str) -> Rendered:
+    """The message one chat gets: a member's own target and ack button; a group, masked."""
+    group = item.user_id is None
+    rendered = svc.renderer.render(
+        "briefing_message", language, me=None, p=ready.payload, n=ready.numbers,
+        delivery_id=None if group else item.delivery_id, preview=False,
+        personal=None if group else _personal(ready.payload, item.user_id), show_targets=group)
+    if group:  # privacy: no client names or phone numbers in a group chat
+        return Rendered(redact_for_log(rendered.text, ready.group_names), rendered.markup)
+    return rendered
 
-    from storage.models import User
 
-    return select(User).where(User.id.in_(ids or [-1]))
+async def _send_one(app: Application, svc: Services, item: briefing.Claimed,  # type: ignore[type-arg]
+                    ready: briefing.Prepared, language: str,
+                    sleep: notifier.Sleep | None) -> str:
+    try:
+        delivery = await _deliver(app, svc, item, ready, language, sleep)
+    except Exception:  # noqa: BLE001 - one broken message must not stop the broadcast
+        log.exception("briefing delivery %s failed", item.delivery_id)
+        delivery = notifier.Delivery("retry")
+    with svc.db.session() as s:  # mark it at once: a crash now repeats nothing sent
+        return briefing.finish(s, item.delivery_id, status=delivery.status, now=svc.clock.now(),
+                               message_id=delivery.message_id,
+                               retry_after=delivery.retry_after)
 
 
-async def _send_one(app, svc: Services, item, cache, languages):  # type: ignore[no-untyped-def]
-    payload, numbers, _photo, _lead = cache[item.briefing_id]
-    if payload.get("photo") or payload.get("document"):
-        # the attachment first, so the "got it" button ends the briefing; a crash between
-        # the two sends repeats only the attachment
-        attached = await notifier.send_attachment(app.bot, item.chat_id,
-                                                  photo=payload.get("photo"),
-                                                  document=payload.get("document"))
+async def _deliver(app: Application, svc: Services, item: briefing.Claimed,  # type: ignore[type-arg]
+                   ready: briefing.Prepared, language: str,
+                   sleep: notifier.Sleep | None) -> notifier.Delivery:
+    rendered = render_delivery(svc, item, ready, language)
+    bot, chat = app.bot, item.chat_id
+    photo, document = ready.photo, ready.document
+    if (photo or document) and len(rendered.text) <= CAPTION_LIMIT:  # one message, one send
+        return await notifier.send_attachment(bot, chat, photo=photo, document=document,
+                                              caption=rendered.text, markup=rendered.markup,
+                                              sleep=sleep)
+    if photo or document:
+        # too long for a caption: the file first, so the "got it" button ends the briefing;
+        # a crash between the two sends repeats only the file
+        attached = await notifier.send_attachment(bot, chat, photo=photo, document=document,
+                                                  sleep=sleep)
         if attached.status != "sent":
             return attached
-    rendered = svc.renderer.render("briefing_message", languages.get(item.user_id, "zh-Hans"),
-                                   me=None, p=payload, n=numbers,
-                                   delivery_id=item.delivery_id if item.user_id else None,
-                                   preview=False)
-    return await notifier.send_text(app.bot, item.chat_id, rendered.text, markup=rendered.markup)
+    delivery = await notifier.send_text(bot, chat, rendered.text, markup=rendered.markup,
+                                        sleep=sleep)
+    return delivery
 
 
-async def _report_blocked(app, svc: Services, item, cache) -> None:  # type: ignore[no-untyped-def]
+async def _report_blocked(app: Application, svc: Services,  # type: ignore[type-arg]
+                          ready: briefing.Prepared, user_ids: list[int]) -> None:
     with svc.db.session() as s:
-        lead = people.get_user(s, cache[item.briefing_id][3])
-        member = people.get_user(s, item.user_id)
-        member.active = False
-        lead_chat, lead_language, name = lead.telegram_id, lead.language, member.name
-    text = svc.renderer.text("briefing_blocked", lead_language, me=None, name=name)
-    await notifier.send_text(app.bot, lead_chat, text)
+        names = briefing.names_of(s, user_ids)
+    text = svc.renderer.text("briefing_blocked", ready.lead_language, me=None, names=names)
+    await notifier.send_text(app.bot, ready.lead_chat, text)
 
 
 @register_tick

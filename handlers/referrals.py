@@ -121,24 +121,64 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
 
 @requires("advisor", "lead")
 async def decide(update: Update, context: CoachContext) -> None:
-    """``rf ok <id>`` / ``rf no <id>`` on the referral notice."""
+    """``rf ok <id>``; ``rf no <id>`` → reason buttons → ``rf no <id> <reason>``."""
     query = update.callback_query
     assert query is not None and query.data is not None
     await query.answer()
-    _, verdict, referral_id = query.data.split()
+    parts = query.data.split()
+    verdict, referral_id = parts[1], int(parts[2])
+    if verdict == "no" and len(parts) == 3:
+        await reply(update, context, "refer_decline_reasons", referral_id=referral_id,
+                    reasons=referrals.DECLINE_REASONS)
+        return
     svc = context.svc
     try:
         with svc.db.session() as s:
-            decision = referrals.decide(s, context.caller, int(referral_id),
-                                        accept=verdict == "ok", now=svc.clock.now())
-    except (ServiceError, ValueError) as err:
-        code = err.code if isinstance(err, ServiceError) else "referral_not_found"
-        await reply(update, context, "errors", code=code)
+            decision = referrals.decide(s, context.caller, referral_id, accept=verdict == "ok",
+                                        now=svc.clock.now(),
+                                        reason=parts[3] if len(parts) == 4 else None)
+            others = [a for a in referrals.advisors_for(s, context.caller)
+                      if a[0] != context.caller.user_id]
+    except ServiceError as err:
+        await reply(update, context, "errors", code=err.code)
         return
     await reply(update, context, "refer_decided", d=decision)
-    text = svc.renderer.text("refer_outcome", decision.referrer_language, me=None, d=decision,
-                             outcome=None)
-    await notifier.send_text(context.bot, decision.referrer_telegram_id, text)
+    rendered = svc.renderer.render("refer_outcome", decision.referrer_language, me=None,
+                                   d=decision, outcome=None, can_redirect=bool(others))
+    await notifier.send_text(context.bot, decision.referrer_telegram_id, rendered.text,
+                             markup=rendered.markup)
+
+
+@requires("referrer", "lead")
+async def redirect(update: Update, context: CoachContext) -> None:
+    """A declined referral: ``rf re <id>`` → advisor buttons → ``rf to <id> <advisor|rot>``."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    parts = query.data.split()
+    svc = context.svc
+    try:
+        if parts[1] == "re":
+            with svc.db.session() as s:
+                choices = referrals.redirect_choices(s, context.caller, int(parts[2]))
+            await reply(update, context, "refer_step", step="advisor", advisors=choices,
+                        redirect_id=int(parts[2]))
+            return
+        target = None if parts[3] == "rot" else int(parts[3])
+        with svc.db.session() as s:
+            row, advisor = referrals.redirect(s, context.caller, int(parts[2]), target,
+                                              now=svc.clock.now())
+            referral = {"name": row.client_name, "phone": row.phone, "need": row.need,
+                        "urgency": row.urgency}
+            referral_id, chat, language, name = row.id, advisor.telegram_id, advisor.language, \
+                advisor.name
+    except ServiceError as err:
+        await reply(update, context, "errors", code=err.code, **err.params)
+        return
+    await reply(update, context, "refer_sent", advisor=name)
+    rendered = svc.renderer.render("refer_notice", language, me=None, r=referral,
+                                   referrer=context.caller.name, referral_id=referral_id)
+    await notifier.send_text(context.bot, chat, rendered.text, markup=rendered.markup)
 
 
 @requires("referrer", "lead")
@@ -146,7 +186,8 @@ async def mine(update: Update, context: CoachContext) -> None:
     """/myreferrals: what became of the clients I referred."""
     with context.svc.db.session() as s:
         rows = referrals.mine(s, context.caller)
-        items = [(r.created_at, r.client_name, name, r.status) for r, name in rows]
+        items = [(r.created_at, r.client_name, name, r.status, r.decline_reason)
+                 for r, name in rows]
     await reply(update, context, "refer_mine", items=items)
 
 

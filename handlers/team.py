@@ -7,13 +7,15 @@ from telegram import Update
 from bot import notifier
 from bot.context import CoachContext
 from bot.guard import reply, requires
+from coach.reports import table
 from coach.reports.team import team_chart_png, team_report_xlsx
 from coach.services import reports
 from coach.services.errors import ServiceError
 
 LABELS = ("advisor", "calls", "meetings", "sales", "amount", "overdue", "day", "referrer",
           "referrals", "sessions", "average", "assigned_done", "assigned_open", "complaints",
-          "per_advisor", "per_day")
+          "per_advisor", "per_day", "total", "accepted", "declined", "pending", "count",
+          "received", "resolved", "still_open")
 
 
 def _labels(context: CoachContext) -> dict[str, str]:
@@ -33,7 +35,8 @@ async def team(update: Update, context: CoachContext) -> None:
     except ServiceError as err:
         await reply(update, context, "errors", code=err.code)
         return
-    await reply(update, context, "team_today", t=data)
+    await reply(update, context, "team_today", t=data, fit=table.fit,
+                short_amount=table.compact_amount)
 
 
 @requires("lead")

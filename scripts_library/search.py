@@ -301,8 +301,14 @@ def _fuzzy(query: str, trigger: str) -> float:
     if not q or not t:
         return 0.0
     if q.isascii() or t.isascii():
-        # English: compare words, not characters (partial character runs are noise)
-        return fuzz.token_set_ratio(q, t) / 100.0 if q.isascii() and t.isascii() else 0.0
+        # English: compare words, not characters (partial character runs are noise); a
+        # word set contained in the other scores 100, so scale by how much of the longer
+        # phrase the shorter one covers ("money" alone is not "I have no money")
+        if not (q.isascii() and t.isascii()):
+            return 0.0
+        q_words, t_words = q.split(), t.split()
+        coverage = min(len(q_words), len(t_words)) / max(len(q_words), len(t_words))
+        return fuzz.token_set_ratio(q, t) / 100.0 * (0.5 + 0.5 * coverage)
     whole = fuzz.ratio(q, t) / 100.0
     short, long_ = (q, t) if len(q) <= len(t) else (t, q)
     if len(short) < 3:

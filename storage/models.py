@@ -399,6 +399,7 @@ class Referral(Base):
     need: Mapped[str | None] = mapped_column(Text)
     urgency: Mapped[str] = mapped_column(String(16), default="normal")
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    decline_reason: Mapped[str | None] = mapped_column(String(32))
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]

@@ -49,7 +49,13 @@ def team_chart_png(report: Any, *, titles: dict[str, str]) -> bytes:
 
 
 def team_report_xlsx(report: Any, *, headers: dict[str, str]) -> bytes:
-    """Sheets: advisors, daily, referrals, practice (and complaints when counted)."""
+    """One sheet per view, for the monthly review.
+
+    advisors (totals per advisor and a total row), daily (calls and sales per day),
+    referrals (per referrer, by outcome), referrals_daily (referrer × day), practice
+    (sessions and assignments), complaints (this month, when the compliance module counts
+    them).
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -60,14 +66,29 @@ def team_report_xlsx(report: Any, *, headers: dict[str, str]) -> bytes:
                                           "overdue")])
     for a in report.advisors:
         advisors.append([a.name, a.calls, a.meetings, a.sales, float(a.amount), a.overdue])
+    advisors.append([headers["total"], *(sum(getattr(a, k) for a in report.advisors)
+                                         for k in ("calls", "meetings", "sales")),
+                     float(sum(a.amount for a in report.advisors)),
+                     sum(a.overdue for a in report.advisors)])
+    for cell in advisors[advisors.max_row]:
+        cell.font = Font(bold=True)
+    for row in advisors.iter_rows(min_row=2, min_col=5, max_col=5):
+        row[0].number_format = "#,##0"
     daily = book.create_sheet("daily")
     daily.append([headers["day"], headers["calls"], headers["sales"]])
     for day, calls, sales in report.daily:
         daily.append([day.isoformat(), calls, sales])
     referrals = book.create_sheet("referrals")
-    referrals.append([headers["referrer"], headers["referrals"]])
-    for name, n in report.referrals.items():
-        referrals.append([name, n])
+    referrals.append([headers[k] for k in ("referrer", "referrals", "accepted", "declined",
+                                           "pending")])
+    for r in report.referrers:
+        referrals.append([r.name, r.total, r.accepted, r.declined, r.pending])
+    per_day = book.create_sheet("referrals_daily")
+    days = [day for day, _, _ in report.daily]
+    per_day.append([headers["referrer"], *(d.strftime("%m-%d") for d in days),
+                    headers["total"]])
+    for r in report.referrers:
+        per_day.append([r.name, *(r.per_day.get(d, 0) for d in days), r.total])
     practice = book.create_sheet("practice")
     practice.append([headers["advisor"], headers["sessions"], headers["average"],
                      headers["assigned_done"], headers["assigned_open"]])
@@ -75,9 +96,17 @@ def team_report_xlsx(report: Any, *, headers: dict[str, str]) -> bytes:
         practice.append([a.name, a.practice, a.practice_avg, a.assignments_done,
                          a.assignments_open])
     if report.complaints is not None:
+        counts = report.complaints
         complaints = book.create_sheet("complaints")
-        complaints.append([headers["complaints"], report.complaints])
+        complaints.append([headers["complaints"], headers["count"]])
+        complaints.append([headers["received"], counts.received])
+        complaints.append([headers["resolved"], counts.resolved])
+        complaints.append([headers["still_open"], counts.still_open])
+        for category, n in counts.by_category.items():
+            complaints.append([category, n])
     for sheet in book.worksheets:
+        sheet.freeze_panes = "B2"
+        sheet.column_dimensions["A"].width = 16
         for cell in sheet[1]:
             cell.font = Font(bold=True)
     buffer = io.BytesIO()

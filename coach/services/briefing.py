@@ -9,7 +9,8 @@ exactly where it stopped without sending anything twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,10 +22,21 @@ from sqlalchemy.orm import Session
 from coach.actor import Me
 from coach.calendar import is_working_day
 from coach.services.errors import ServiceError
-from storage.models import Briefing, BriefingDelivery, Interaction, Team, User
+from coach.services.products import find_product
+from storage.models import Briefing, BriefingDelivery, Client, Interaction, Team, User
 
-__all__ = ["TeamNumbers", "ack", "claim_deliveries", "create", "due_to_start", "start_sending",
-           "status", "yesterday_numbers"]
+__all__ = ["STYLES", "NUDGE_CHOICES", "BriefingStatus", "Claimed", "Prepared", "TeamNumbers",
+           "ack", "claim_deliveries", "create", "due_nudges", "due_to_start", "finish",
+           "get_for_member", "languages", "latest_for_team", "link_group", "parse_products",
+           "parse_advisor_targets", "parse_when", "prepare", "start_sending", "status",
+           "yesterday_numbers"]
+
+STYLES = ("standard", "short", "products", "kickoff")  # layouts in briefing_message.j2
+NUDGE_CHOICES = ("09:00", "09:30", "10:00", "11:00", "off")
+MAX_ATTEMPTS = 5  # network failures per delivery before it is given up as failed
+_RATING = re.compile(r"[(（]?(?<![A-Za-z0-9])[Rr]([1-5])(?![0-9])[)）]?")
+_SPLIT_LINES = re.compile(r"[\n;；]+")
+_LEAD_PUNCT = " \t:：,，-—·•*"
 
 
 @dataclass(frozen=True)
@@ -52,27 +64,108 @@ def yesterday_numbers(session: Session, team_id: int, *, now: datetime, tz: str)
         amount=sum((r.amount or Decimal(0) for r in rows if r.outcome == "sale"), Decimal(0)))
 
 
+def nudge_time_for(send_at: datetime, choice: str | None, *, tz: str) -> datetime | None:
+    """When the lead gets the list of who has not acknowledged.
+
+    ``choice`` is a local "HH:MM" on the sending day (e.g. 09:00), never earlier than
+    30 minutes after sending; "off" means no nudge; None means one hour after sending.
+    """
+    if choice == "off":
+        return None
+    if not choice:
+        return send_at + timedelta(hours=1)
+    hh, mm = (int(x) for x in choice.split(":"))
+    zone = ZoneInfo(tz)
+    at = datetime.combine(send_at.astimezone(zone).date(), time(hh, mm), zone)
+    return max(at, send_at + timedelta(minutes=30))
+
+
 def create(session: Session, me: Me, payload: dict[str, Any], *, now: datetime,
            send_at: datetime | None, repeat_workdays: bool, include_group: bool,
-           nudge_after: timedelta = timedelta(hours=1)) -> Briefing:
-    """Store a composed briefing; ``send_at`` None means now."""
+           nudge: str | None = None) -> Briefing:
+    """Store a composed briefing; ``send_at`` None means now; ``nudge`` "HH:MM"|"off"."""
     if me.role not in ("lead", "admin") or me.team_id is None:
         raise ServiceError("role_forbidden")
+    if payload.get("style", "standard") not in STYLES:
+        raise ServiceError("briefing_style_invalid")
     when = send_at or now
     row = Briefing(team_id=me.team_id, lead_id=me.user_id, payload=payload,
                    body=str(payload.get("text", "")), photo_file_id=payload.get("photo"),
+                   document_file_id=payload.get("document"),
                    status="scheduled", send_at=when, repeat_workdays=repeat_workdays,
-                   include_group=include_group, nudge_at=when + nudge_after, created_at=now)
+                   include_group=include_group,
+                   nudge_at=nudge_time_for(when, nudge, tz=me.timezone), created_at=now)
     session.add(row)
     session.flush()
     return row
 
 
+def parse_products(session: Session, text: str, *, limit: int = 5) -> list[dict[str, Any]]:
+    """One focus product per line: a catalogue code or name, or "name R2: selling points".
+
+    Catalogue products bring their risk rating and benefit line with them; typed lines
+    keep what the lead wrote (the rating is picked out when written as R1..R5).
+    """
+    out: list[dict[str, Any]] = []
+    for raw in _SPLIT_LINES.split(text):
+        line = raw.strip().strip(_LEAD_PUNCT)
+        if not line:
+            continue
+        head = re.split(r"[\s:：,，]", line, maxsplit=1)[0]
+        product = find_product(session, line) or find_product(session, head)
+        if product is not None:
+            rest = line[len(head):].strip(_LEAD_PUNCT) if head != line else ""
+            points = rest or product.benefits or product.advantages or product.features or ""
+            out.append({"name": product.name, "rating": product.risk_rating,
+                        "points": points.strip()[:300]})
+        else:
+            match = _RATING.search(line)
+            if match:
+                name, points = line[:match.start()], line[match.end():]
+            else:
+                name, _, points = re.sub(r"[:：]", ":", line, count=1).partition(":")
+            out.append({"name": name.strip(_LEAD_PUNCT)[:120] or line[:120],
+                        "rating": f"R{match.group(1)}" if match else None,
+                        "points": points.strip(_LEAD_PUNCT)[:300]})
+        if len(out) == limit:
+            break
+    return out
+
+
+def parse_advisor_targets(session: Session, me: Me, text: str) -> list[list[Any]]:
+    """Lines "name: target" for advisors of the lead's team → [[user_id, name, target]]."""
+    if me.team_id is None:
+        raise ServiceError("team_required", role=me.role)
+    advisors = list(session.scalars(select(User).where(
+        User.team_id == me.team_id, User.role == "advisor", User.active.is_(True))))
+    out: list[list[Any]] = []
+    for raw in _SPLIT_LINES.split(text):
+        line = raw.strip().strip(_LEAD_PUNCT)
+        if not line:
+            continue
+        parts = re.split(r"[\s:：,，]+", line, maxsplit=1)
+        name, target = parts[0], (parts[1] if len(parts) > 1 else "").strip()
+        exact = [a for a in advisors if a.name.lower() == name.lower()]
+        prefix = [a for a in advisors if a.name.lower().startswith(name.lower())]
+        found = exact or (prefix if len(prefix) == 1 else [])
+        if len(found) != 1 or not target:
+            raise ServiceError("member_not_found", name=name)
+        out = [row for row in out if row[0] != found[0].id]
+        out.append([found[0].id, found[0].name, target[:200]])
+    return out
+
+
 def start_sending(session: Session, briefing_id: int, *, now: datetime) -> int:
     """Create one delivery row per active member (and the linked group); returns how many."""
+    # the conditional UPDATE is the claim: of two ticks racing, only one moves it on
+    claimed = session.execute(update(Briefing).where(
+        Briefing.id == briefing_id, Briefing.status == "scheduled").values(
+        status="sent", sent_at=now).execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
     briefing = session.get(Briefing, briefing_id)
-    if briefing is None or briefing.status not in ("scheduled",):
+    if not claimed or briefing is None:
         return 0
+    session.refresh(briefing)
     members = session.scalars(select(User).where(
         User.team_id == briefing.team_id, User.active.is_(True),
         User.role.in_(("advisor", "lead")), User.id != briefing.lead_id)).all()
@@ -86,7 +179,7 @@ def start_sending(session: Session, briefing_id: int, *, now: datetime) -> int:
         if chat_id not in existing:
             session.add(BriefingDelivery(briefing_id=briefing.id, user_id=user_id,
                                          chat_id=chat_id, status="pending"))
-    briefing.status, briefing.sent_at = "sent", now
+    session.flush()
     if briefing.repeat_workdays:
         _schedule_next(session, briefing, now)
     return len(chats)
@@ -97,13 +190,15 @@ def _schedule_next(session: Session, briefing: Briefing, now: datetime) -> None:
     zone = ZoneInfo(lead.timezone if lead else "Asia/Shanghai")
     assert briefing.send_at is not None
     local = briefing.send_at.astimezone(zone)
-    day = local.date() + timedelta(days=1)
+    # from today, not from the last send: a bot that was down does not catch up day by day
+    day = max(local.date(), now.astimezone(zone).date()) + timedelta(days=1)
     while not is_working_day(day):
         day += timedelta(days=1)
     when = datetime.combine(day, local.time(), zone)
     session.add(Briefing(team_id=briefing.team_id, lead_id=briefing.lead_id,
                          payload=briefing.payload, body=briefing.body,
-                         photo_file_id=briefing.photo_file_id, status="scheduled",
+                         photo_file_id=briefing.photo_file_id,
+                         document_file_id=briefing.document_file_id, status="scheduled",
                          send_at=when, repeat_workdays=True, include_group=briefing.include_group,
                          nudge_at=when + ((briefing.nudge_at or when) - briefing.send_at),
                          created_at=now))
@@ -121,7 +216,10 @@ def due_to_start(session: Session, *, now: datetime) -> list[int]:
 
 
 def _claimable(now: datetime):  # type: ignore[no-untyped-def]
-    return or_(BriefingDelivery.status == "pending",
+    """Pending rows (not waiting out a retry pause), and claimed rows whose sender died."""
+    return or_(and_(BriefingDelivery.status == "pending",
+                    or_(BriefingDelivery.lease_until.is_(None),
+                        BriefingDelivery.lease_until < now)),
                and_(BriefingDelivery.status == "sending", BriefingDelivery.lease_until < now))
 
 
@@ -135,7 +233,11 @@ class Claimed:
 
 def claim_deliveries(session: Session, *, now: datetime, lease_seconds: int,
                      limit: int = 100) -> list[Claimed]:
-    """Atomically take pending deliveries (and ones whose sender died)."""
+    """Atomically take pending deliveries (and ones whose sender died).
+
+    ``UPDATE … WHERE id IN (SELECT … LIMIT n) AND <claimable again> RETURNING id``: two
+    senders racing for the same rows each get a disjoint set, whatever the database.
+    """
     candidates = (select(BriefingDelivery.id).where(_claimable(now))
                   .order_by(BriefingDelivery.id).limit(limit).scalar_subquery())
     ids = session.execute(update(BriefingDelivery).where(
@@ -152,14 +254,72 @@ def claim_deliveries(session: Session, *, now: datetime, lease_seconds: int,
 
 
 def finish(session: Session, delivery_id: int, *, status: str, now: datetime,
-           message_id: int | None = None) -> None:
-    """``sent`` / ``blocked`` / ``failed``, or ``pending`` again to retry."""
+           message_id: int | None = None, retry_after: float | None = None) -> str:
+    """Record one send: ``sent`` / ``blocked`` / ``failed``, or ``retry`` (a pause, then again).
+
+    A blocked member is marked inactive here, in the same transaction. Returns the
+    row's new status ("" when the row was no longer ours to finish).
+    """
     row = session.get(BriefingDelivery, delivery_id)
     if row is None or row.status != "sending":
-        return
-    row.status, row.lease_until = status, None
+        return ""
+    row.lease_until = None
+    if status == "retry":
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status, row.error = "failed", "gave up after retries"
+        else:  # wait a little longer each time before anyone claims it again
+            pause = max(retry_after or 0, 30 * row.attempts)
+            row.status, row.lease_until = "pending", now + timedelta(seconds=pause)
+        return row.status
+    row.status = status
     if status == "sent":
         row.sent_at, row.message_id = now, message_id
+    if status == "blocked" and row.user_id is not None:
+        member = session.get(User, row.user_id)
+        if member is not None:
+            member.active = False
+    return row.status
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What every delivery of one briefing shares, loaded once per broadcast run."""
+
+    briefing_id: int
+    payload: dict[str, Any]
+    numbers: TeamNumbers
+    photo: str | None
+    document: str | None
+    lead_chat: int
+    lead_language: str
+    group_names: list[str] = field(default_factory=list)  # client names to mask in groups
+
+
+def prepare(session: Session, briefing_id: int, *, now: datetime) -> Prepared:
+    row = session.get(Briefing, briefing_id)
+    if row is None:
+        raise ServiceError("briefing_not_found")
+    lead = session.get(User, row.lead_id)
+    assert lead is not None
+    names: list[str] = []
+    if row.include_group:  # one set query: every client name of the team's advisors
+        names = list(session.scalars(select(Client.name).join(User, User.id == Client.advisor_id)
+                                     .where(User.team_id == row.team_id).distinct()))
+    return Prepared(row.id, dict(row.payload), yesterday_numbers(
+        session, row.team_id, now=row.sent_at or now, tz=lead.timezone), row.photo_file_id,
+        row.document_file_id, lead.telegram_id, lead.language, names)
+
+
+def languages(session: Session, user_ids: list[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    rows = session.execute(select(User.id, User.language).where(User.id.in_(user_ids)))
+    return {user_id: language for user_id, language in rows}
+
+
+def names_of(session: Session, user_ids: list[int]) -> list[str]:
+    return list(session.scalars(select(User.name).where(User.id.in_(user_ids or [-1]))
+                                .order_by(User.name)))
 
 
 def ack(session: Session, me: Me, delivery_id: int, *, now: datetime) -> bool:
@@ -178,6 +338,7 @@ class BriefingStatus:
     acked: list[str]
     waiting: list[str]
     blocked: list[str]
+    failed: list[str] = field(default_factory=list)
 
 
 def status(session: Session, briefing_id: int) -> BriefingStatus:
@@ -191,7 +352,8 @@ def status(session: Session, briefing_id: int) -> BriefingStatus:
         acked=[r.name for r in rows if r.acked_at],
         waiting=[r.name for r in rows if not r.acked_at and r.status in ("sent", "sending",
                                                                            "pending")],
-        blocked=[r.name for r in rows if r.status == "blocked"])
+        blocked=[r.name for r in rows if r.status == "blocked"],
+        failed=[r.name for r in rows if r.status == "failed"])
 
 
 def latest_for_team(session: Session, me: Me) -> int | None:

@@ -19,9 +19,11 @@ from coach.calendar import is_working_day
 from coach.services.errors import ServiceError
 from storage.models import Client, FollowUp, Referral, Team, User
 
-__all__ = ["Decision", "advisors_for", "create", "decide", "mine", "referrer_of"]
+__all__ = ["DECLINE_REASONS", "URGENCIES", "Decision", "advisors_for", "create", "decide",
+           "mine", "redirect", "redirect_choices", "referrer_of"]
 
 URGENCIES = ("today", "this_week", "normal")
+DECLINE_REASONS = ("busy", "not_my_area", "not_suitable", "already_client", "other")
 
 
 def advisors_for(session: Session, me: Me) -> list[tuple[int, str]]:
@@ -32,17 +34,31 @@ def advisors_for(session: Session, me: Me) -> list[tuple[int, str]]:
         .order_by(User.name))]
 
 
-def _rotation(session: Session, team_id: int) -> User:
-    advisors = list(session.scalars(select(User).where(
+def _rotation(session: Session, team_id: int, *, skip: int | None = None) -> User:
+    """The next advisor of the team in turn (``Team.rotation_index``), never ``skip``."""
+    advisors = [u for u in session.scalars(select(User).where(
         User.team_id == team_id, User.role == "advisor", User.active.is_(True))
-        .order_by(User.id)))
+        .order_by(User.id)) if u.id != skip]
     if not advisors:
         raise ServiceError("no_advisors")
-    team = session.get(Team, team_id)
+    # lock the team row: two referrals at the same moment go to two different advisors
+    team = session.get(Team, team_id, with_for_update=True)
     assert team is not None
     chosen = advisors[team.rotation_index % len(advisors)]
     team.rotation_index += 1
     return chosen
+
+
+def _team_advisor(session: Session, me: Me, advisor_id: int | None, *,
+                  skip: int | None = None) -> User:
+    assert me.team_id is not None
+    if advisor_id is None:
+        return _rotation(session, me.team_id, skip=skip)
+    advisor = session.get(User, advisor_id)
+    if advisor is None or advisor.team_id != me.team_id or advisor.role != "advisor" \
+            or not advisor.active:
+        raise ServiceError("member_not_found", name=str(advisor_id))
+    return advisor
 
 
 def create(session: Session, me: Me, *, name: str, phone: str | None, need: str,
@@ -52,12 +68,7 @@ def create(session: Session, me: Me, *, name: str, phone: str | None, need: str,
         raise ServiceError("role_forbidden")
     if not name.strip() or urgency not in URGENCIES:
         raise ServiceError("referral_invalid")
-    if advisor_id is None:
-        advisor = _rotation(session, me.team_id)
-    else:
-        advisor = session.get(User, advisor_id)  # type: ignore[assignment]
-        if advisor is None or advisor.team_id != me.team_id or advisor.role != "advisor":
-            raise ServiceError("member_not_found", name=str(advisor_id))
+    advisor = _team_advisor(session, me, advisor_id)
     row = Referral(referrer_id=me.user_id, team_id=me.team_id, advisor_id=advisor.id,
                    client_name=name.strip()[:80], phone=phone, need=need[:500], urgency=urgency,
                    status="pending", created_at=now)
@@ -75,17 +86,22 @@ class Decision:
     referrer_telegram_id: int
     referrer_language: str
     advisor_name: str
+    reason: str | None = None
+    advisor_id: int | None = None
 
 
-def decide(session: Session, me: Me, referral_id: int, *, accept: bool, now: datetime
-           ) -> Decision:
-    """The advisor accepts (a client with a next-working-day call) or declines."""
+def decide(session: Session, me: Me, referral_id: int, *, accept: bool, now: datetime,
+           reason: str | None = None) -> Decision:
+    """The advisor accepts (a client with a next-working-day call) or declines, saying why."""
     row = session.get(Referral, referral_id)
     if row is None or row.advisor_id != me.user_id:
         raise ServiceError("referral_not_found")
     if row.status != "pending":
         raise ServiceError("referral_decided")
+    if not accept and reason not in DECLINE_REASONS:
+        raise ServiceError("referral_invalid")
     row.status, row.decided_at = ("accepted" if accept else "declined"), now
+    row.decline_reason = None if accept else reason
     client_id = None
     if accept:
         client = Client(advisor_id=me.user_id, name=row.client_name, phone=row.phone,
@@ -107,10 +123,42 @@ def decide(session: Session, me: Me, referral_id: int, *, accept: bool, now: dat
     referrer = session.get(User, row.referrer_id)
     assert referrer is not None
     return Decision(row.id, accept, client_id, row.client_name, referrer.telegram_id,
-                    referrer.language, me.name)
+                    referrer.language, me.name, row.decline_reason, me.user_id)
+
+
+def _declined_own(session: Session, me: Me, referral_id: int) -> Referral:
+    row = session.get(Referral, referral_id)
+    if row is None or row.referrer_id != me.user_id or me.team_id is None:
+        raise ServiceError("referral_not_found")
+    if row.status != "declined":
+        raise ServiceError("referral_decided")
+    return row
+
+
+def redirect_choices(session: Session, me: Me, referral_id: int) -> list[tuple[int, str]]:
+    """Advisors who could take a declined referral: the team's, except who declined it."""
+    row = _declined_own(session, me, referral_id)
+    return [a for a in advisors_for(session, me) if a[0] != row.advisor_id]
+
+
+def redirect(session: Session, me: Me, referral_id: int, advisor_id: int | None, *,
+             now: datetime) -> tuple[Referral, User]:
+    """The referrer hands a declined referral to another advisor (or the next in turn).
+
+    The same row goes back to ``pending``: one client, one referral in the counts.
+    """
+    row = _declined_own(session, me, referral_id)
+    previous = row.advisor_id
+    advisor = _team_advisor(session, me, advisor_id, skip=previous)
+    if advisor.id == previous:
+        raise ServiceError("member_not_found", name=advisor.name)
+    row.advisor_id, row.status, row.decided_at, row.decline_reason = (
+        advisor.id, "pending", None, None)
+    return row, advisor
 
 
 def mine(session: Session, me: Me, *, limit: int = 20) -> list[tuple[Referral, str]]:
+    """The caller's own referrals, newest first, with the advisor's name (nothing else)."""
     rows = session.execute(select(Referral, User.name).join(User, User.id == Referral.advisor_id)
                            .where(Referral.referrer_id == me.user_id)
                            .order_by(Referral.id.desc()).limit(limit)).all()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -28,8 +29,8 @@ from storage.models import (
     User,
 )
 
-__all__ = ["AdvisorNumbers", "PeriodReport", "TeamToday", "overdue_for_team", "period",
-           "reassign", "team_today"]
+__all__ = ["AdvisorNumbers", "PeriodReport", "ReferrerNumbers", "TeamToday",
+           "overdue_for_team", "period", "reassign", "team_today"]
 
 
 @dataclass
@@ -110,6 +111,42 @@ def _referral_counts(session: Session, team_id: int, since: datetime) -> dict[st
         .group_by(User.name).order_by(User.name))}
 
 
+@dataclass
+class ReferrerNumbers:
+    """One referrer's referrals in a period: by outcome and by day."""
+
+    name: str
+    total: int = 0
+    accepted: int = 0
+    declined: int = 0
+    pending: int = 0
+    per_day: dict[date, int] = field(default_factory=dict)
+
+
+def _referrers(session: Session, team_id: int, start: datetime, end: datetime,
+               tz: str) -> list[ReferrerNumbers]:
+    """Set-based: one grouped query for outcomes, one narrow query for the day buckets."""
+    out: dict[str, ReferrerNumbers] = {}
+    for name, status, n in session.execute(
+            select(User.name, Referral.status, func.count())
+            .join(Referral, Referral.referrer_id == User.id)
+            .where(Referral.team_id == team_id, Referral.created_at >= start,
+                   Referral.created_at < end).group_by(User.name, Referral.status)):
+        row = out.setdefault(name, ReferrerNumbers(name))
+        row.total += n
+        if status in ("accepted", "declined", "pending"):
+            setattr(row, status, getattr(row, status) + n)
+    zone = ZoneInfo(tz)
+    for name, created in session.execute(
+            select(User.name, Referral.created_at).join(Referral, Referral.referrer_id == User.id)
+            .where(Referral.team_id == team_id, Referral.created_at >= start,
+                   Referral.created_at < end)):
+        day = created.astimezone(zone).date()
+        per_day = out[name].per_day
+        per_day[day] = per_day.get(day, 0) + 1
+    return [out[name] for name in sorted(out)]
+
+
 def _day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
     zone = ZoneInfo(tz)
     return datetime.combine(day, time(0), zone), datetime.combine(day + timedelta(days=1),
@@ -145,7 +182,8 @@ class PeriodReport:
     advisors: list[AdvisorNumbers]
     daily: list[tuple[date, int, int]] = field(default_factory=list)  # day, calls, sales
     referrals: dict[str, int] = field(default_factory=dict)
-    complaints: int | None = None
+    complaints: Any | None = None  # service_records.ComplaintCounts when that module exists
+    referrers: list[ReferrerNumbers] = field(default_factory=list)
 
 
 def period(session: Session, me: Me, kind: str, *, now: datetime) -> PeriodReport:
@@ -171,16 +209,15 @@ def period(session: Session, me: Me, kind: str, *, now: datetime) -> PeriodRepor
             bucket = daily.setdefault(when.astimezone(zone).date(), [0, 0])
             bucket[0] += channel == "phone"
             bucket[1] += outcome == "sale"
+    referrers = _referrers(session, team_id, start, end, me.timezone)
     report = PeriodReport(kind, first, today, list(numbers.values()),
                           [(d, c, s) for d, (c, s) in sorted(daily.items())],
-                          _referral_counts(session, team_id, start))
+                          {r.name: r.total for r in referrers}, referrers=referrers)
     try:
         from coach.services.service_records import complaint_counts
-
-        report.complaints = complaint_counts(session, team_id, today.replace(day=1),
-                                             tz=me.timezone).received
-    except ImportError:  # pragma: no cover - service records are optional
-        report.complaints = None
+    except ImportError:  # pragma: no cover - the compliance module is optional
+        return report
+    report.complaints = complaint_counts(session, team_id, today.replace(day=1), tz=me.timezone)
     return report
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 06:34:49.630218
+Create Date: 2026-11-25 08:31:17.313104
 """
 
 from __future__ import annotations
@@ -379,6 +379,7 @@ def upgrade() -> None:
     sa.Column('need', sa.Text(), nullable=True),
     sa.Column('urgency', sa.String(length=16), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('decline_reason', sa.String(length=32), nullable=True),
     sa.Column('client_id', sa.Integer(), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('decided_at', storage.types.UTCDateTime(timezone=True), nullable=True),
