@@ -18,11 +18,21 @@ import yaml
 
 from scripts_library.normalize import normalize
 
-__all__ = ["CUES_PATH", "ComplianceConfig", "CueSet", "Cues", "load_cues", "parse_cues"]
+__all__ = [
+    "CUES_PATH", "ComplianceConfig", "CueSet", "Cues", "fold", "load_cues", "parse_cues",
+]
 
 CUES_PATH = Path(__file__).with_name("cues.yaml")
 
 _LATIN = re.compile(r"[a-z0-9]")
+
+
+_HYPHEN = re.compile(r"(?<=[a-z])-(?=[a-z])")
+
+
+def fold(text: str | None) -> str:
+    """normalize() plus "risk-free" → "risk free", so hyphenated words match either way."""
+    return _HYPHEN.sub(" ", normalize(text))
 
 
 def _phrase_pattern(phrase: str) -> str:
@@ -40,7 +50,7 @@ class CueSet:
 
     @classmethod
     def build(cls, phrases: Iterable[str] = (), regex: Iterable[str] = ()) -> CueSet:
-        normalised = {normalize(p) for p in phrases}
+        normalised = {fold(p) for p in phrases}
         compiled = [re.compile(_phrase_pattern(p)) for p in sorted(normalised) if p]
         compiled += [re.compile(r) for r in regex]
         return cls(tuple(compiled))
@@ -69,6 +79,7 @@ class ComplianceConfig:
     deposit_words: tuple[str, ...]
     same_as: tuple[str, ...]
     product: CueSet
+    recommend: CueSet
     risk: CueSet
 
 
@@ -97,7 +108,7 @@ class Cues:
 
 
 def _norm_all(items: Iterable[str]) -> tuple[str, ...]:
-    return tuple(n for n in (normalize(str(i)) for i in items) if n)
+    return tuple(n for n in (fold(str(i)) for i in items) if n)
 
 
 def _compliance(raw: dict[str, Any], order: list[str]) -> ComplianceConfig:
@@ -119,7 +130,10 @@ def _compliance(raw: dict[str, Any], order: list[str]) -> ComplianceConfig:
         wish_en=_norm_all(wish["en"]),
         deposit_words=_norm_all(dep["words"]),
         same_as=_norm_all(dep["same_as"]),
-        product=CueSet.build(risk_rule["product_phrases"]),
+        product=CueSet.build(risk_rule["product_phrases"], risk_rule.get("product_regex", ())),
+        recommend=CueSet.build(
+            risk_rule.get("recommend_phrases", ()), risk_rule.get("recommend_regex", ())
+        ),
         risk=CueSet.build(risk_rule["risk_phrases"]),
     )
 

@@ -21,7 +21,16 @@ import yaml
 
 from coach.clock import Clock, SystemClock
 from coach.roleplay.model_answers import library_model_answers
-from coach.roleplay.scenario import END, Branch, Persona, Scenario, Text, Turn, load_scenarios
+from coach.roleplay.scenario import (
+    END,
+    Branch,
+    Branches,
+    Persona,
+    Scenario,
+    Text,
+    Turn,
+    load_scenarios,
+)
 from coach.roleplay.scoring import CHECKS, Scorer, TurnScore, score_reply
 
 __all__ = [
@@ -40,6 +49,7 @@ __all__ = [
     "one_turn_drill",
     "resolve_scenario",
     "start",
+    "suggest_next",
     "summary",
 ]
 
@@ -60,7 +70,6 @@ TECHNIQUE_CATEGORIES: dict[str, tuple[str, ...]] = {
     "concise": ("objection.no_time", "opening.phone_call"),
     "no_argue": ("objection.distrust_sales", "objection.past_loss"),
 }
-DRILL_PREFIX = "drill:"
 RISK_CATEGORIES_PREFIXES = ("objection.", "pitch.", "signals.", "closing")
 _DRILL_FILE = Path(__file__).with_name("drill.yaml")
 
@@ -215,12 +224,15 @@ def answer(
 def _move(state: SessionState, scenario: Scenario, branch: Branch, grade: str) -> str | None:
     """Advance ``state`` along ``branch``; return the next customer line, if any."""
     if branch.next == END:
-        return _finish(state, "success" if grade == "good" else "lost")
+        _finish(state, "success" if grade == "good" else "lost")
+        return None
     visits = state.visits.get(branch.next, 0) + 1
     if visits > MAX_VISITS:
-        return _finish(state, "lost")
+        _finish(state, "lost")
+        return None
     if len(state.records) >= MAX_ANSWERS:
-        return _finish(state, "stalled")
+        _finish(state, "stalled")
+        return None
     state.visits[branch.next] = visits
     nxt = scenario.turn(branch.next)
     state.current_turn = nxt.id
@@ -311,7 +323,7 @@ def _drill_scenario(drill: Mapping[str, Any]) -> Scenario:
     reactions = {g: Branch(next=END, reaction=Text(**r)) for g, r in data["reactions"].items()}
     category = drill["category"]
     return Scenario(
-        id=DRILL_PREFIX.rstrip(":") + "_" + category.replace(".", "_"),
+        id="drill_" + category.replace(".", "_"),
         title=line,
         persona=Persona(name=Text(**data["persona"]["name"]), age=40,
                         situation=Text(**data["persona"]["situation"])),
@@ -319,7 +331,7 @@ def _drill_scenario(drill: Mapping[str, Any]) -> Scenario:
         difficulty=1,
         requires_risk_disclosure=bool(drill["requires_risk_disclosure"]),
         recommended_for=[category],
-        turns=[Turn(id="t1", category=category, customer=line, branches=reactions)],
+        turns=[Turn(id="t1", category=category, customer=line, branches=Branches(**reactions))],
     )
 
 

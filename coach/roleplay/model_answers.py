@@ -27,13 +27,13 @@ def _library() -> Any | None:
 
 
 def script_text(script: Any, lang: str = "zh") -> str:
-    """One script as a single spoken answer (its five steps joined, or its ``say``)."""
+    """One script as a single spoken answer: its five steps joined (or its ``say``),
+    followed by its risk note, because a model answer must disclose risk too."""
     render = getattr(script, "render", None)
     if callable(render):
         rendered = render(lang)
-        if rendered.steps:
-            return " ".join(text for _, text in rendered.steps)
-        return rendered.say or ""
+        body = " ".join(t for _, t in rendered.steps) if rendered.steps else rendered.say or ""
+        return " ".join(t for t in (body, rendered.risk_note) if t)
     steps = getattr(script, "steps", None)
     if steps is not None:
         keys = ("restate", "acknowledge", "compliment", "answer", "advance")

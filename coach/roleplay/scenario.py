@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 __all__ = [
+    "Branches",
     "CATEGORIES",
     "DEFAULT_ROOT",
     "END",

@@ -19,8 +19,8 @@ from functools import lru_cache
 import jieba
 from rapidfuzz import fuzz
 
-from coach.roleplay.cues import ComplianceConfig, Cues, load_cues
-from scripts_library.normalize import normalize, to_simplified
+from coach.roleplay.cues import ComplianceConfig, Cues, fold, load_cues
+from scripts_library.normalize import to_simplified
 
 __all__ = [
     "CHECKS", "COMPLIANCE_TIPS", "Scorer", "TurnScore", "find_compliance", "name_variants",
@@ -89,7 +89,7 @@ def score_reply(
 ) -> TurnScore:
     """Score ``reply`` to a customer turn of ``category`` (0-100, see module doc)."""
     cues = cues or load_cues()
-    text = normalize(reply)
+    text = fold(reply)
     if not text:
         checks = dict.fromkeys(_applicable(customer_name), False)
         return TurnScore(0, checks, [], "tip.concise_short", "weak")
@@ -99,11 +99,12 @@ def score_reply(
         "restate": _restate(sentences, category, customer_line, cues),
         "acknowledge": _acknowledge(text, cues),
         "compliment": cues.checks["compliment"].search(text),
-        "answer_fact": _answer_fact(text, model_answers, cues),
+        "answer_fact": _answer_fact(text, customer_line, model_answers, cues),
         "benefit_first": cues.checks["benefit_first"].search(text),
         "advance": _advance(reply, text, cues),
         "concise": _length_ok(text, reply_lang, cues),
-        "no_argue": not cues.checks["no_argue"].search(text),
+        "no_argue": not _real_hit(text, cues.checks["no_argue"].spans(text), cues.compliance,
+                                  deposits=False),
     }
     if customer_name:
         checks["uses_name"] = _uses_name(text, customer_name)
@@ -147,7 +148,7 @@ def _prepare(text: str) -> str:
 
 
 def _sentences(reply: str) -> list[str]:
-    parts = [normalize(p) for p in _SENTENCE_END.split(_prepare(reply))]
+    parts = [fold(p) for p in _SENTENCE_END.split(_prepare(reply))]
     return [p for p in parts if p]
 
 
@@ -164,7 +165,7 @@ def _opening(sentences: list[str]) -> str:
 @lru_cache(maxsize=512)
 def _content_tokens(line: str, stopwords: frozenset[str]) -> frozenset[str]:
     tokens = set()
-    for tok in jieba.lcut(normalize(line)):
+    for tok in jieba.lcut(fold(line)):
         tok = tok.strip()
         if not tok or tok in stopwords:
             continue
@@ -193,39 +194,76 @@ def _contains(text: str, phrase: str) -> bool:
     return phrase in text
 
 
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    for start, end in reversed(spans):
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text
+
+
 def _acknowledge(text: str, cues: Cues) -> bool:
     # "我理解您的意思是…" is a restatement, not an acknowledgement: blank it out first
-    for start, end in reversed(cues.checks["restate"].spans(text)):
-        text = text[:start] + " " * (end - start) + text[end:]
-    return cues.checks["acknowledge"].search(text)
+    return cues.checks["acknowledge"].search(_blank(text, cues.checks["restate"].spans(text)))
 
 
 def _segmented(text: str) -> str:
     return " ".join(t for t in jieba.lcut(text) if t.strip())
 
 
-def _answer_fact(text: str, model_answers: Sequence[str], cues: Cues) -> bool:
-    if cues.checks["answer_fact"].search(text):
+_NUMBER = re.compile(r"\d+(?:\.\d+)?%?")
+
+
+def _answer_fact(
+    text: str, customer_line: str, model_answers: Sequence[str], cues: Cues
+) -> bool:
+    """A concrete fact of the advisor's own: echoing the customer's "1.5%" is not one."""
+    own = text
+    for number in set(_NUMBER.findall(fold(customer_line))):
+        own = own.replace(number, " ")
+    ignore = cues.checks.get("answer_fact_ignore")
+    if ignore is not None:
+        own = _blank(own, ignore.spans(own))
+    if cues.checks["answer_fact"].search(own):
         return True
     if len(text) < 15:
         return False
     mine = _segmented(text)
     threshold = cues.thresholds["model_similarity"]
     return any(
-        fuzz.token_sort_ratio(mine, _segmented(normalize(answer))) >= threshold
+        fuzz.token_sort_ratio(mine, _segmented(fold(answer))) >= threshold
         for answer in model_answers
         if answer
     )
 
 
-def _ends_with_question(reply: str, cues: Cues) -> bool:
-    tail = _prepare(reply).rstrip()
+_CLOSING_SENTENCES = re.compile(r"[^。！？!?；;\n]*[。！？!?；;\n]*")
+
+
+def _is_question(sentence: str, cues: Cues) -> bool:
+    tail = sentence.rstrip()
     tail = re.sub(r"[\s\W_]+$", lambda m: "?" if re.search(r"[?？]", m.group()) else "", tail)
     return bool(tail) and any(tail.endswith(e) for e in cues.question_endings)
 
 
+_OWN_NEXT_STEP = re.compile(r"^\s*(我|咱们|我们|i |i'|let me|let's)")
+
+
+def _closing_question(reply: str, cues: Cues) -> bool:
+    """The reply ends with a question, or with a question plus the advisor's own next step
+    ("…周二还是周三？我提前帮您准备好。")."""
+    sentences = [s for s in _CLOSING_SENTENCES.findall(_prepare(reply)) if s.strip()]
+    if not sentences:
+        return False
+    if _is_question(sentences[-1], cues):
+        return True
+    return (
+        len(sentences) > 1
+        and _is_question(sentences[-2], cues)
+        and _OWN_NEXT_STEP.match(sentences[-1]) is not None
+    )
+
+
 def _advance(reply: str, text: str, cues: Cues) -> bool:
-    return _ends_with_question(reply, cues) or cues.checks["advance"].search(text)
+    return _closing_question(reply, cues) or cues.checks["advance"].search(text)
 
 
 def _length_ok(text: str, script: str, cues: Cues) -> bool:
@@ -252,7 +290,7 @@ def _tip(checks: dict[str, bool], text: str, script: str, cues: Cues) -> str:
 @lru_cache(maxsize=256)
 def name_variants(name: str) -> tuple[str, ...]:
     """Ways a reply may address ``name``: "王先生" → 王先生, 王女士, 王姐…, mr wang…"""
-    norm = normalize(name)
+    norm = fold(name)
     if not norm:
         return ()
     variants = {norm}
@@ -289,6 +327,7 @@ def find_compliance(text: str, requires_risk_disclosure: bool, cfg: ComplianceCo
     if (
         requires_risk_disclosure
         and _real_hit(text, cfg.product.spans(text), cfg, deposits=False)
+        and cfg.recommend.search(text)
         and not cfg.risk.search(text)
     ):
         found.add("missing_risk_disclosure")
