@@ -50,9 +50,9 @@ def seed(db: Database, members: int) -> None:
 
 async def run(members: int, url: str) -> dict[str, float | int]:
     telegram = FakeTelegram(messages_per_second=RATE)
-    with serve(telegram, TOKEN) as server:
+    with serve(telegram, TOKEN) as base_url:
         settings = Settings(_env_file=None, database_url=url, telegram_bot_token=TOKEN,  # type: ignore[call-arg]
-                            telegram_base_url=server.base_url)
+                            telegram_base_url=base_url)
         services = Services(settings=settings, db=Database(url), clock=SystemClock())
         app = build_application(services, jobs=False)
         async with app:

@@ -18,7 +18,9 @@ from pathlib import Path
 
 from sqlalchemy import event, insert, select
 
-from coach.digest import CadenceConfig
+from bot.guard import me_from_user
+from bot.render import Renderer
+from coach.cadence import CadenceConfig
 from coach.services import digest
 from storage.db import Database
 from storage.migrate import upgrade
@@ -86,18 +88,25 @@ def main() -> None:
             queries += 1
 
         event.listen(db.engine, "before_cursor_execute", count)
-        started = time.perf_counter()
-        items = 0
+        started, rendering = time.perf_counter(), 0.0
+        items = chars = 0
+        renderer = Renderer()
         with db.session() as s:
             users = list(s.scalars(select(User).order_by(User.id)))
             for start in range(0, len(users), BATCH):
                 lists = digest.checklists(s, users[start:start + BATCH], now=NOW,
                                           config=CadenceConfig(), region="CN", call_target=10)
                 items += sum(len(c.items) for c in lists.values())
+                built = time.perf_counter()
+                for user in users[start:start + BATCH]:  # the message each one receives
+                    chars += len(renderer.text("digest", "zh-Hans", me=me_from_user(user),
+                                               c=lists[user.id], page=0, morning=True))
+                rendering += time.perf_counter() - built
         seconds = time.perf_counter() - started
         db.dispose()
-    print(f"{advisors} checklists ({items} items) in {seconds:.2f} s, {queries} queries "
-          f"in total ({queries / advisors:.3f} per digest, batches of {BATCH})")
+    print(f"{advisors} checklists ({items} items) built and rendered in {seconds:.2f} s "
+          f"({rendering:.2f} s of it rendering, {chars // advisors} characters each); "
+          f"{queries} queries in total ({queries / advisors:.3f} per digest, batches of {BATCH})")
     print(json.dumps({"advisors": advisors, "clients": advisors * 300,
                       "seconds": round(seconds, 2),
                       "queries_per_digest": round(queries / advisors, 3)}))

@@ -140,6 +140,7 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
         (0, CommandHandler("today", named(digest.today))),
         (0, CallbackQueryHandler(named(digest.page), pattern=r"^dg p \d+$")),
         (0, CommandHandler("log_today", named(digest.log_today))),
+        (0, CallbackQueryHandler(named(digest.xlsx_button), pattern=r"^dg x$")),
         (0, CommandHandler(["pause_digest", "resume_digest"], named(digest.pause))),
         # role-play practice (its conversation catches the advisor's answers first)
         (0, practice.conversation()),

@@ -1,122 +1,254 @@
 """A local Bot API emulator over HTTP on 127.0.0.1, for end-to-end tests and benches.
 
 It serves a :class:`bot.fakebot.FakeTelegram` the way PTB 22's ``HTTPXRequest``
-talks to Telegram: ``POST /bot<token>/<method>`` with form-encoded or multipart
-bodies, long polling ``getUpdates`` with offsets (unconfirmed updates are
-delivered again), 429 with ``retry_after`` beyond the configured rate, 401 for a
-wrong token. Run standalone with ``python -m bot.fakeserver --port 8081 --token T``.
+talks to Telegram: ``POST`` (or ``GET``) ``/bot<token>/<method>`` with a JSON,
+form-encoded or multipart body (query-string parameters too), long polling
+``getUpdates`` with ``timeout`` and ``offset`` (updates below the offset are
+confirmed and dropped, the others are delivered again), 429 with
+``parameters.retry_after`` beyond the configured messages per second, 401 for a
+wrong token and 404 for any other path.
+
+Two extra routes, outside ``/bot…``, let a person or a script act as users of a
+standalone emulator: ``POST /_emulator/updates`` queues an update (a full payload,
+or ``{"user_id": 1, "text": "/help"}``) and ``GET /_emulator/sent`` lists what the
+bot sent.
+
+In tests and benches::
+
+    telegram = FakeTelegram()
+    with serve(telegram, "123:token") as base_url:   # "http://127.0.0.1:PORT/bot"
+        ...  # point TELEGRAM_BASE_URL at base_url
+
+Standalone: ``python -m bot.fakeserver --port 0 --token 123:fake [--rate 30]``
+prints the port it listens on, then serves until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from bot.fakebot import FakeTelegram
+from bot.fakebot import FakeTelegram, FakeUser
 
-__all__ = ["serve", "FakeBotServer"]
+__all__ = ["FakeBotServer", "serve", "parse_body"]
 
-HOST = "127.0.0.1"  # never anything else
+HOST = "127.0.0.1"  # never anything else: the emulator accepts any caller
+EMULATOR_PREFIX = "/_emulator/"
 
 
-def _parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
+class BadRequest(ValueError):
+    """A body the emulator cannot parse; answered with 400 like Telegram would."""
+
+
+def parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Split a request body into ``(parameters, files)``.
+
+    PTB sends form-encoded bodies (each value JSON-encoded when it is not a
+    plain string) and multipart/form-data when a file is attached; other
+    clients send JSON. File parts (those with a filename) go to ``files``.
+    """
+    if not body:
+        return {}, {}
+    kind = content_type.split(";", 1)[0].strip().lower()
+    try:
+        if kind == "application/json":
+            params = json.loads(body)
+            if not isinstance(params, dict):
+                raise BadRequest("a JSON body must be an object")
+            return params, {}
+        if kind == "multipart/form-data":
+            return _parse_multipart(content_type, body)
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True)), {}
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise BadRequest(str(err)) from err
+
+
+def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+    if not message.is_multipart():
+        raise BadRequest("multipart body without parts")
     params: dict[str, Any] = {}
     files: dict[str, bytes] = {}
-    if not body:
-        return params, files
-    if content_type.startswith("application/json"):
-        return json.loads(body), files
-    if content_type.startswith("multipart/form-data"):
-        message = BytesParser(policy=HTTP).parsebytes(
-            f"Content-Type: {content_type}\r\n\r\n".encode() + body)
-        for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True) or b""
-            if part.get_filename():
-                files[str(name)] = payload
-            else:
-                params[str(name)] = payload.decode()
-        return params, files
-    return dict(parse_qsl(body.decode(), keep_blank_values=True)), files
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        if part.get_filename() is not None:
+            files[str(name)] = data
+        else:
+            params[str(name)] = data.decode(part.get_content_charset() or "utf-8")
+    return params, files
 
 
 class FakeBotServer(ThreadingHTTPServer):
+    """A threaded HTTP server answering Bot API calls from one :class:`FakeTelegram`."""
+
     daemon_threads = True
-    request_queue_size = 256  # a bot opens many connections at once
+    block_on_close = False  # a long poll from a killed bot must not hold up shutdown
+    request_queue_size = 256  # a broadcasting bot opens many connections at once
 
     def __init__(self, telegram: FakeTelegram, token: str, port: int = 0) -> None:
+        if not token:
+            raise ValueError("the emulator needs a bot token to check requests against")
         self.telegram = telegram
         self.token = token
+        self._thread: threading.Thread | None = None
         super().__init__((HOST, port), _Handler)
 
     @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    @property
     def base_url(self) -> str:
-        return f"http://{HOST}:{self.server_address[1]}/bot"
+        """The value for ``TELEGRAM_BASE_URL`` (PTB appends the token)."""
+        return f"http://{HOST}:{self.port}/bot"
+
+    def start(self) -> str:
+        """Serve in a daemon thread; return :attr:`base_url`."""
+        self._thread = threading.Thread(target=self.serve_forever, name="fake-bot-api",
+                                        daemon=True)
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.server_close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a client that went away (a cancelled long poll, a killed bot) is normal here
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: FakeBotServer
-    protocol_version = "HTTP/1.1"  # keep-alive, as Telegram's servers do
+    protocol_version = "HTTP/1.1"  # keep-alive, as Telegram's servers and httpx do
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        return None
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        return None  # request lines carry the token
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        self._dispatch()
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        url = urlsplit(self.path)
+        body = self._read_body()
+        if url.path.startswith(EMULATOR_PREFIX):
+            self._emulator(url.path[len(EMULATOR_PREFIX):], body)
+            return
+        head, _, method = url.path.rpartition("/")
+        if not head.startswith("/bot") or not method:
+            self._answer(404, _error(404, "Not Found"))
+            return
+        if head[len("/bot"):] != self.server.token:
+            self._answer(401, _error(401, "Unauthorized"))
+            return
+        try:
+            params, files = parse_body(self.headers.get("Content-Type", ""), body)
+        except BadRequest as err:
+            self._answer(400, _error(400, f"Bad Request: {err}"))
+            return
+        params = {**dict(parse_qsl(url.query, keep_blank_values=True)), **params}
+        status, answer = self.server.telegram.handle(method, params, files)
+        self._answer(status, answer)
+
+    def _emulator(self, route: str, body: bytes) -> None:
+        telegram = self.server.telegram
+        if route == "sent" and self.command == "GET":
+            sent = [asdict(m) | {"files": sorted(m.files)} for m in list(telegram.sent)]
+            self._answer(200, {"ok": True, "result": sent})
+        elif route == "updates" and self.command == "POST":
+            try:
+                payload, _ = parse_body("application/json", body)
+            except BadRequest as err:
+                self._answer(400, _error(400, str(err)))
+                return
+            if "text" in payload and "user_id" in payload:
+                user = FakeUser(int(payload["user_id"]), str(payload.get("first_name", "Tester")),
+                                language_code=payload.get("language_code", "zh-hans"))
+                payload = telegram.message_update(user, str(payload["text"]))
+            self._answer(200, {"ok": True, "result": telegram.push_update(payload)})
+        else:
+            self._answer(404, _error(404, "Not Found"))
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()  # the CRLF after each chunk
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
 
     def _answer(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode()
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
-    def _handle(self) -> None:
-        path = urlsplit(self.path).path
-        prefix, _, method = path.rpartition("/")
-        if not prefix.startswith("/bot") or prefix[4:] != self.server.token:
-            self._answer(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
-            return
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        params, files = _parse_body(self.headers.get("Content-Type", ""), body)
-        params.update(dict(parse_qsl(urlsplit(self.path).query)))
-        status, answer = self.server.telegram.handle(method, params, files)
-        self._answer(status, answer)
 
-    do_POST = _handle
-    do_GET = _handle
+def _error(status: int, description: str) -> dict[str, Any]:
+    return {"ok": False, "error_code": status, "description": description}
 
 
 @contextmanager
-def serve(telegram: FakeTelegram, token: str, port: int = 0) -> Iterator[FakeBotServer]:
-    """Run the emulator in a background thread for the duration of the block."""
+def serve(telegram: FakeTelegram, token: str, port: int = 0) -> Iterator[str]:
+    """Serve ``telegram`` on 127.0.0.1 for the duration of the block; yield the base URL."""
     server = FakeBotServer(telegram, token, port)
-    thread = threading.Thread(target=server.serve_forever, name="fake-bot-api", daemon=True)
-    thread.start()
+    base_url = server.start()
     try:
-        yield server
+        yield base_url
     finally:
-        server.shutdown()
+        server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.fakeserver",
+                                     description="Bot API emulator on 127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    parser.add_argument("--token", default="123:fake", help="the only token accepted")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="messages per second before answering 429")
+    args = parser.parse_args(argv)
+    server = FakeBotServer(FakeTelegram(messages_per_second=args.rate), args.token, args.port)
+    print(server.port, flush=True)
+    print(f"TELEGRAM_BASE_URL={server.base_url}  (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
         server.server_close()
-
-
-def main() -> None:  # pragma: no cover - manual use
-    parser = argparse.ArgumentParser(description="local Bot API emulator on 127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
-    parser.add_argument("--token", default="123:fake")
-    parser.add_argument("--rate", type=float, default=None, help="messages per second cap")
-    args = parser.parse_args()
-    with serve(FakeTelegram(messages_per_second=args.rate), args.token, args.port) as server:
-        print(f"fake Bot API at {server.base_url}{args.token}/ (Ctrl-C to stop)", flush=True)
-        threading.Event().wait()
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    sys.exit(main())

@@ -6,13 +6,17 @@ so one failure never stops the rest: ``sent``; ``blocked`` (403: the person
 blocked the bot — they are marked inactive); ``retry`` (timeouts, network
 errors, a 429 the limiter gave up on); ``failed`` (a bad request: retrying will
 not help).
+
+Pass ``db`` and a 403 also marks the person inactive right here (``mark_blocked``),
+so no caller can forget it. :func:`send_all` sends a batch, one outcome each, for
+ticks that push to many people (reminders, digests, briefings).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +27,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from storage.db import Database
 from storage.models import User
 
-__all__ = ["Delivery", "send_attachment", "send_text", "send_document", "mark_blocked"]
+__all__ = ["Delivery", "Outgoing", "mark_blocked", "send_all", "send_attachment",
+           "send_document", "send_text"]
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[Any]]
@@ -38,7 +43,17 @@ class Delivery:
 
 
 async def _deliver(call: Callable[[], Awaitable[Message]], chat_id: int, *,
-                   sleep: Sleep | None = None, max_waits: int = 2) -> Delivery:
+                   sleep: Sleep | None = None, max_waits: int = 2,
+                   db: Database | None = None) -> Delivery:
+    delivery = await _attempt(call, chat_id, sleep=sleep, max_waits=max_waits)
+    if delivery.status == "blocked" and db is not None:
+        mark_blocked(db, chat_id)
+    return delivery
+
+
+async def _attempt(call: Callable[[], Awaitable[Message]], chat_id: int, *,
+                   sleep: Sleep | None, max_waits: int) -> Delivery:
+    last: float | None = None
     for _ in range(max_waits + 1):
         try:
             message = await call()
@@ -62,15 +77,48 @@ async def _deliver(call: Callable[[], Awaitable[Message]], chat_id: int, *,
 
 async def send_text(bot: Bot, chat_id: int, text: str, *,
                     markup: InlineKeyboardMarkup | None = None,
-                    sleep: Sleep | None = None) -> Delivery:
+                    sleep: Sleep | None = None, db: Database | None = None) -> Delivery:
     return await _deliver(lambda: bot.send_message(chat_id, text, reply_markup=markup),
-                          chat_id, sleep=sleep)
+                          chat_id, sleep=sleep, db=db)
 
 
 async def send_document(bot: Bot, chat_id: int, data: bytes, filename: str, *,
-                        caption: str | None = None, sleep: Sleep | None = None) -> Delivery:
+                        caption: str | None = None, sleep: Sleep | None = None,
+                        db: Database | None = None) -> Delivery:
     return await _deliver(lambda: bot.send_document(chat_id, data, filename=filename,
-                                                    caption=caption), chat_id, sleep=sleep)
+                                                    caption=caption), chat_id, sleep=sleep, db=db)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One pushed text message; ``key`` is the caller's id for it (a row id)."""
+
+    key: Any
+    chat_id: int
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+
+
+async def send_all(bot: Bot, messages: Iterable[Outgoing], *, db: Database | None = None,
+                   sleep: Sleep | None = None,
+                   on_result: Callable[[Outgoing, Delivery], Awaitable[Any] | None] | None = None,
+                   ) -> dict[Any, Delivery]:
+    """Send each message on its own; one failure (even an unexpected error) never stops
+    the rest. ``on_result`` runs right after each send (e.g. to commit ``sent``)."""
+    results: dict[Any, Delivery] = {}
+    for message in messages:
+        try:
+            delivery = await send_text(bot, message.chat_id, message.text, markup=message.markup,
+                                       sleep=sleep, db=db)
+        except Exception:  # noqa: BLE001 - a bug for one message must not stop the batch
+            log.exception("sending to chat %s failed", message.chat_id)
+            delivery = Delivery("retry")
+        results[message.key] = delivery
+        if on_result is not None:
+            outcome = on_result(message, delivery)
+            if outcome is not None:
+                await outcome
+    return results
 
 
 async def send_attachment(bot: Bot, chat_id: int, *, photo: str | None = None,

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
 
     vip_contact_days: int = 30
     vip_meeting_days: int = 90
+    cadence_tiers: str = ""  # per-tier contact/meeting days, e.g. "private:14/60,wealth:90/-"
     new_account_callback_days: int = 3
     post_sale_callback_days: int = 7
     risk_assessment_valid_days: int = 180
@@ -65,6 +66,14 @@ class Settings(BaseSettings):
             if part and not part.lstrip("-").isdigit():
                 raise ValueError(
                     f"ADMIN_TELEGRAM_IDS must be comma-separated numbers, got {part!r}")
+        return value
+
+    @field_validator("cadence_tiers")
+    @classmethod
+    def _cadence_rules_parse(cls, value: str) -> str:
+        from coach.cadence import parse_tier_cadence
+
+        parse_tier_cadence(value, contact_days=30, meeting_days=90)  # raises on bad input
         return value
 
     @property

@@ -2,77 +2,72 @@
 
 No SQL here: :mod:`coach.services.digest` fetches rows for a batch of advisors
 with set-based queries and hands each advisor's rows to :func:`build_checklist`.
-Cadence thresholds come from :class:`CadenceConfig` (settings, per tier).
+Which clients are overdue for contact is decided by :mod:`coach.cadence`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-__all__ = ["AdvisorRows", "CadenceConfig", "Checklist", "Item", "build_checklist",
-           "birthday_in", "SECTIONS"]
+from coach.cadence import CadenceConfig, ClientFacts, client_gaps, question_overdue
+
+__all__ = ["AdvisorRows", "CadenceConfig", "Checklist", "ClientRow", "Item", "PAGE_SIZE",
+           "SECTIONS", "birthday_in", "build_checklist"]
 
 SECTIONS = ("appointments", "followups", "maturities", "birthdays", "cadence")
 TIER_RANK = {"private": 0, "premier": 1, "wealth": 2, "mass": 3}
 PAGE_SIZE = 25
+# buttons: cadence and follow-up items lead to logging a call, the others to the card
+LOG_SECTIONS = frozenset({"followups", "cadence"})
 
-
-@dataclass(frozen=True)
-class CadenceConfig:
-    vip_tiers: tuple[str, ...] = ("premier", "private")
-    vip_contact_days: int = 30
-    vip_meeting_days: int = 90
-    new_account_days: int = 3
-    post_sale_days: int = 7
-    risk_valid_days: int = 180
-    risk_warning_days: int = 30
-    question_days: int = 10
-    escalate_advisor_days: int = 3
-    maturity_days: int = 7
-
-
-@dataclass(frozen=True)
-class ClientRow:
-    id: int
-    name: str
-    tier: str
-    birthday: date | None = None
-    last_contact_at: datetime | None = None
-    last_meeting_at: datetime | None = None
-    opened_on: date | None = None
-    risk_assessed_on: date | None = None
+ClientRow = ClientFacts  # the row shape the service hands over
 
 
 @dataclass
 class AdvisorRows:
     """Everything one advisor's checklist needs, fetched in bulk."""
 
-    clients: dict[int, ClientRow] = field(default_factory=dict)
+    clients: dict[int, ClientFacts] = field(default_factory=dict)
     appointments: list[tuple[int, datetime, str | None]] = field(default_factory=list)
     followups: list[tuple[int, int, str, datetime]] = field(default_factory=list)  # id, client
     maturities: list[tuple[int, str, date]] = field(default_factory=list)
     last_sales: dict[int, datetime] = field(default_factory=dict)
     questions: list[tuple[int, int | None, str, datetime]] = field(default_factory=list)
     calls_yesterday: int = 0
+    has_clients: bool = False  # any client at all, not only those loaded above
 
 
 @dataclass(frozen=True)
 class Item:
+    """One line of the checklist. ``days``: how late, or how far ahead (shown);
+    ``urgency``: higher is more pressing (ranking only)."""
+
     section: str
     kind: str
     client_id: int | None
     client_name: str
     tier: str
     when: datetime | date | None = None
-    days: int = 0  # overdue or "in N days"
+    days: int = 0
     detail: str | None = None
     item_id: int | None = None
+    urgency: int = 0
 
     @property
     def rank(self) -> tuple[int, int, int, str]:
-        return (SECTIONS.index(self.section), TIER_RANK.get(self.tier, 4), -self.days,
+        if self.section == "appointments":  # a schedule reads in time order
+            return (0, 0, -self.urgency, "")
+        return (SECTIONS.index(self.section), TIER_RANK.get(self.tier, 4), -self.urgency,
                 self.client_name)
+
+    @property
+    def action(self) -> str | None:
+        """Callback data of the item's button: log an outcome, or open the card."""
+        if not self.client_id:
+            return None
+        return f"lg c {self.client_id}" if self.section in LOG_SECTIONS else f"cl {self.client_id}"
 
 
 @dataclass
@@ -83,12 +78,16 @@ class Checklist:
     calls_yesterday: int
     briefing_id: int | None = None
     has_clients: bool = True
+    today: date | None = None
 
     def page(self, number: int, size: int = PAGE_SIZE) -> list[Item]:
         return self.items[number * size:(number + 1) * size]
 
     def pages(self, size: int = PAGE_SIZE) -> int:
         return max(1, -(-len(self.items) // size))
+
+    def count(self, section: str) -> int:
+        return sum(1 for i in self.items if i.section == section)
 
 
 def birthday_in(birthday: date, start: date, days: int) -> date | None:
@@ -108,74 +107,50 @@ def birthday_in(birthday: date, start: date, days: int) -> date | None:
 
 def build_checklist(rows: AdvisorRows, *, today: date, now: datetime, config: CadenceConfig,
                     holidays: list[tuple[date, str, str]], call_target: int,
-                    briefing_id: int | None = None) -> Checklist:
-    """Every item for today, ranked: section, then tier (most valuable first), then overdue."""
+                    briefing_id: int | None = None, tz: str = "Asia/Shanghai") -> Checklist:
+    """Every item for today, ranked: section, then tier (most valuable first), then urgency."""
     clients = rows.clients
+    zone = ZoneInfo(tz)
     items: list[Item] = []
 
-    def client(cid: int) -> ClientRow:
-        return clients.get(cid) or ClientRow(cid, "", "mass")
+    def client(cid: int | None) -> ClientFacts:
+        return clients.get(cid or 0) or ClientFacts(cid or 0, "", "mass")
 
     for cid, starts_at, note in rows.appointments:
         c = client(cid)
         items.append(Item("appointments", "appointment", cid, c.name, c.tier, starts_at,
-                          detail=note))
+                          detail=note, urgency=-int(starts_at.timestamp())))
     for fid, cid, reason, due in rows.followups:
         c = client(cid)
-        overdue = max(0, (now - due).days)
-        kind = "overdue_flag" if overdue >= config.escalate_advisor_days else (
-            "overdue" if due.date() < today and overdue else "due")
-        items.append(Item("followups", kind, cid, c.name, c.tier, due, overdue, reason, fid))
+        late = max(0, (today - due.astimezone(zone).date()).days)  # in the advisor's days
+        kind = ("overdue_flag" if late >= config.flag_overdue_days
+                else "overdue" if late else "due")
+        items.append(Item("followups", kind, cid, c.name, c.tier, due, late, reason, fid,
+                          urgency=late))
     for cid, product, maturity in rows.maturities:
         c = client(cid)
-        items.append(Item("maturities", "maturity", cid, c.name, c.tier, maturity,
-                          (maturity - today).days, product))
+        ahead = (maturity - today).days
+        items.append(Item("maturities", "maturity", cid, c.name, c.tier, maturity, ahead,
+                          product, urgency=-ahead))
     for c in clients.values():
         if c.birthday is not None:
-            day = birthday_in(c.birthday, today, 7)
+            day = birthday_in(c.birthday, today, config.greeting_days)
             if day is not None:
-                items.append(Item("birthdays", "birthday_today" if day == today else "birthday",
-                                  c.id, c.name, c.tier, day, (day - today).days))
-        items += _cadence(c, rows, today=today, now=now, config=config)
-    for qid, cid, _text, asked in rows.questions:
-        c = client(cid) if cid else ClientRow(0, "", "mass")
-        items.append(Item("cadence", "question", cid, c.name, c.tier, asked,
-                          (now - asked).days, item_id=qid))
+                ahead = (day - today).days
+                items.append(Item("birthdays", "birthday_today" if ahead == 0 else "birthday",
+                                  c.id, c.name, c.tier, day, ahead, urgency=-ahead))
+        for gap in client_gaps(c, today=today, now=now, config=config,
+                               last_sale=rows.last_sales.get(c.id)):
+            items.append(Item("cadence", gap.kind, c.id, c.name, c.tier, gap.since, gap.days,
+                              urgency=gap.urgency))
+    for qid, asker, _text, asked in rows.questions:
+        if not question_overdue(asked, now=now, config=config):
+            continue
+        c = client(asker)
+        late = (now - asked).days
+        items.append(Item("cadence", "question", asker, c.name, c.tier, asked, late, item_id=qid,
+                          urgency=(late - config.question_days) * 100
+                          // max(config.question_days, 1)))
     items.sort(key=lambda item: item.rank)
     return Checklist(items, holidays, call_target, rows.calls_yesterday, briefing_id,
-                     has_clients=bool(clients))
-
-
-def _cadence(c: ClientRow, rows: AdvisorRows, *, today: date, now: datetime,
-             config: CadenceConfig) -> list[Item]:
-    out = []
-    if c.tier in config.vip_tiers:
-        if c.last_contact_at is None or now - c.last_contact_at > timedelta(
-                days=config.vip_contact_days):
-            days = (now - c.last_contact_at).days if c.last_contact_at else 0
-            out.append(Item("cadence", "vip_contact", c.id, c.name, c.tier, c.last_contact_at,
-                            days))
-        if c.last_meeting_at is None or now - c.last_meeting_at > timedelta(
-                days=config.vip_meeting_days):
-            days = (now - c.last_meeting_at).days if c.last_meeting_at else 0
-            out.append(Item("cadence", "vip_meeting", c.id, c.name, c.tier, c.last_meeting_at,
-                            days))
-    if c.opened_on is not None and today - c.opened_on >= timedelta(
-            days=config.new_account_days) and today - c.opened_on <= timedelta(days=30):
-        contacted = c.last_contact_at is not None and c.last_contact_at.date() >= c.opened_on
-        if not contacted:
-            out.append(Item("cadence", "new_account", c.id, c.name, c.tier, c.opened_on,
-                            (today - c.opened_on).days))
-    sold = rows.last_sales.get(c.id)
-    if sold is not None and now - sold >= timedelta(days=config.post_sale_days) and (
-            c.last_contact_at is None or c.last_contact_at <= sold):
-        out.append(Item("cadence", "post_sale", c.id, c.name, c.tier, sold, (now - sold).days))
-    if c.risk_assessed_on is not None:
-        expires = c.risk_assessed_on + timedelta(days=config.risk_valid_days)
-        if expires < today:
-            out.append(Item("cadence", "risk_expired", c.id, c.name, c.tier, expires,
-                            (today - expires).days))
-        elif expires <= today + timedelta(days=config.risk_warning_days):
-            out.append(Item("cadence", "risk_expiring", c.id, c.name, c.tier, expires,
-                            (expires - today).days))
-    return out
+                     has_clients=rows.has_clients or bool(clients), today=today)

@@ -33,20 +33,23 @@ def _stamp(when: datetime) -> str:
 
 
 def followups_calendar(items: Iterable[Any], *, now: datetime,
-                       reason_text: Callable[[str], str]) -> bytes:
-    """One VEVENT per follow-up (15 minutes, UTC times); ``items`` have id, due_at, …"""
+                       reason_text: Callable[[str], str],
+                       name_text: Callable[[str], str] | None = None) -> bytes:
+    """One VEVENT per follow-up (15 minutes, UTC times); ``items`` have id, client_name,
+    reason, due_at. ``name_text`` transforms client names (e.g. masks them)."""
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Advisor Coach//Follow-ups//ZH",
              "CALSCALE:GREGORIAN", "METHOD:PUBLISH"]
     for item in items:
+        name = name_text(item.client_name) if name_text else item.client_name
         lines += [
             "BEGIN:VEVENT",
             f"UID:followup-{item.id}@advisor-coach",
             f"DTSTAMP:{_stamp(now)}",
             f"DTSTART:{_stamp(item.due_at)}",
             f"DTEND:{_stamp(item.due_at + timedelta(minutes=15))}",
-            f"SUMMARY:{_escape(f'{item.client_name} · {reason_text(item.reason)}')}",
+            f"SUMMARY:{_escape(f'{name} · {reason_text(item.reason)}')}",
             "BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT10M",
-            f"DESCRIPTION:{_escape(item.client_name)}", "END:VALARM",
+            f"DESCRIPTION:{_escape(name)}", "END:VALARM",
             "END:VEVENT",
         ]
     lines.append("END:VCALENDAR")

@@ -2,37 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from telegram import Update
+from sqlalchemy.orm import Session
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import Application
 
 from bot import notifier
 from bot.context import CoachContext
-from bot.guard import reply, requires
+from bot.guard import me_from_user, reply, requires
 from bot.scheduler import register_tick
 from bot.services import Services
-from coach.digest import CadenceConfig
-from coach.reports.worklog_xlsx import team_worklog_xlsx
+from coach.actor import Me
+from coach.cadence import CadenceConfig
+from coach.digest import Checklist
+from coach.reports.worklog_xlsx import COLUMNS, OUTCOMES, team_worklog_xlsx
 from coach.services import digest, people
+from storage.models import User
 
-BATCH = 200
+BATCH = 200  # advisors per set of checklist queries
 
 
 def cadence_config(svc: Services) -> CadenceConfig:
-    st = svc.settings
-    return CadenceConfig(
-        vip_contact_days=st.vip_contact_days, vip_meeting_days=st.vip_meeting_days,
-        new_account_days=st.new_account_callback_days,
-        post_sale_days=st.post_sale_callback_days,
-        risk_valid_days=st.risk_assessment_valid_days,
-        risk_warning_days=st.risk_expiry_warning_days,
-        question_days=st.question_reminder_days,
-        escalate_advisor_days=st.escalate_advisor_days)
+    return CadenceConfig.from_settings(svc.settings)
 
 
-def _checklist(svc: Services, user_id: int):  # type: ignore[no-untyped-def]
+def _checklist(svc: Services, user_id: int) -> Checklist:
     with svc.db.session() as s:
         user = people.get_user(s, user_id)
         return digest.checklists(s, [user], now=svc.clock.now(), config=cadence_config(svc),
@@ -49,7 +45,7 @@ async def today(update: Update, context: CoachContext) -> None:
 
 @requires("advisor", "lead")
 async def page(update: Update, context: CoachContext) -> None:
-    """Button ``dg p <n>``: more of the checklist."""
+    """Button ``dg p <n>``: another page of the checklist (rebuilt for the caller)."""
     query = update.callback_query
     assert query is not None and query.data is not None
     await query.answer()
@@ -60,28 +56,55 @@ async def page(update: Update, context: CoachContext) -> None:
                 page=min(wanted, checklist.pages() - 1), morning=False)
 
 
+def _logs_for(session: Session, me: Me, svc: Services, now: datetime) -> list[digest.WorkLog]:
+    target = svc.settings.daily_call_target
+    if me.role == "lead" and me.team_id is not None:
+        return digest.team_work_logs(session, [me.team_id], now=now, target=target)[me.team_id]
+    user = people.get_user(session, me.user_id)
+    return list(digest.work_logs(session, [user], now=now, target=target).values())
+
+
+def _is_team_view(me: Me) -> bool:
+    return me.role in ("lead", "admin") and me.team_id is not None
+
+
 @requires("advisor", "lead")
 async def log_today(update: Update, context: CoachContext) -> None:
     """/log_today: my day in numbers; a lead gets the team's (``/log_today xlsx``: Excel)."""
     svc, me = context.svc, context.caller
+    if (context.args or [""])[0].lower() == "xlsx" and _is_team_view(me):
+        await _send_xlsx(update, context)
+        return
     now = svc.clock.now()
     with svc.db.session() as s:
-        if me.role == "lead" and me.team_id is not None:
-            logs = digest.team_work_logs(s, me.team_id, now=now,
-                                         target=svc.settings.daily_call_target)
-        else:
-            user = people.get_user(s, me.user_id)
-            logs = list(digest.work_logs(s, [user], now=now,
-                                         target=svc.settings.daily_call_target).values())
+        logs = _logs_for(s, me, svc, now)
     day = now.astimezone(ZoneInfo(me.timezone)).date()
-    if (context.args or [""])[0].lower() == "xlsx" and me.role == "lead":
-        headers = {"title": svc.renderer.text("worklog_xlsx_title", context.locale, me=me)}
-        data = team_worklog_xlsx(day, logs, headers=headers)
-        assert update.effective_message is not None
-        await update.effective_message.reply_document(data, filename=f"worklog-{day}.xlsx")
-        return
-    template = "team_worklog" if me.role == "lead" else "worklog"
-    await reply(update, context, template, logs=logs, day=day)
+    await reply(update, context, "team_worklog" if _is_team_view(me) else "worklog",
+                logs=logs, day=day)
+
+
+@requires("lead")
+async def xlsx_button(update: Update, context: CoachContext) -> None:
+    """Button ``dg x``: the team's work log of today as an Excel file."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    if _is_team_view(context.caller):
+        await _send_xlsx(update, context)
+
+
+async def _send_xlsx(update: Update, context: CoachContext) -> None:
+    svc, me = context.svc, context.caller
+    now = svc.clock.now()
+    with svc.db.session() as s:
+        logs = _logs_for(s, me, svc, now)
+    day = now.astimezone(ZoneInfo(me.timezone)).date()
+    headers = {key: svc.renderer.text("worklog_xlsx_title", context.locale, me=me, key=key)
+               for key in ("title", "total", *COLUMNS, *OUTCOMES)}
+    message = update.effective_message
+    assert message is not None
+    await message.reply_document(team_worklog_xlsx(day, logs, headers=headers),
+                                 filename=f"worklog-{day.isoformat()}.xlsx")
 
 
 @requires("advisor", "lead")
@@ -97,6 +120,12 @@ async def pause(update: Update, context: CoachContext) -> None:
 
 
 async def _send_due(app: Application, kind: str) -> None:  # type: ignore[type-arg]
+    """Claim, build and send every ``kind`` digest due now, batch by batch.
+
+    Each person is claimed first (a ``digest_log`` row), so a restart or a second
+    instance never sends twice; a send that must be retried drops the claim; a
+    blocked chat (403) marks that person inactive and the others still get theirs.
+    """
     svc: Services = app.bot_data["services"]
     st, now = svc.settings, svc.clock.now()
     with svc.db.session() as s:
@@ -107,12 +136,10 @@ async def _send_due(app: Application, kind: str) -> None:  # type: ignore[type-a
             region=st.holiday_region)
     for start in range(0, len(due), BATCH):
         batch = due[start:start + BATCH]
-        claimed = []
         with svc.db.session() as s:
-            for item in batch:
-                if digest.claim(s, user_id=item.user.id, kind=kind, local_date=item.local_date,
-                                now=now, lease_seconds=st.lease_seconds):
-                    claimed.append(item)
+            claimed = [item for item in batch if digest.claim(
+                s, user_id=item.user.id, kind=kind, local_date=item.local_date, now=now,
+                lease_seconds=st.lease_seconds)]
         if not claimed:
             continue
         with svc.db.session() as s:
@@ -129,36 +156,42 @@ async def _send_due(app: Application, kind: str) -> None:  # type: ignore[type-a
                 notifier.mark_blocked(svc.db, item.user.telegram_id)
 
 
-def _render_batch(svc: Services, session, kind: str, users, now: datetime):  # type: ignore[no-untyped-def]
-    out = {}
+Rendered = tuple[str, InlineKeyboardMarkup | None]
+
+
+def _render_batch(svc: Services, session: Session, kind: str, users: list[User],
+                  now: datetime) -> dict[int, Rendered]:
+    """Every message of one batch, from one set of queries."""
+    st = svc.settings
+    out: dict[int, Rendered] = {}
     if kind == "morning":
         lists = digest.checklists(session, users, now=now, config=cadence_config(svc),
-                                  region=svc.settings.holiday_region,
-                                  call_target=svc.settings.daily_call_target)
+                                  region=st.holiday_region, call_target=st.daily_call_target)
         for user in users:
-            r = svc.renderer.render("digest", user.language, me=_me(user), c=lists[user.id],
-                                    page=0, morning=True)
+            me = me_from_user(user)
+            r = svc.renderer.render("digest", me.locale, me=me, c=lists[user.id], page=0,
+                                    morning=True)
             out[user.id] = (r.text, r.markup)
         return out
+    if kind == "lead_wrapup":
+        teams = digest.team_work_logs(session, [u.team_id for u in users if u.team_id],
+                                      now=now, target=st.daily_call_target)
+    own = digest.work_logs(session, [u for u in users if kind == "wrapup" or not u.team_id],
+                           now=now, target=st.daily_call_target)
     for user in users:
-        day = now.astimezone(ZoneInfo(user.timezone)).date()
-        if kind == "lead_wrapup" and user.team_id is not None:
-            logs = digest.team_work_logs(session, user.team_id, now=now,
-                                         target=svc.settings.daily_call_target)
-            r = svc.renderer.render("team_worklog", user.language, me=_me(user), logs=logs,
-                                    day=day)
+        me = me_from_user(user)
+        day = _local_date(now, user.timezone)
+        if kind == "lead_wrapup" and user.team_id:
+            r = svc.renderer.render("team_worklog", me.locale, me=me, day=day,
+                                    logs=teams[user.team_id])
         else:
-            logs = list(digest.work_logs(session, [user], now=now,
-                                         target=svc.settings.daily_call_target).values())
-            r = svc.renderer.render("worklog", user.language, me=_me(user), logs=logs, day=day)
+            r = svc.renderer.render("worklog", me.locale, me=me, day=day, logs=[own[user.id]])
         out[user.id] = (r.text, r.markup)
     return out
 
 
-def _me(user):  # type: ignore[no-untyped-def]
-    from bot.guard import me_from_user
-
-    return me_from_user(user)
+def _local_date(now: datetime, tz: str) -> date:
+    return now.astimezone(ZoneInfo(tz)).date()
 
 
 @register_tick

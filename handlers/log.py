@@ -1,6 +1,16 @@
-"""/log: record a call outcome in one line or a few taps, confirm, schedule what's next."""
+"""/log: record a call outcome in one line or a few taps, confirm, schedule what's next.
+
+One line (``/log 王建国 有兴趣 周五下午3点再打``) asks only what it could not understand
+(which client, the outcome, a doubtful date), then shows a confirmation. Guided
+(``/log``, or 📝 on a client card or a reminder) walks client → channel → outcome
+→ next step → notes → confirm; ✏️ on the confirmation re-walks it with every
+answer kept. The draft lives in ``user_data`` (persisted): a restart resumes the
+flow, /cancel or ✖ leaves nothing saved.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from telegram import Update
 from telegram.ext import (
@@ -13,63 +23,96 @@ from telegram.ext import (
 
 from bot.context import CoachContext
 from bot.guard import reply, requires
+from bot.settings import Settings
 from coach.dates import parse_date
+from coach.outcomes import Outcome, detect_outcome
+from coach.policy import PolicyConfig
 from coach.services import clients, interactions, suitability_check
 from coach.services.errors import ServiceError
 from coach.services.interactions import LogDraft
 from handlers import referrals, suitability
+from scripts_library.normalize import to_simplified
 
 CLIENT, PICK, CHANNEL, OUTCOME, NEXT, NOTES, CONFIRM = range(7)
-DRAFT, MODE, TYPED = "log", "log_mode", "log_typed"
+DRAFT, MODE, TYPED, SEEN = "log", "log_mode", "log_typed", "log_seen"
 STATE_OF = {"client": CLIENT, "pick": PICK, "channel": CHANNEL, "outcome": OUTCOME,
             "next": NEXT, "notes": NOTES, "confirm": CONFIRM}
+OUTCOMES = [o.value for o in Outcome]
+DATE_QUESTIONS = ("date_in_past", "ambiguous_date", "ambiguous_time", "invalid_date")
+
+
+def policy_config(settings: Settings) -> PolicyConfig:
+    """The follow-up policy with the bank's configured intervals."""
+    return PolicyConfig(post_sale_days=settings.post_sale_callback_days,
+                        new_account_days=settings.new_account_callback_days)
+
+
+# --- the draft and where the flow stands ---------------------------------------------
 
 
 def _draft(context: CoachContext) -> LogDraft:
     return LogDraft.from_dict(context.user_data.get(DRAFT, {}))
 
 
-def _keep(context: CoachContext, draft: LogDraft) -> None:
+def _keep(context: CoachContext, draft: LogDraft, *, seen: str | None = None) -> None:
     context.user_data[DRAFT] = draft.to_dict()
+    if seen is not None and seen not in context.user_data.setdefault(SEEN, []):
+        context.user_data[SEEN].append(seen)
 
 
 def _next_step(context: CoachContext, draft: LogDraft) -> str:
+    """The first step still to answer: guided asks everything, one line only what's missing."""
     guided = context.user_data.get(MODE) == "guided"
+    seen = set(context.user_data.get(SEEN, []))
     if draft.client_id is None:
         return "pick" if context.user_data.get(TYPED) else "client"
-    if guided and not context.user_data.get("log_channel_set"):
+    if guided and "client" not in seen:
+        return "client"
+    if guided and "channel" not in seen:
         return "channel"
-    if draft.outcome is None:
+    if draft.outcome is None or (guided and "outcome" not in seen):
         return "outcome"
-    if draft.questions or (guided and not context.user_data.get("log_next_set")):
+    if draft.questions or (guided and "next" not in seen):
         return "next"
-    if guided and not context.user_data.get("log_notes_set"):
+    if guided and "notes" not in seen:
         return "notes"
     return "confirm"
 
 
+def _reset(context: CoachContext, mode: str | None) -> None:
+    for key in (DRAFT, TYPED, SEEN, MODE):
+        context.user_data.pop(key, None)
+    if mode is not None:
+        context.user_data[MODE] = mode
+
+
 async def _show(update: Update, context: CoachContext, error: str | None = None) -> int:
+    """Render the current step (with ``error`` on top) and return its state."""
     draft = _draft(context)
     step = _next_step(context, draft)
     if error is None and step == "next" and draft.questions:
         error = draft.questions[0]
     svc, me = context.svc, context.caller
     choices: list[tuple[int, str]] = []
+    typed = context.user_data.get(TYPED)
     if step == "pick":
         with svc.db.session() as s:
-            choices = clients.lookup(s, me, context.user_data[TYPED]).choices
-    plan = interactions.suggest_next(draft, now=svc.clock.now(), tz=me.timezone,
-                                     region=svc.settings.holiday_region) if step in (
-        "next", "confirm") else []
+            choices = interactions.find_loggable(s, me, typed).choices
+    plan = interactions.suggest_next(
+        draft, now=svc.clock.now(), tz=me.timezone, region=svc.settings.holiday_region,
+        config=policy_config(svc.settings)) if step in ("next", "confirm") else []
     await reply(update, context, "log_step", step=step, d=draft, error=error, choices=choices,
-                typed=context.user_data.get(TYPED), plan=plan)
+                typed=typed, can_add=_looks_like_name(typed), plan=plan,
+                outcomes=OUTCOMES, channels=interactions.CHANNELS)
     return STATE_OF[step]
 
 
-def _reset(context: CoachContext, mode: str) -> None:
-    for key in (DRAFT, TYPED, "log_channel_set", "log_next_set", "log_notes_set"):
-        context.user_data.pop(key, None)
-    context.user_data[MODE] = mode
+def _looks_like_name(text: str | None) -> bool:
+    """Offer to add a new client only for something name-like (not "123")."""
+    return bool(text) and any(ch.isalpha() for ch in text or "")
+
+
+# --- entry points -----------------------------------------------------------------------
 
 
 @requires("advisor", "lead")
@@ -85,97 +128,46 @@ async def start(update: Update, context: CoachContext) -> int:
         prepared = interactions.prepare(s, context.caller, line, clock=svc.clock)
     _keep(context, prepared.draft)
     if prepared.draft.client_id is None and prepared.typed_client:
-        context.user_data[TYPED] = prepared.typed_client
+        context.user_data[TYPED] = prepared.typed_client[:80]
     return await _show(update, context)
 
 
 @requires("advisor", "lead")
 async def start_for_client(update: Update, context: CoachContext) -> int:
-    """Button ``lg c <client>`` on a card or reminder: guided, client known."""
+    """Button ``lg c <client>`` on a card, a list or a reminder: guided, client known."""
     query = update.callback_query
     assert query is not None and query.data is not None
     await query.answer()
     _reset(context, "guided")
-    client_id = query.data.split()[-1]
     try:
         with context.svc.db.session() as s:
-            client = clients.get_visible_client(s, context.caller, int(client_id))
+            client = interactions.loggable_client(s, context.caller, int(query.data.split()[-1]))
             draft = LogDraft(client_id=client.id, client_name=client.name)
     except (ServiceError, ValueError):
+        _reset(context, None)
         await reply(update, context, "errors", code="client_not_found")
         return ConversationHandler.END
-    _keep(context, draft)
+    _keep(context, draft, seen="client")
     return await _show(update, context)
+
+
+# --- typed answers ------------------------------------------------------------------------
 
 
 async def typed_client(update: Update, context: CoachContext) -> int:
-    """The client's name, typed."""
+    """The client's name, typed (at the client or the pick step)."""
     assert update.message is not None
-    context.user_data[TYPED] = (update.message.text or "").strip()[:80]
+    typed = (update.message.text or "").strip()[:80]
+    context.user_data[TYPED] = typed
     with context.svc.db.session() as s:
-        found = clients.lookup(s, context.caller, context.user_data[TYPED])
-    if found.client_id is not None:
-        draft = _draft(context)
-        draft.client_id, draft.client_name = found.client_id, found.choices[0][1]
-        _keep(context, draft)
-    return await _show(update, context)
-
-
-async def button(update: Update, context: CoachContext) -> int:
-    """Every ``lg …`` button inside the flow."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    parts = query.data.split()
-    action, value = parts[1], (parts[2] if len(parts) > 2 else "")
+        found = interactions.find_loggable(s, context.caller, typed)
     draft = _draft(context)
-    svc, me = context.svc, context.caller
-    if action == "p" and value.isdigit():
-        try:
-            with svc.db.session() as s:
-                client = clients.get_visible_client(s, me, int(value))
-                draft.client_id, draft.client_name = client.id, client.name
-        except ServiceError:
-            return await _show(update, context, error="client_not_found")
-    elif action == "new" and context.user_data.get(TYPED):
-        try:
-            with svc.db.session() as s:
-                client = clients.add_client(
-                    s, me, clients.ClientDraft(name=context.user_data[TYPED], tier="mass"),
-                    clock=svc.clock, thresholds=svc.settings.tier_thresholds,
-                    callback_days=svc.settings.new_account_callback_days)
-                draft.client_id, draft.client_name = client.id, client.name
-        except ServiceError as err:
-            return await _show(update, context, error=err.code)
-    elif action == "ch" and value in interactions.CHANNELS:
-        draft.channel = value
-        context.user_data["log_channel_set"] = True
-    elif action == "o":
-        draft.outcome = value
-    elif action == "nx" and value in ("ok", "none"):
-        if value == "none":
-            draft.next_step = "none"
-        elif draft.questions:  # a doubtful date: fall back to the policy's suggestion
-            draft.next_step, draft.due = "default", None
-        elif draft.next_step == "none":
-            draft.next_step = "default"
-        draft.questions = []
-        context.user_data["log_next_set"] = True
-    elif action == "nt":
-        context.user_data["log_notes_set"] = True
-    elif action == "e":
-        context.user_data[MODE] = "guided"
-        for key in ("log_channel_set", "log_next_set", "log_notes_set"):
-            context.user_data.pop(key, None)
-    elif action == "ok":
-        if await suitability.warn_if_unsuitable(update, context, draft):
-            return CONFIRM  # unsuitable sale: the advisor chooses "lg ins" or "lg uns"
-        return await _save(update, context, draft)
-    elif action in ("ins", "uns"):  # issue 8: client insists (signed) / save as unsuitable
-        return await _save(update, context, draft, insisted=action == "ins")
-    elif action == "x":
-        return await cancel(update, context)
-    _keep(context, draft)
+    if found.client_id is not None:
+        draft.client_id, draft.client_name = found.client_id, found.choices[0][1]
+        _keep(context, draft, seen="client")
+    else:  # several or none: the pick step shows them (or offers to add)
+        draft.client_id = draft.client_name = None
+        _keep(context, draft)
     return await _show(update, context)
 
 
@@ -190,18 +182,111 @@ async def typed_date(update: Update, context: CoachContext) -> int:
     draft = _draft(context)
     draft.due, draft.has_time = parsed.due.isoformat(), parsed.has_time
     draft.next_step, draft.questions = "custom", []
-    context.user_data["log_next_set"] = True
-    _keep(context, draft)
+    _keep(context, draft, seen="next")
     return await _show(update, context)
+
+
+async def typed_outcome(update: Update, context: CoachContext) -> int:
+    """Text at the outcome step: understood if it names one ("有兴趣", "sale")."""
+    assert update.message is not None
+    found = detect_outcome(to_simplified(update.message.text or ""))
+    if found is None:
+        return await _show(update, context, error="use_buttons")
+    draft = _draft(context)
+    draft.outcome = found[0].value
+    _keep(context, draft, seen="outcome")
+    return await _show(update, context)
+
+
+async def use_buttons(update: Update, context: CoachContext) -> int:
+    """Text where only buttons make sense: say so and show the step again."""
+    return await _show(update, context, error="use_buttons")
 
 
 async def typed_notes(update: Update, context: CoachContext) -> int:
     assert update.message is not None
     draft = _draft(context)
     draft.notes = (update.message.text or "").strip()[:1000]
-    context.user_data["log_notes_set"] = True
-    _keep(context, draft)
+    _keep(context, draft, seen="notes")
     return await _show(update, context)
+
+
+# --- buttons ------------------------------------------------------------------------------
+
+
+async def button(update: Update, context: CoachContext) -> int:
+    """Every ``lg …`` button inside the flow; values are checked, never trusted."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    parts = query.data.split()
+    action, value = parts[1], (parts[2] if len(parts) > 2 else "")
+    draft = _draft(context)
+    if action == "x":
+        return await cancel(update, context)
+    if action in ("ok", "ins", "uns"):
+        if _next_step(context, draft) != "confirm":  # a stale button from an earlier step
+            return await _show(update, context)
+        if action == "ok" and await suitability.warn_if_unsuitable(update, context, draft):
+            return CONFIRM  # issue 8: unsuitable sale, the advisor picks "lg ins" or "lg uns"
+        return await _save(update, context, draft, insisted=action == "ins")
+    try:
+        seen = await _apply(context, draft, action, value)
+    except ServiceError as err:
+        return await _show(update, context, error=err.code)
+    _keep(context, draft, seen=seen)
+    return await _show(update, context)
+
+
+async def _apply(context: CoachContext, draft: LogDraft, action: str, value: str) -> str | None:
+    """Change ``draft`` for one button; returns the step it answered (None: nothing)."""
+    svc, me = context.svc, context.caller
+    if action == "p" and value.isdigit():
+        with svc.db.session() as s:
+            client = interactions.loggable_client(s, me, int(value))
+            draft.client_id, draft.client_name = client.id, client.name
+        return "client"
+    if action == "new" and _looks_like_name(context.user_data.get(TYPED)):
+        with svc.db.session() as s:
+            client = clients.add_client(
+                s, me, clients.ClientDraft(name=context.user_data[TYPED], tier="mass"),
+                clock=svc.clock, thresholds=svc.settings.tier_thresholds,
+                callback_days=svc.settings.new_account_callback_days)
+            draft.client_id, draft.client_name = client.id, client.name
+        return "client"
+    if action == "ch" and value in interactions.CHANNELS:
+        draft.channel = value
+        return "channel"
+    if action == "o" and value in OUTCOMES:
+        draft.outcome = value
+        return "outcome"
+    if action == "nx":
+        return _next_button(draft, value)
+    if action == "nt":
+        return "notes"  # skip (or keep the notes already there)
+    if action == "e":  # ✏️ edit: walk every step again, answers kept
+        context.user_data[MODE] = "guided"
+        context.user_data[SEEN] = []
+    return None
+
+
+def _next_button(draft: LogDraft, value: str) -> str | None:
+    if value == "none":
+        draft.next_step, draft.questions = "none", []
+    elif value == "y" and draft.questions == ["ambiguous_date"] and draft.due:
+        draft.next_step, draft.questions = "custom", []  # "yes, that date (next year)"
+    elif value == "ok":
+        if draft.questions:  # a doubtful date is dropped: the policy's suggestion instead
+            draft.next_step, draft.due, draft.has_time = "default", None, False
+        elif draft.next_step == "none":
+            draft.next_step = "default"
+        draft.questions = []
+    else:
+        return None
+    return "next"
+
+
+# --- save and cancel ------------------------------------------------------------------------
 
 
 async def _save(update: Update, context: CoachContext, draft: LogDraft, *,
@@ -209,15 +294,18 @@ async def _save(update: Update, context: CoachContext, draft: LogDraft, *,
     svc = context.svc
     try:
         with svc.db.session() as s:
-            logged = interactions.record_outcome(s, context.caller, draft, clock=svc.clock,
-                                                 region=svc.settings.holiday_region)
+            logged = interactions.record_outcome(
+                s, context.caller, draft, clock=svc.clock, policy_config=policy_config(
+                    svc.settings), region=svc.settings.holiday_region,
+                update_id=update.update_id)
             flag = suitability_check.after_logged(
                 s, context.caller, logged.interaction_id, clock=svc.clock, insisted=insisted,
                 valid_days=svc.settings.risk_assessment_valid_days)
     except ServiceError as err:
+        _reset(context, None)
         await reply(update, context, "errors", code=err.code)
         return ConversationHandler.END
-    _reset(context, "line")
+    _reset(context, None)
     await reply(update, context, "log_saved", r=logged)
     await suitability.after_sale_saved(update, context, flag)
     await referrals.tell_referrer(context, logged.client_id, logged.client_name, logged.outcome)
@@ -226,25 +314,25 @@ async def _save(update: Update, context: CoachContext, draft: LogDraft, *,
 
 async def cancel(update: Update, context: CoachContext) -> int:
     """/cancel or ✖: nothing is saved."""
-    _reset(context, "line")
+    _reset(context, None)
     await reply(update, context, "cancelled", had_flow=True)
     return ConversationHandler.END
 
 
-def conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def conversation() -> ConversationHandler[Any]:
     text = filters.TEXT & ~filters.COMMAND
     buttons = CallbackQueryHandler(button, r"^lg (p|new|ch|o|nx|nt|e|ok|ins|uns|x)( |$)")
     return ConversationHandler(
         entry_points=[CommandHandler("log", start),
                       CallbackQueryHandler(start_for_client, r"^lg c \d+$")],
         states={
-            CLIENT: [MessageHandler(text, typed_client)],
+            CLIENT: [buttons, MessageHandler(text, typed_client)],
             PICK: [buttons, MessageHandler(text, typed_client)],
-            CHANNEL: [buttons],
-            OUTCOME: [buttons],
+            CHANNEL: [buttons, MessageHandler(text, use_buttons)],
+            OUTCOME: [buttons, MessageHandler(text, typed_outcome)],
             NEXT: [buttons, MessageHandler(text, typed_date)],
             NOTES: [buttons, MessageHandler(text, typed_notes)],
-            CONFIRM: [buttons],
+            CONFIRM: [buttons, MessageHandler(text, use_buttons)],
         },
         fallbacks=[CommandHandler("cancel", cancel)],
         name="log", persistent=True, allow_reentry=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import Update
@@ -22,6 +24,7 @@ from bot.scheduler import register_tick, worker_name
 from bot.services import Services
 from coach.dates import parse_date
 from coach.ics import followups_calendar
+from coach.privacy import mask_name
 from coach.services import followups
 from coach.services.errors import ServiceError
 
@@ -33,13 +36,34 @@ REASON_CATEGORY = {
     "referral": "referral.handoff", "manual": "opening.phone_call",
 }
 RETRY_AFTER = timedelta(minutes=5)
+BATCH = 200  # reminders claimed per tick; the rest wait for the next tick
 PICK_DATE = 0
+log = logging.getLogger(__name__)
 
 
-def _suggested_script(svc: Services, reason: str):  # type: ignore[no-untyped-def]
+def _suggested_script(svc: Services, reason: str) -> Any:
+    """The first library script for the reason's category; None if the library fails."""
     category = REASON_CATEGORY.get(reason, "opening.phone_call")
-    scripts = svc.catalog.library.by_category(category)
+    try:
+        scripts = svc.catalog.library.by_category(category)
+    except Exception:  # noqa: BLE001 - a reminder without a script beats no reminder
+        log.exception("script library unavailable for reminders")
+        return None
     return scripts[0] if scripts else None
+
+
+def _render_reminder(svc: Services, item: followups.DueReminder) -> notifier.Outgoing:
+    script = _suggested_script(svc, item.reason)
+    try:
+        rendered = svc.renderer.render("reminder", item.language, me=None, r=item,
+                                       tz=item.timezone, script=script)
+    except Exception:  # noqa: BLE001 - e.g. a script whose text the template cannot show
+        if script is None:
+            raise
+        log.exception("reminder %s: script %s not shown", item.followup_id, script.id)
+        rendered = svc.renderer.render("reminder", item.language, me=None, r=item,
+                                       tz=item.timezone, script=None)
+    return notifier.Outgoing(item.followup_id, item.telegram_id, rendered.text, rendered.markup)
 
 
 # --- ticks --------------------------------------------------------------------------
@@ -49,29 +73,37 @@ def _suggested_script(svc: Services, reason: str):  # type: ignore[no-untyped-de
 async def send_due_reminders(app: Application) -> None:  # type: ignore[type-arg]
     """Claim due follow-ups and send each reminder once; failures are retried later."""
     svc: Services = app.bot_data["services"]
-    worker, now = worker_name(), svc.clock.now()
+    worker = worker_name()
     with svc.db.session() as s:
-        ids = followups.claim_due(s, now=now, lease_seconds=svc.settings.lease_seconds,
-                                  worker=worker)
+        ids = followups.claim_due(s, now=svc.clock.now(), lease_seconds=svc.settings.lease_seconds,
+                                  worker=worker, limit=BATCH)
     if not ids:
         return
     with svc.db.session() as s:
         items = followups.reminder_details(s, ids)
+    outgoing, unsendable = [], set(ids) - {item.followup_id for item in items}
     for item in items:
-        rendered = svc.renderer.render("reminder", item.language, me=None, r=item,
-                                       tz=item.timezone,
-                                       script=_suggested_script(svc, item.reason))
-        delivery = await notifier.send_text(app.bot, item.telegram_id, rendered.text,
-                                            markup=rendered.markup)
+        try:
+            outgoing.append(_render_reminder(svc, item))
+        except Exception:  # noqa: BLE001 - one broken reminder must not stop the others
+            log.exception("reminder %s could not be rendered", item.followup_id)
+            unsendable.add(item.followup_id)
+    with svc.db.session() as s:
+        for followup_id in unsendable:  # rows we cannot show: stop claiming them
+            followups.release(s, followup_id, worker=worker, retry_at=svc.clock.now(),
+                              give_up=True)
+
+    def record(message: notifier.Outgoing, delivery: notifier.Delivery) -> None:
+        # committed right after each send: a crash later cannot resend this one
         with svc.db.session() as s:
             if delivery.status == "sent":
-                followups.mark_sent(s, item.followup_id, worker=worker, now=svc.clock.now())
+                followups.mark_sent(s, message.key, worker=worker, now=svc.clock.now())
             else:
-                followups.release(s, item.followup_id, worker=worker,
+                followups.release(s, message.key, worker=worker,
                                   retry_at=svc.clock.now() + RETRY_AFTER,
                                   give_up=delivery.status in ("blocked", "failed"))
-        if delivery.status == "blocked":
-            notifier.mark_blocked(svc.db, item.telegram_id)
+
+    await notifier.send_all(app.bot, outgoing, db=svc.db, on_result=record)
 
 
 @register_tick
@@ -83,19 +115,25 @@ async def escalate_overdue(app: Application) -> None:  # type: ignore[type-arg]
                                         days=svc.settings.escalate_lead_days)
     for escalation in due:
         text = svc.renderer.text("escalation", escalation.lead_language, me=None,
-                                 items=escalation.items, tz=svc.settings.default_timezone)
-        delivery = await notifier.send_text(app.bot, escalation.lead_telegram_id, text)
-        if delivery.status == "retry":
+                                 items=escalation.items, tz=escalation.lead_timezone,
+                                 days=svc.settings.escalate_lead_days)
+        delivery = await notifier.send_text(app.bot, escalation.lead_telegram_id, text,
+                                            db=svc.db)
+        if delivery.status == "retry":  # told next tick instead
             with svc.db.session() as s:
                 followups.unmark_escalated(s, [item[0] for item in escalation.items])
 
 
 @register_tick
 async def hand_back_after_leave(app: Application) -> None:  # type: ignore[type-arg]
+    """After a leave, open follow-ups go back to the advisor, who is told how many."""
     svc: Services = app.bot_data["services"]
     today = svc.clock.now().astimezone(ZoneInfo(svc.settings.default_timezone)).date()
     with svc.db.session() as s:
-        followups.return_from_leave(s, today=today)
+        returned = followups.return_from_leave(s, today=today)
+    for back in returned:
+        text = svc.renderer.text("leave_returned", back.language, me=None, n=back.count)
+        await notifier.send_text(app.bot, back.telegram_id, text, db=svc.db)
 
 
 # --- reminder buttons ------------------------------------------------------------------
@@ -147,6 +185,12 @@ async def pick_date_start(update: Update, context: CoachContext) -> int:
     await query.answer()
     parsed = _parse(update)
     if parsed is None:
+        return ConversationHandler.END
+    try:
+        with context.svc.db.session() as s:
+            followups.open_own(s, context.caller, parsed[1])
+    except ServiceError as err:
+        await reply(update, context, "errors", code=err.code)
         return ConversationHandler.END
     context.user_data["fu_pick"] = parsed[1]
     await reply(update, context, "followup_pick_date")
@@ -241,18 +285,19 @@ async def leave(update: Update, context: CoachContext) -> None:
         return
     who, start, end, colleague = parsed
     svc = context.svc
+    me = context.caller
+    today = svc.clock.now().astimezone(ZoneInfo(me.timezone)).date()
     try:
         with svc.db.session() as s:
-            result = followups.handover(s, context.caller, advisor_handle=who, start=start,
-                                        end=end, colleague_handle=colleague,
-                                        tz=context.caller.timezone)
+            result = followups.handover(s, me, advisor_handle=who, start=start, end=end,
+                                        colleague_handle=colleague, tz=me.timezone, today=today)
     except ServiceError as err:
         await reply(update, context, "errors", code=err.code, **err.params)
         return
     await reply(update, context, "leave_done", h=result)
     if result.count:
         text = svc.renderer.text("leave_colleague", result.colleague_language, me=None, h=result)
-        await notifier.send_text(context.bot, result.colleague_telegram_id, text)
+        await notifier.send_text(context.bot, result.colleague_telegram_id, text, db=svc.db)
 
 
 @requires("advisor", "lead")
@@ -262,8 +307,13 @@ async def export_ics(update: Update, context: CoachContext) -> None:
     now = svc.clock.now()
     with svc.db.session() as s:
         items = followups.list_for(s, me, start=None, end=now + timedelta(days=366), now=now)
-    data = followups_calendar(items, now=now, reason_text=lambda code: svc.renderer.text(
-        "reason_name", context.locale, me=me, code=code))
+    data = followups_calendar(
+        items, now=now,
+        reason_text=lambda code: svc.renderer.text("reason_name", context.locale, me=me,
+                                                   code=code),
+        # the file ends up in a phone calendar (often synced to a cloud): privacy mode
+        # keeps client names out of it
+        name_text=mask_name if svc.settings.privacy_mode else None)
     assert update.effective_message is not None
     await update.effective_message.reply_document(
         data, filename="followups.ics",

@@ -120,7 +120,7 @@ async def test_today_command_paging_and_empty_book(harness: BotHarness) -> None:
                              last_contact_at=now - timedelta(days=40 + i))
     chat = harness.chat(busy)
     first = (await chat.send("/today"))[-1]
-    assert "超过一个月未联系" in first.text
+    assert "客户29：已 69 天未联系" in first.text
     more = [d for _, d in first.buttons if d.startswith("dg p ")]
     assert more == ["dg p 1"]
     second = (await chat.press("dg p 1", message=first))[-1]
@@ -246,3 +246,155 @@ def test_holidays_for_hong_kong_advisors(services) -> None:  # type: ignore[no-u
                                   call_target=10)
     assert [h[2] for h in lists[hk.id].holidays][0] == "Christmas Day"
     assert lists[cn.id].holidays == []
+
+
+def test_feb_29_birthday_in_a_non_leap_year_checklist(harness: BotHarness) -> None:
+    advisor = harness.person("advisor")
+    harness.clock.set(datetime(2027, 2, 25, 2, 0, tzinfo=UTC))  # Thursday 10:00 Shanghai
+    now = harness.clock.now()
+    with harness.services.db.session() as s:
+        factories.client(s, advisor_id=_user(harness, advisor).id, name="闰日寿星", now=now,
+                         tier="mass", birthday=date(1980, 2, 29))
+    items = [i for i in _checklist(harness, advisor).items if i.section == "birthdays"]
+    assert [(i.kind, i.client_name, i.when) for i in items] == [
+        ("birthday", "闰日寿星", date(2027, 2, 28))]
+    harness.clock.set(datetime(2027, 2, 28, 2, 0, tzinfo=UTC))
+    items = [i for i in _checklist(harness, advisor).items if i.section == "birthdays"]
+    assert [i.kind for i in items] == ["birthday_today"]
+
+
+async def test_questions_briefing_holidays_and_buttons(harness: BotHarness) -> None:
+    from storage.models import Briefing, ClientQuestion
+
+    advisor = harness.person("advisor", team="Alpha")
+    lead = harness.person("lead", team="Alpha")
+    harness.clock.set(datetime(2026, 12, 28, 1, 0, tzinfo=UTC))  # Monday 09:00 Shanghai
+    now = harness.clock.now()
+    with harness.services.db.session() as s:
+        uid = _user(harness, advisor).id
+        team_id = _user(harness, advisor).team_id
+        recent = dict(last_contact_at=now - timedelta(days=1), last_meeting_at=now)
+        asker = factories.client(s, advisor_id=uid, name="提问客户", tier="mass", now=now)
+        s.add(ClientQuestion(client_id=asker.id, advisor_id=uid, text="美元理财的汇率风险？",
+                             status="open", created_at=now - timedelta(days=11)))
+        fresh = factories.client(s, advisor_id=uid, name="新问题", tier="mass", now=now)
+        s.add(ClientQuestion(client_id=fresh.id, advisor_id=uid, text="定投怎么扣款？",
+                             status="open", created_at=now - timedelta(days=9)))
+        birthday = factories.client(s, advisor_id=uid, name="寿星", now=now,
+                                    birthday=date(1975, 12, 30), **recent)
+        lead_id = _user(harness, lead).id
+        old = Briefing(team_id=team_id, lead_id=lead_id, payload={}, body="昨天", status="sent",
+                       created_at=now, sent_at=now - timedelta(days=1))
+        today = Briefing(team_id=team_id, lead_id=lead_id, payload={}, body="今天",
+                         status="sent", created_at=now, sent_at=now - timedelta(minutes=30))
+        s.add_all([old, today])
+        s.flush()
+        briefing_id = today.id
+    message = (await harness.chat(advisor).send("/today"))[-1]
+    assert "提问客户：客户问题已 11 天未答复" in message.text and "新问题" not in message.text
+    assert "01-01 元旦" in message.text
+    assert "寿星 12-30" in message.text
+    assert "负责人已发送今日晨会简报" in message.text
+    assert ("📣 查看晨会简报", f"bf show {briefing_id}") in message.buttons
+    assert ("📞 2. 提问客户", f"lg c {asker.id}") in message.buttons
+    assert ("1. 寿星", f"cl {birthday.id}") in message.buttons
+    text = (await harness.chat(advisor).press(f"cl {birthday.id}", message=message))[-1].text
+    assert "寿星" in text
+
+
+def test_a_book_with_nothing_due_is_not_an_empty_book(harness: BotHarness) -> None:
+    advisor = harness.person("advisor")
+    now = harness.clock.now()
+    with harness.services.db.session() as s:
+        factories.client(s, advisor_id=_user(harness, advisor).id, name="普通客户", tier="mass",
+                         now=now, assessed_on=None)
+    checklist = _checklist(harness, advisor)
+    assert checklist.items == [] and checklist.has_clients
+    rendered = harness.services.renderer.text("digest", "zh-Hans", me=None, c=checklist, page=0,
+                                              morning=True)
+    assert "今天没有紧急事项" in rendered and "您还没有客户" not in rendered
+
+
+async def test_blocked_advisor_is_marked_inactive_and_the_rest_still_get_theirs(
+        harness: BotHarness) -> None:
+    blocked = harness.person("advisor")
+    fine = harness.person("advisor")
+    harness.telegram.blocked_chats.add(blocked.id)
+    await morning_checklists(harness.app)
+    assert len(harness.telegram.messages_to(fine.id)) == 1
+    assert harness.user_row(blocked).active is False
+    await morning_checklists(harness.app)  # not retried, not resent
+    assert len(harness.telegram.messages_to(fine.id)) == 1
+
+
+async def test_a_morning_time_after_the_catch_up_limit_still_sends(harness: BotHarness) -> None:
+    advisor = harness.person("advisor", digest_time=time(13, 0))
+    await morning_checklists(harness.app)  # 10:00 local
+    assert harness.telegram.messages_to(advisor.id) == []
+    harness.clock.set(datetime(2026, 11, 25, 5, 5, tzinfo=UTC))  # 13:05 local
+    await morning_checklists(harness.app)
+    assert len(harness.telegram.messages_to(advisor.id)) == 1
+
+
+async def test_lead_gets_the_excel_file_from_the_button(harness: BotHarness) -> None:
+    advisor = harness.person("advisor", team="Alpha", name="周敏")
+    lead = harness.person("lead", team="Alpha", language="en")
+    now = harness.clock.now()
+    with harness.services.db.session() as s:
+        uid = _user(harness, advisor).id
+        client = factories.client(s, advisor_id=uid, now=now)
+        s.add(Interaction(client_id=client.id, advisor_id=uid, channel="phone", outcome="sale",
+                          amount=Decimal(20000), occurred_at=now, created_at=now))
+        s.add(FollowUp(client_id=client.id, advisor_id=uid, kind="call", reason="manual",
+                       due_at=now - timedelta(hours=1), status="pending", created_at=now))
+    chat = harness.chat(lead)
+    team = (await chat.send("/log_today"))[-1]
+    assert "周敏" in team.text and "Team calls: 1 of 10" in team.text
+    doc = (await chat.press("dg x", message=team))[-1]
+    book = load_workbook(io.BytesIO(next(iter(doc.files.values()))))
+    sheet = book["worklog"]
+    assert sheet["A1"].value == "Team work log 2026-11-25"
+    assert [c.value for c in sheet[2]][:3] == ["Advisor", "Calls", "Call target"]
+    assert [c.value for c in sheet[3]] == ["周敏", 1, 10, 0, 1, 20000, 1, 1]
+    assert book["outcomes"]["G1"].value == "sale" and book["outcomes"]["G2"].value == 1
+    own = (await harness.chat(advisor).send("/log_today xlsx"))[-1]  # advisors get text
+    assert not own.files and "通话：1 / 10" in own.text
+
+
+def test_checklist_queries_do_not_grow_with_the_book(services) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+
+    now = services.clock.now()
+
+    def count_queries(advisors: int, per_advisor: int) -> int:
+        with services.db.session() as s:
+            users = []
+            for _ in range(advisors):
+                user = factories.user(s, now=now)
+                users.append(user)
+                for i in range(per_advisor):
+                    c = factories.client(s, advisor_id=user.id, name=f"客户{i}", now=now,
+                                         last_contact_at=now - timedelta(days=i * 7))
+                    factories.holding(s, client_id=c.id, maturity=date(2026, 11, 27))
+                    s.add(FollowUp(client_id=c.id, advisor_id=user.id, kind="call",
+                                   reason="manual", due_at=now, status="pending",
+                                   created_at=now))
+                    s.add(Interaction(client_id=c.id, advisor_id=user.id, channel="phone",
+                                      outcome="sale", occurred_at=now - timedelta(days=8),
+                                      created_at=now))
+            s.flush()
+            seen: list[str] = []
+
+            def hook(*args: object) -> None:
+                seen.append(str(args[2]))
+
+            event.listen(services.db.engine, "before_cursor_execute", hook)
+            try:
+                lists = digest.checklists(s, users, now=now, config=CFG, region="CN",
+                                          call_target=10)
+            finally:
+                event.remove(services.db.engine, "before_cursor_execute", hook)
+            assert all(len(c.items) >= per_advisor for c in lists.values())
+            return len(seen)
+
+    assert count_queries(2, 3) == count_queries(6, 12)

@@ -129,12 +129,21 @@ async def test_blocked_advisor_does_not_stop_the_others(harness: BotHarness) -> 
 async def test_transient_error_is_retried_later(harness: BotHarness) -> None:
     advisor = harness.person("advisor")
     fid = _due_followup(harness, advisor)
+    with harness.services.db.session() as s:
+        due = s.get(FollowUp, fid).due_at  # type: ignore[union-attr]
     harness.telegram.fail_next(advisor.id, 500, description="Internal Server Error")
     await run_ticks(harness.app)
-    assert _status(harness, fid) == "pending"
-    harness.clock.advance(minutes=6)
+    assert _status(harness, fid) == "sending"  # claimable again once the short lease ends
+    harness.clock.advance(minutes=4)
+    await run_ticks(harness.app)
+    assert harness.telegram.messages_to(advisor.id) == []
+    harness.clock.advance(minutes=2)
+    await run_ticks(harness.app)
     await run_ticks(harness.app)
     assert len(harness.telegram.messages_to(advisor.id)) == 1
+    with harness.services.db.session() as s:
+        row = s.get(FollowUp, fid)
+        assert row is not None and row.status == "sent" and row.due_at == due  # never moved
 
 
 async def test_snooze_tomorrow_pick_date_cancel_done(harness: BotHarness) -> None:
@@ -237,3 +246,233 @@ async def test_export_ics(harness: BotHarness) -> None:
     assert data.startswith("BEGIN:VCALENDAR\r\n") and data.endswith("END:VCALENDAR\r\n")
     assert "BEGIN:VEVENT" in data and "DTSTART:20261125T015900Z" in data
     assert all(len(line.encode()) <= 75 for line in data.split("\r\n"))
+
+
+# --- claims, the scheduler, the notifier -----------------------------------------------------
+
+
+def test_interleaved_claimers_and_a_late_worker(services) -> None:  # type: ignore[no-untyped-def]
+    """Two databases (two processes): no row twice; a worker whose lease expired loses it."""
+    now = services.clock.now()
+    with services.db.session() as s:
+        user = factories.user(s, now=now)
+        client = factories.client(s, advisor_id=user.id, now=now)
+        for i in range(5):
+            s.add(FollowUp(client_id=client.id, advisor_id=user.id, kind="call", reason="manual",
+                           due_at=now - timedelta(minutes=i), status="pending", created_at=now))
+    first, second = Database(services.settings.database_url), Database(
+        services.settings.database_url)
+    try:
+        with first.session() as s:
+            a = followups.claim_due(s, now=now, lease_seconds=60, worker="a", limit=3)
+        with second.session() as s:
+            b = followups.claim_due(s, now=now, lease_seconds=600, worker="b", limit=3)
+        with second.session() as s:
+            assert followups.claim_due(s, now=now, lease_seconds=600, worker="b") == []
+        assert len(a) == 3 and len(b) == 2 and not set(a) & set(b)
+        later = now + timedelta(seconds=61)  # "a" hung: its leases expire, "b" takes them
+        with second.session() as s:
+            assert followups.claim_due(s, now=later, lease_seconds=60, worker="b") == sorted(a)
+        with first.session() as s:  # "a" wakes up: it no longer holds the claim
+            assert not followups.mark_sent(s, a[0], worker="a", now=later)
+        with second.session() as s:
+            assert followups.mark_sent(s, a[0], worker="b", now=later)
+            row = s.get(FollowUp, a[0])
+            assert row is not None and (row.status, row.attempts) == ("sent", 2)
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+async def test_a_failing_tick_does_not_stop_the_others(harness: BotHarness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bot import scheduler
+
+    advisor = harness.person("advisor")
+    _due_followup(harness, advisor)
+
+    async def broken(app) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(scheduler, "TICKS", [broken, reminders.send_due_reminders])
+    await scheduler.run_ticks(harness.app)
+    assert len(harness.telegram.messages_to(advisor.id)) == 1
+
+
+def test_install_jobs_registers_one_repeating_tick(services) -> None:  # type: ignore[no-untyped-def]
+    from bot import scheduler
+
+    app = build_application(services, request=FakeRequest(harness_telegram()), rate_limit=False)
+    job = scheduler.install_jobs(app, every=services.settings.tick_seconds)
+    assert job is not None and job.name == "coach-tick"
+    assert reminders.send_due_reminders in scheduler.TICKS
+    assert reminders.escalate_overdue in scheduler.TICKS
+    assert reminders.hand_back_after_leave in scheduler.TICKS
+
+
+def harness_telegram():  # type: ignore[no-untyped-def]
+    from bot.fakebot import FakeTelegram
+
+    return FakeTelegram()
+
+
+async def test_429_waits_and_sends(harness: BotHarness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bot import notifier
+
+    waited: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        waited.append(seconds)
+
+    monkeypatch.setattr(notifier, "_sleep", no_wait)
+    advisor = harness.person("advisor")
+    fid = _due_followup(harness, advisor)
+    harness.telegram.fail_next(advisor.id, 429, description="Too Many Requests: retry after 7",
+                               parameters={"retry_after": 7})
+    await run_ticks(harness.app)
+    assert waited == [7] and len(harness.telegram.messages_to(advisor.id)) == 1
+    assert _status(harness, fid) == "sent"
+
+
+async def test_reminder_without_the_script_library(harness: BotHarness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bot.services import Services
+
+    def broken(self):  # type: ignore[no-untyped-def]
+        raise ImportError("library not built yet")
+
+    monkeypatch.setattr(Services, "catalog", property(broken))
+    advisor = harness.person("advisor")
+    _due_followup(harness, advisor)
+    await run_ticks(harness.app)
+    sent = harness.telegram.messages_to(advisor.id)
+    assert len(sent) == 1 and "王建国" in sent[0].text and "推荐话术" not in sent[0].text
+
+
+async def test_reminder_shows_last_contact_and_a_script_by_reason(harness: BotHarness) -> None:
+    advisor = harness.person("advisor")
+    chat = harness.chat(advisor)
+    with harness.services.db.session() as s:
+        from coach.services import people
+
+        user = people.find_user(s, advisor.id)
+        factories.client(s, advisor_id=user.id, name="王建国", now=harness.clock.now())
+    await chat.send("/log 王建国 成交 20万 稳健理财")
+    await chat.press("lg ok")
+    harness.clock.advance(days=8)
+    await run_ticks(harness.app)
+    reminder = harness.telegram.messages_to(advisor.id)[-1]
+    assert "售后回访" in reminder.text and "上次联系" in reminder.text and "11-25" in reminder.text
+    assert "推荐话术" in reminder.text
+    assert any(d.startswith("lb s ") for _, d in reminder.buttons)  # the post-sale script
+
+
+# --- buttons: ownership and bad input -------------------------------------------------------
+
+
+async def test_pick_date_is_checked_and_bad_dates_are_refused(harness: BotHarness) -> None:
+    owner = harness.person("advisor")
+    intruder = harness.person("advisor")
+    fid = _due_followup(harness, owner)
+    refused = (await harness.chat(intruder).press_data(f"fu p {fid}"))[-1]
+    assert "不属于您" in refused.text
+    chat = harness.chat(owner)
+    await chat.press_data(f"fu p {fid}")
+    assert "没看懂这个日期" in (await chat.send("whenever"))[-1].text
+    assert "没有这个日期" in (await chat.send("2026-02-30"))[-1].text
+    assert "没有保存" in (await chat.send("/cancel"))[-1].text
+    await chat.press_data(f"fu d {fid}")
+    assert "已经关闭" in (await chat.press_data(f"fu p {fid}"))[-1].text
+    with harness.services.db.session() as s:
+        row = s.get(FollowUp, fid)
+        assert row is not None and row.status == "done"
+    assert await chat.press_data("fu d notanumber") == []  # answered quietly, nothing changes
+
+
+async def test_snooze_resets_escalation_and_closed_rows_cannot_be_snoozed(
+        harness: BotHarness) -> None:
+    advisor = harness.person("advisor")
+    chat = harness.chat(advisor)
+    fid = _due_followup(harness, advisor)
+    await chat.press_data(f"fu x {fid}")
+    assert "已经关闭" in (await chat.press_data(f"fu h {fid}"))[-1].text
+    assert _status(harness, fid) == "cancelled"
+
+
+# --- escalation query, leave details, calendar --------------------------------------------------
+
+
+def test_overdue_followups_query(services) -> None:  # type: ignore[no-untyped-def]
+    now = services.clock.now()
+    with services.db.session() as s:
+        user = factories.user(s, now=now)
+        client = factories.client(s, advisor_id=user.id, now=now)
+        for days, status in ((4, "pending"), (3, "sent"), (2, "pending"), (5, "done")):
+            s.add(FollowUp(client_id=client.id, advisor_id=user.id, kind="call", reason="manual",
+                           due_at=now - timedelta(days=days), status=status, created_at=now))
+        user_id = user.id
+    with services.db.session() as s:
+        rows = followups.overdue_followups(s, [user_id], now, 3)
+        assert [(r[0], r[2], (now - r[4]).days) for r in rows] == [
+            (user_id, "王建国", 4), (user_id, "王建国", 3)]
+        assert followups.overdue_followups(s, [], now, 3) == []
+
+
+async def test_lead_hands_over_for_an_advisor_and_colleague_covers(harness: BotHarness) -> None:
+    advisor = harness.person("advisor", team="Alpha")
+    colleague = harness.person("advisor", team="Alpha")
+    lead = harness.person("lead", team="Alpha")
+    fid = _due_followup(harness, advisor, minutes_ago=-60 * 24 * 7)  # Dec 2, 10:01
+    _due_followup(harness, advisor, minutes_ago=-60 * 24 * 20, name="李秀英")  # after the leave
+    who, to = harness.user_row(advisor).username, harness.user_row(colleague).username
+    assert "已经结束" in (await harness.chat(lead).send(
+        f"/leave @{who} 2026-11-01 2026-11-05 @{to}"))[-1].text
+    done = (await harness.chat(lead).send(f"/leave @{who} 2026-12-01 2026-12-05 @{to}"))[-1]
+    assert "1" in done.text
+    helper = harness.chat(colleague)
+    assert "您名下没有" in (await helper.send("/client 李秀英"))[-1].text  # not handed over
+    harness.clock.advance(days=7, minutes=2)
+    await run_ticks(harness.app)
+    reminder = harness.telegram.messages_to(colleague.id)[-1]
+    assert "王建国" in reminder.text
+    done_reply = (await helper.press(f"fu d {fid}", message=reminder))[-1]
+    await helper.press(1, message=done_reply)  # 📝 log what happened
+    await helper.press("lg ch phone")
+    await helper.press("lg o interested_thinking")
+    await helper.send("12/4 15:00")
+    await helper.press("lg nt -")
+    await helper.press("lg ok")
+    with harness.services.db.session() as s:
+        new = s.scalars(select(FollowUp).where(FollowUp.interaction_id.is_not(None))).one()
+        assert new.advisor_id == harness.user_row(colleague).id  # due in the leave
+        assert new.original_advisor_id == harness.user_row(advisor).id
+    harness.clock.advance(days=4)
+    await run_ticks(harness.app)
+    assert "欢迎回来" in harness.telegram.messages_to(advisor.id)[-1].text
+    with harness.services.db.session() as s:
+        back = s.get(FollowUp, new.id)
+        assert back is not None and back.advisor_id == harness.user_row(advisor).id
+    assert "您名下没有" in (await helper.send("/client 王建国"))[-1].text  # visibility ended
+
+
+async def test_export_ics_masks_names_folds_and_escapes(harness: BotHarness) -> None:
+    from coach.ics import fold
+
+    advisor = harness.person("advisor")
+    from types import SimpleNamespace
+
+    from coach.ics import followups_calendar
+
+    _due_followup(harness, advisor, name="欧阳娜娜")
+    replies = await harness.chat(advisor).send("/export_ics")
+    data = next(iter(replies[-1].files.values())).decode()
+    assert "SUMMARY:欧阳** · " in data and "娜娜" not in data  # privacy mode masks names
+    item = SimpleNamespace(id=7, client_name="Chen; Li, Jr", reason="sale",
+                           due_at=harness.clock.now())
+    text = followups_calendar([item], now=harness.clock.now(), reason_text=str).decode()
+    assert "SUMMARY:Chen\\; Li\\, Jr · sale\r\n" in text
+    assert "UID:followup-" in data and "DTSTAMP:20261125T020000Z" in data
+    long = "SUMMARY:" + "长" * 60
+    folded = fold(long)
+    assert folded.replace("\r\n ", "") == long
+    assert all(len(part.encode()) <= 75 for part in folded.split("\r\n"))
+    empty = await harness.chat(harness.person("advisor")).send("/export_ics")
+    assert "BEGIN:VEVENT" not in next(iter(empty[-1].files.values())).decode()

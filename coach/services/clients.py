@@ -51,10 +51,12 @@ def visible_clients(me: Me) -> Select[tuple[Client]]:
         team_advisors = select(User.id).where(User.team_id == me.team_id)
         return query.where(Client.advisor_id.in_(team_advisors))
     if me.role in ("advisor", "lead"):
-        # a colleague covering a leave sees the clients handed over to them
+        # a colleague covering a leave sees the clients handed over to them, until the
+        # leave ends (handover_until is cleared then, on closed rows too)
         handed_over = select(FollowUp.client_id).where(
             FollowUp.advisor_id == me.user_id, FollowUp.original_advisor_id.is_not(None),
-            FollowUp.status.in_(("pending", "sending", "sent", "snoozed")))
+            or_(FollowUp.status.in_(("pending", "sending", "sent", "snoozed")),
+                FollowUp.handover_until.is_not(None)))
         return query.where(or_(Client.advisor_id == me.user_id, Client.id.in_(handed_over)))
     return query.where(Client.id.is_(None))
 

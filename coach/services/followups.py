@@ -8,6 +8,13 @@ concurrent commit, and SQLite serialises writers). If a process dies after its
 claim, the lease expires and the next tick claims the row again. The only
 possible repeat: the process dies after Telegram accepted the message and
 before the ``sent`` commit — then the reminder arrives twice.
+
+A send that fails for a passing reason (timeout, network, 429 beyond the rate
+limiter's retries) leaves the row ``sending`` with a short lease, so a later tick
+claims it again; ``due_at`` is never moved by delivery trouble (it is the
+advisor's business date: overdue counts and escalation depend on it). A person
+who blocked the bot gets no retries: the row becomes ``sent`` without ``sent_at``
+and stays open in their lists.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from coach.actor import Me
@@ -34,15 +41,19 @@ __all__ = [
     "handover",
     "list_for",
     "mark_sent",
+    "open_own",
     "overdue_followups",
     "release",
     "reminder_details",
     "reschedule",
     "return_from_leave",
+    "snooze_target",
+    "unmark_escalated",
 ]
 
 ACTIVE = ("pending", "sending", "sent", "snoozed")
 CLAIMABLE = ("pending", "snoozed")
+MAX_LEAVE_DAYS = 92
 
 
 def _claimable(now: datetime):  # type: ignore[no-untyped-def]
@@ -77,12 +88,17 @@ def mark_sent(session: Session, followup_id: int, *, worker: str, now: datetime)
 
 def release(session: Session, followup_id: int, *, worker: str, retry_at: datetime,
             give_up: bool = False) -> None:
-    """A send failed: retry later, or give up (the person blocked the bot)."""
+    """A send failed: claimable again from ``retry_at``, or give up (bot blocked).
+
+    Retrying keeps the row ``sending`` with the lease shortened to ``retry_at``:
+    :func:`claim_due` takes expired leases, and ``due_at`` stays as the advisor set it.
+    """
+    values = ({"status": "sent", "lease_until": None} if give_up
+              else {"lease_until": retry_at, "claimed_by": None})
     session.execute(
         update(FollowUp).where(FollowUp.id == followup_id, FollowUp.claimed_by == worker,
                                FollowUp.status == "sending")
-        .values(status="sent" if give_up else "pending", due_at=retry_at, lease_until=None)
-        .execution_options(synchronize_session=False))
+        .values(**values).execution_options(synchronize_session=False))
 
 
 @dataclass(frozen=True)
@@ -119,6 +135,14 @@ def _own(session: Session, me: Me, followup_id: int) -> FollowUp:
     row = session.get(FollowUp, followup_id)
     if row is None or row.advisor_id != me.user_id:
         raise ServiceError("followup_not_found")
+    return row
+
+
+def open_own(session: Session, me: Me, followup_id: int) -> FollowUp:
+    """A follow-up the caller owns that is still open (before asking for a new date)."""
+    row = _own(session, me, followup_id)
+    if row.status not in ACTIVE:
+        raise ServiceError("followup_closed")
     return row
 
 
@@ -197,6 +221,7 @@ def overdue_followups(session: Session, advisor_ids: list[int], now: datetime,
 class Escalation:
     lead_telegram_id: int
     lead_language: str
+    lead_timezone: str
     items: list[tuple[int, str, str, str, datetime]]  # id, advisor, client, reason, due
 
 
@@ -227,7 +252,7 @@ def escalations_due(session: Session, *, now: datetime, days: int) -> list[Escal
         for lead in session.scalars(select(User).where(User.team_id == team_id,
                                                        User.role == "lead",
                                                        User.active.is_(True))):
-            out.append(Escalation(lead.telegram_id, lead.language, items))
+            out.append(Escalation(lead.telegram_id, lead.language, lead.timezone, items))
     return out
 
 
@@ -248,13 +273,19 @@ class Handover:
 
 
 def handover(session: Session, me: Me, *, advisor_handle: str | None, start: date, end: date,
-             colleague_handle: str, tz: str) -> Handover:
+             colleague_handle: str, tz: str, today: date | None = None) -> Handover:
     """Reassign the advisor's pending follow-ups due within the leave to a colleague."""
     if end < start:
         raise ServiceError("leave_dates_invalid")
+    if (end - start).days > MAX_LEAVE_DAYS:
+        raise ServiceError("leave_too_long")
+    if today is not None and end < today:
+        raise ServiceError("leave_in_past")
     advisor = _member(session, me, advisor_handle)
     if advisor.id != me.user_id and me.role not in ("lead", "admin"):
         raise ServiceError("role_forbidden")
+    if advisor.role not in ("advisor", "lead"):
+        raise ServiceError("member_not_found", name=advisor_handle or advisor.name)
     colleague = _member(session, me, colleague_handle, team_id=advisor.team_id)
     if colleague.id == advisor.id or colleague.role not in ("advisor", "lead"):
         raise ServiceError("colleague_invalid", name=colleague_handle)
@@ -278,7 +309,8 @@ def _member(session: Session, me: Me, handle: str | None, *, team_id: int | None
         user = session.get(User, me.user_id)
         assert user is not None
         return user
-    user = session.scalar(select(User).where(User.username == handle.lstrip("@")))
+    user = session.scalar(select(User).where(
+        func.lower(User.username) == handle.lstrip("@").lower()).order_by(User.id))
     same_team = user is not None and user.team_id == (team_id if team_id is not None
                                                       else me.team_id)
     if user is None or not (same_team or me.role == "admin"):
@@ -286,13 +318,36 @@ def _member(session: Session, me: Me, handle: str | None, *, team_id: int | None
     return user
 
 
-def return_from_leave(session: Session, *, today: date) -> int:
-    """Hand back follow-ups whose leave ended before ``today`` (a daily tick)."""
-    rows = session.scalars(select(FollowUp).where(
-        FollowUp.original_advisor_id.is_not(None), FollowUp.handover_until < today,
-        FollowUp.status.in_(ACTIVE))).all()
-    for row in rows:
-        row.advisor_id = row.original_advisor_id  # type: ignore[assignment]
-        row.original_advisor_id = None
-        row.handover_until = None
-    return len(rows)
+def return_from_leave(session: Session, *, today: date) -> list[Returned]:
+    """Hand back open follow-ups whose leave ended before ``today`` (a tick).
+
+    Closed ones stay with the colleague who handled them (the record of who did
+    it), but lose ``handover_until``: the colleague no longer sees that client.
+    Returns, per advisor back from leave, how many came back. Both steps are
+    single UPDATEs, so two instances never hand the same row back twice.
+    """
+    ended = and_(FollowUp.original_advisor_id.is_not(None), FollowUp.handover_until < today)
+    back = session.execute(
+        update(FollowUp).where(ended, FollowUp.status.in_(ACTIVE))
+        .values(advisor_id=FollowUp.original_advisor_id, original_advisor_id=None,
+                handover_until=None)
+        .returning(FollowUp.advisor_id).execution_options(synchronize_session=False)
+    ).scalars().all()
+    session.execute(update(FollowUp).where(ended).values(handover_until=None)
+                    .execution_options(synchronize_session=False))
+    counts: dict[int, int] = {}
+    for advisor_id in back:
+        counts[advisor_id] = counts.get(advisor_id, 0) + 1
+    out = []
+    for advisor_id, n in sorted(counts.items()):
+        user = session.get(User, advisor_id)
+        if user is not None and user.active:
+            out.append(Returned(user.telegram_id, user.language, n))
+    return out
+
+
+@dataclass(frozen=True)
+class Returned:
+    telegram_id: int
+    language: str
+    count: int

@@ -4,16 +4,24 @@
 contact clock (and meeting clock for meetings and visits), close the follow-ups
 this contact fulfils, plan the next ones with :mod:`coach.policy`, and keep away
 from clients who refused firmly.
+
+Only the client's own advisor (or a colleague covering their leave) may log a
+contact: :func:`loggable_client` is the one check, used by every entry point.
+Suitability of a sale (issue 8) hooks in after ``record_outcome`` in the same
+transaction (``coach.services.suitability_check.after_logged``) and before it in
+the handler (the confirmation warning); ``record_outcome`` itself stays neutral.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+import logging
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from coach.actor import Me
@@ -25,11 +33,34 @@ from coach.services.clients import Lookup, get_visible_client, lookup
 from coach.services.errors import ServiceError
 from storage.models import Appointment, Client, FollowUp, Interaction
 
-__all__ = ["CHANNELS", "LogDraft", "LoggedOutcome", "Prepared", "prepare", "record_outcome",
-           "suggest_next"]
+__all__ = ["CHANNELS", "LogDraft", "LoggedOutcome", "OPEN", "Prepared", "find_loggable",
+           "loggable_client", "prepare", "record_outcome", "suggest_next"]
 
+log = logging.getLogger(__name__)
 CHANNELS = ("phone", "meeting", "message", "visit")
 IN_PERSON = ("meeting", "visit")
+OUTCOMES = frozenset(o.value for o in Outcome)
+OPEN = ("pending", "sent", "snoozed")  # what a contact can fulfil ("sending" is mid-delivery)
+
+
+def _as_owner(me: Me) -> Me:
+    """The caller seen as an advisor: their own clients plus those handed over to them.
+
+    A lead may *read* the team's clients, but logs contacts only for their own.
+    """
+    return replace(me, role="advisor")
+
+
+def loggable_client(session: Session, me: Me, client_id: int) -> Client:
+    """A client the caller may log a contact for, or ``client_not_found``."""
+    if me.role not in ("advisor", "lead", "admin"):
+        raise ServiceError("role_forbidden")
+    return get_visible_client(session, _as_owner(me), client_id)
+
+
+def find_loggable(session: Session, me: Me, name: str) -> Lookup:
+    """Fuzzy-find ``name`` among the clients the caller may log for."""
+    return lookup(session, _as_owner(me), name)
 
 
 @dataclass
@@ -77,8 +108,8 @@ def prepare(session: Session, me: Me, line: str, *, clock: Clock) -> Prepared:
         product=parsed.product, notes=parsed.notes,
         due=parsed.due.isoformat() if parsed.due else None, has_time=parsed.has_time,
         next_step="custom" if parsed.due else "default",
-        questions=[q for q in parsed.questions if q != "missing_client"])
-    found = lookup(session, me, parsed.client) if parsed.client else None
+        questions=[q for q in parsed.questions if not q.startswith("missing_")])
+    found = find_loggable(session, me, parsed.client) if parsed.client else None
     if found and found.client_id is not None:
         draft.client_id = found.client_id
         draft.client_name = found.choices[0][1]
@@ -108,18 +139,22 @@ class LoggedOutcome:
     do_not_contact_until: Any = None
 
 
-def record_outcome(session: Session, me: Me, draft: LogDraft, *, clock: Clock, region: str,
-                   config: PolicyConfig | None = None) -> LoggedOutcome:
-    """Save the contact and schedule what comes next, all in the caller's transaction."""
+def record_outcome(session: Session, me: Me, draft: LogDraft, *, clock: Clock,
+                   policy_config: PolicyConfig | None = None, region: str = "CN",
+                   update_id: int | None = None) -> LoggedOutcome:
+    """Save the contact and schedule what comes next, all in the caller's transaction.
+
+    ``update_id`` (the Telegram update that confirmed it) is only logged: a
+    redelivered update never reaches here, the guard drops it (``ProcessedUpdate``).
+    """
     if draft.client_id is None:
         raise ServiceError("client_not_found")
-    if draft.outcome not in {o.value for o in Outcome}:
+    if draft.outcome not in OUTCOMES:
         raise ServiceError("outcome_missing")
     if draft.channel not in CHANNELS:
         raise ServiceError("channel_invalid")
-    client = get_visible_client(session, me, draft.client_id)
-    if client.advisor_id != me.user_id and not _handed_over(session, me, client.id):
-        raise ServiceError("client_not_found")  # a lead reads the team's clients, logs own
+    client = loggable_client(session, me, draft.client_id)
+    config = policy_config or PolicyConfig()
     now = clock.now()
     interaction = Interaction(
         client_id=client.id, advisor_id=me.user_id, channel=draft.channel, outcome=draft.outcome,
@@ -130,51 +165,74 @@ def record_outcome(session: Session, me: Me, draft: LogDraft, *, clock: Clock, r
     client.last_contact_at = now
     if draft.channel in IN_PERSON:
         client.last_meeting_at = now
-    closed = session.execute(
-        update(FollowUp).where(FollowUp.client_id == client.id,
-                               FollowUp.status.in_(("pending", "sent", "snoozed")),
-                               # a future meeting still needs its reminders
-                               or_(FollowUp.kind != "meeting_reminder",
-                                   FollowUp.due_at <= _end_of_today(now, me.timezone)))
-        .values(status="done", done_at=now).execution_options(synchronize_session=False)
-    ).rowcount or 0
+    plan = plan_followups(draft.outcome, contacted_at=now,
+                          explicit_due=draft.due_at if draft.next_step == "custom" else None,
+                          has_time=draft.has_time, tz=me.timezone, region=region, config=config)
+    steps = plan.steps if draft.next_step != "none" else []
+    closed = _close_fulfilled(session, client.id, now=now, tz=me.timezone,
+                              in_person=draft.channel in IN_PERSON, replaced=bool(steps))
     if draft.outcome == Outcome.FIRM_DECLINE.value:
         # keep away: every open follow-up of this client is cancelled
         session.execute(update(FollowUp).where(
-            FollowUp.client_id == client.id, FollowUp.status.in_(("pending", "snoozed")))
+            FollowUp.client_id == client.id, FollowUp.status.in_(OPEN))
             .values(status="cancelled", done_at=now).execution_options(synchronize_session=False))
-    plan = plan_followups(draft.outcome, contacted_at=now,
-                          explicit_due=draft.due_at if draft.next_step == "custom" else None,
-                          has_time=draft.has_time, tz=me.timezone, region=region,
-                          config=config or PolicyConfig())
+    covering_until = _covering_until(session, me, client)
     created = []
-    if draft.next_step != "none":
-        for step in plan.steps:
-            session.add(FollowUp(client_id=client.id, advisor_id=me.user_id,
-                                 interaction_id=interaction.id, kind=step.kind,
-                                 reason=step.reason, due_at=step.due_at, status="pending",
-                                 created_at=now))
-            created.append((step.due_at, step.kind))
+    for step in steps:
+        row = FollowUp(client_id=client.id, advisor_id=client.advisor_id,
+                       interaction_id=interaction.id, kind=step.kind, reason=step.reason,
+                       due_at=step.due_at, status="pending", created_at=now)
+        if covering_until is not None and (
+                step.due_at.astimezone(ZoneInfo(me.timezone)).date() <= covering_until):
+            # a colleague covering a leave keeps what falls within it; the rest is the owner's
+            row.advisor_id, row.original_advisor_id = me.user_id, client.advisor_id
+            row.handover_until = covering_until
+        session.add(row)
+        created.append((step.due_at, step.kind))
     if draft.outcome == Outcome.MEETING_BOOKED.value and draft.due_at is not None:
         session.add(Appointment(client_id=client.id, advisor_id=me.user_id,
                                 starts_at=draft.due_at, note=draft.notes or None,
                                 created_at=now))
     if plan.do_not_contact_until is not None:
         client.do_not_contact_until = plan.do_not_contact_until
+    log.info("interaction %s logged by user %s (update %s)", interaction.id, me.user_id,
+             update_id)
     return LoggedOutcome(interaction.id, client.id, client.name, draft.outcome, created,
-                         int(closed), plan.do_not_contact_until)
+                         closed, plan.do_not_contact_until)
 
 
-def _handed_over(session: Session, me: Me, client_id: int) -> bool:
-    return session.scalar(select(FollowUp.id).where(
-        FollowUp.client_id == client_id, FollowUp.advisor_id == me.user_id,
-        FollowUp.original_advisor_id.is_not(None)).limit(1)) is not None
+def _covering_until(session: Session, me: Me, client: Client) -> date | None:
+    """The last day of the leave the caller covers for this client's advisor, if any."""
+    if client.advisor_id == me.user_id:
+        return None
+    return session.scalar(select(func.max(FollowUp.handover_until)).where(
+        FollowUp.client_id == client.id, FollowUp.advisor_id == me.user_id,
+        FollowUp.original_advisor_id == client.advisor_id))
+
+
+def _close_fulfilled(session: Session, client_id: int, *, now: datetime, tz: str,
+                     in_person: bool, replaced: bool) -> int:
+    """Mark done the open follow-ups this contact fulfils; returns how many.
+
+    - anything due by the end of today (the contact was what they asked for),
+      except meeting reminders, which only a meeting or visit fulfils;
+    - later calls and messages too when the new plan replaces them (the next step
+      is whatever this contact decided); future meeting reminders always stay.
+    """
+    end_of_today = _end_of_today(now, tz)
+    due_now = FollowUp.due_at < end_of_today
+    not_meeting = FollowUp.kind != "meeting_reminder"
+    fulfilled = or_(and_(due_now, not_meeting), and_(due_now, in_person))
+    if replaced:
+        fulfilled = or_(fulfilled, not_meeting)
+    result = session.execute(
+        update(FollowUp).where(FollowUp.client_id == client_id, FollowUp.status.in_(OPEN),
+                               fulfilled)
+        .values(status="done", done_at=now).execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _end_of_today(now: datetime, tz: str) -> datetime:
-    from datetime import time, timedelta
-    from zoneinfo import ZoneInfo
-
     zone = ZoneInfo(tz)
     return datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(0), zone)
 
