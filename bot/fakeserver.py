@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import threading
 from collections.abc import Iterator
@@ -194,7 +195,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
                 if size == 0:
@@ -230,6 +231,10 @@ def serve(telegram: FakeTelegram, token: str, port: int = 0) -> Iterator[str]:
         server.stop()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.fakeserver",
                                      description="Bot API emulator on 127.0.0.1")
@@ -239,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="messages per second before answering 429")
     args = parser.parse_args(argv)
     server = FakeBotServer(FakeTelegram(messages_per_second=args.rate), args.token, args.port)
+    for signum in (signal.SIGINT, signal.SIGTERM):  # also when started in the background
+        signal.signal(signum, _interrupt)
     print(server.port, flush=True)
     print(f"TELEGRAM_BASE_URL={server.base_url}  (Ctrl-C to stop)", file=sys.stderr, flush=True)
     try:

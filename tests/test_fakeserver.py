@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import InvalidToken, RetryAfter
 from telegram.request import HTTPXRequest
 
@@ -95,8 +95,8 @@ async def test_ptb_client_round_trip(base_url: str, telegram: FakeTelegram) -> N
     async with _bot(base_url) as bot:
         assert bot.username == telegram.username
         await bot.send_message(USER.id, "<b>hi</b>", parse_mode="HTML",
-                               reply_markup={"inline_keyboard": [[
-                                   {"text": "OK", "callback_data": "ok 1"}]]})
+                               reply_markup=InlineKeyboardMarkup.from_button(
+                                   InlineKeyboardButton("OK", callback_data="ok 1")))
         await bot.send_document(USER.id, document=b"\x00PK\x03\x04 data", filename="a.xlsx",
                                 caption="报表")
         assert [m.buttons for m in telegram.sent] == [[("OK", "ok 1")], []]

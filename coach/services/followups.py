@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
@@ -42,6 +43,7 @@ __all__ = [
     "list_for",
     "mark_sent",
     "open_own",
+    "OverdueFollowUp",
     "overdue_followups",
     "release",
     "reminder_details",
@@ -203,9 +205,20 @@ def list_for(session: Session, me: Me, *, start: datetime | None, end: datetime,
             for f, name in session.execute(query)]
 
 
+class OverdueFollowUp(NamedTuple):
+    advisor_id: int
+    followup_id: int
+    client_name: str
+    reason: str
+    due_at: datetime
+
+
 def overdue_followups(session: Session, advisor_ids: list[int], now: datetime,
-                      min_days: int) -> list[tuple[int, int, str, str, datetime]]:
-    """(advisor_id, followup_id, client name, reason, due) open for ``min_days`` past due."""
+                      min_days: int) -> list[OverdueFollowUp]:
+    """Open follow-ups of ``advisor_ids`` at least ``min_days`` past due, oldest first.
+
+    For the morning checklist and the team views (``ESCALATE_ADVISOR_DAYS`` = the flag).
+    """
     if not advisor_ids:
         return []
     rows = session.execute(
@@ -213,8 +226,8 @@ def overdue_followups(session: Session, advisor_ids: list[int], now: datetime,
         .join(Client, Client.id == FollowUp.client_id)
         .where(FollowUp.advisor_id.in_(advisor_ids), FollowUp.status.in_(ACTIVE),
                FollowUp.due_at <= now - timedelta(days=min_days))
-        .order_by(FollowUp.due_at))
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+        .order_by(FollowUp.due_at, FollowUp.id))
+    return [OverdueFollowUp(*row) for row in rows]
 
 
 @dataclass(frozen=True)
