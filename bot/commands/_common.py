@@ -8,12 +8,24 @@ from contextlib import contextmanager
 
 from bot.services import Services
 
-__all__ = ["cli_services", "fail"]
+__all__ = ["cli_services", "fail", "fail_service", "print_problems"]
 
 
 def fail(message: str, code: int = 1) -> int:
     print(f"coach: {message}", file=sys.stderr)
     return code
+
+
+def fail_service(err: Exception) -> int:
+    """A ``ServiceError`` as one line on stderr: ``code: params``."""
+    params = getattr(err, "params", {})
+    return fail(f"{getattr(err, 'code', err)}: {', '.join(map(str, params.values()))}")
+
+
+def print_problems(file: object, problems: list[tuple[int, str]]) -> None:
+    """Per-row import problems as ``file:line: problem``."""
+    for line, problem in problems:
+        print(f"{file}:{line}: {problem}")
 
 
 @contextmanager

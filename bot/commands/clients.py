@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.commands._common import cli_services, fail
+from bot.commands._common import cli_services, fail, fail_service, print_problems
 
 __all__ = ["register"]
 
@@ -41,11 +41,10 @@ def import_file(args: argparse.Namespace) -> int:
                 report = import_clients(s, rows, advisor=advisor, clock=svc.clock,
                                         thresholds=thresholds)
         except ServiceError as err:
-            return fail(f"{err.code}: {', '.join(map(str, err.params.values()))}")
+            return fail_service(err)
         except UnicodeDecodeError:
             return fail(f"{args.file} is not UTF-8 text")
-    for line, problem in report.problems:
-        print(f"{args.file}:{line}: {problem}")
+    print_problems(args.file, report.problems)
     print(f"imported {report.clients} clients and {report.holdings} holdings, "
           f"{len(report.problems)} rows rejected ({time.perf_counter() - started:.2f} s)")
     return 1 if report.problems else 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.commands._common import cli_services, fail
+from bot.commands._common import cli_services, fail, fail_service, print_problems
 
 __all__ = ["register"]
 
@@ -37,11 +37,10 @@ def import_file(args: argparse.Namespace) -> int:
             with svc.db.session() as s:
                 report = import_products(s, rows)
         except ServiceError as err:
-            return fail(f"{err.code}: {', '.join(map(str, err.params.values()))}")
+            return fail_service(err)
         except UnicodeDecodeError:
             return fail(f"{args.file} is not UTF-8 text")
-    for line, problem in report.problems:
-        print(f"{args.file}:{line}: {problem}")
+    print_problems(args.file, report.problems)
     print(f"imported {report.created} new and {report.updated} updated products, "
           f"{len(report.problems)} rows rejected; {report.linked} holdings/sales linked")
     return 1 if report.problems else 0
