@@ -28,13 +28,6 @@ from coach.privacy import mask_name
 from coach.services import followups
 from coach.services.errors import ServiceError
 
-REASON_CATEGORY = {
-    "interested_thinking": "objection.think_it_over", "soft_decline": "opening.phone_call",
-    "sale": "followup.post_sale", "service_call": "followup.post_sale",
-    "new_account": "followup.new_account", "no_answer": "opening.phone_call",
-    "meeting_booked": "opening.invitation", "meeting_to_confirm": "opening.invitation",
-    "referral": "referral.handoff", "manual": "opening.phone_call",
-}
 RETRY_AFTER = timedelta(minutes=5)
 BATCH = 200  # reminders claimed per tick; the rest wait for the next tick
 PICK_DATE = 0
@@ -43,7 +36,7 @@ log = logging.getLogger(__name__)
 
 def _suggested_script(svc: Services, reason: str) -> Any:
     """The first library script for the reason's category; None if the library fails."""
-    category = REASON_CATEGORY.get(reason, "opening.phone_call")
+    category = followups.script_category(reason)
     try:
         scripts = svc.catalog.library.by_category(category)
     except Exception:  # noqa: BLE001 - a reminder without a script beats no reminder

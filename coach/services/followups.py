@@ -364,3 +364,18 @@ class Returned:
     telegram_id: int
     language: str
     count: int
+
+
+# which library category helps with a follow-up of each reason (for the reminder's script)
+REASON_CATEGORY = {
+    "interested_thinking": "objection.think_it_over", "soft_decline": "opening.phone_call",
+    "sale": "followup.post_sale", "service_call": "followup.post_sale",
+    "new_account": "followup.new_account", "no_answer": "opening.phone_call",
+    "meeting_booked": "opening.invitation", "meeting_to_confirm": "opening.invitation",
+    "referral": "referral.handoff", "manual": "opening.phone_call",
+}
+
+
+def script_category(reason: str) -> str:
+    """The script category to suggest in a reminder for ``reason``."""
+    return REASON_CATEGORY.get(reason, "opening.phone_call")
