@@ -304,7 +304,7 @@ async def show(update: Update, context: CoachContext) -> None:
         return
     await reply(update, context, "briefing_message", p=payload, n=numbers, delivery_id=None,
                 preview=False, personal=_personal(payload, me.user_id),
-                show_targets=me.role != "advisor")
+                show_targets=me.role in ("lead", "admin"))  # not referrers: targets are for leads
 
 
 @requires("lead")

@@ -71,10 +71,14 @@ async def start_drill(update: Update, context: CoachContext) -> int | None:
     if script is None or not script.triggers:
         await reply(update, context, "errors", code="scenario_not_found")
         return ConversationHandler.END
-    with svc.db.session() as s:
-        _, line = practice.start_drill(s, context.caller, category=script.category,
-                                       customer_line=script.triggers[0], clock=svc.clock,
-                                       lang=_lang(context))
+    try:
+        with svc.db.session() as s:
+            _, line = practice.start_drill(s, context.caller, category=script.category,
+                                           customer_line=script.triggers[0], clock=svc.clock,
+                                           lang=_lang(context))
+    except ServiceError as err:
+        await _refuse(update, context, err)
+        return ConversationHandler.END
     await reply(update, context, "practice_start", scenario=None, line=line, lang=_lang(context))
     return ANSWERING
 

@@ -364,9 +364,12 @@ def latest_for_team(session: Session, me: Me) -> int | None:
 
 
 def get_for_member(session: Session, me: Me, briefing_id: int) -> Briefing:
+    """A briefing of the caller's team; before it is sent, only its author or an admin."""
     briefing = session.get(Briefing, briefing_id)
     if briefing is None or briefing.team_id != me.team_id:
         raise ServiceError("briefing_not_found")
+    if briefing.status != "sent" and briefing.lead_id != me.user_id and me.role != "admin":
+        raise ServiceError("briefing_not_found")  # a draft is the lead's until it goes out
     return briefing
 
 

@@ -103,7 +103,12 @@ def _store(row: PracticeSession, state: engine.SessionState, clock: Clock, *,
         row.total_score = summary.total
 
 
+PRACTICE_ROLES = ("advisor", "lead", "admin")  # referrers refer clients; they do not sell
+
+
 def _new(session: Session, me: Me, state: engine.SessionState, clock: Clock) -> PracticeSession:
+    if me.role not in PRACTICE_ROLES:
+        raise ServiceError("role_forbidden")
     _close_active(session, me, clock=clock)
     row = PracticeSession(user_id=me.user_id, scenario_id=state.scenario_id,
                           state={"engine": state.to_dict()}, status="active",

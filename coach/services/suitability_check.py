@@ -247,6 +247,8 @@ def grant_qualification(session: Session, me: Me, handle: str, code: str, *, clo
     if not handle.startswith("@"):
         raise ServiceError("member_not_found", name=handle)
     user = _member(session, me, handle)
+    if user.id == me.user_id and me.role != "admin":
+        raise ServiceError("qualification_self")  # four eyes: an admin or another lead grants
     qual = _code(code)
     existing = session.scalar(select(Qualification).where(
         Qualification.user_id == user.id, Qualification.code == qual))

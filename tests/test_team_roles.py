@@ -1,0 +1,66 @@
+"""Issue 11 point 11: what each role may do inside a team (briefing drafts, targets,
+practice drills, self-granted qualifications, disabled users, /remove)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage.models import Briefing, PracticeSession
+from tests.conftest import BotHarness
+
+
+async def _schedule(harness: BotHarness, lead) -> int:  # type: ignore[no-untyped-def]
+    """A lead composes a briefing with per-advisor targets and schedules it for later."""
+    chat = harness.chat(lead)
+    await chat.send("/briefing")
+    await chat.send("团队今天目标：通话120通")
+    await chat.send("安娜 15通")
+    await chat.send("稳健增利90天 R2：到期自动赎回")
+    await chat.press("bf skip market")
+    await chat.send("加油")
+    await chat.press("bf skip photo")
+    await chat.press("bf at 08:15")
+    with harness.services.db.session() as s:
+        return s.scalars(select(Briefing.id).where(Briefing.status == "scheduled")).one()
+
+
+async def test_a_scheduled_briefing_is_only_the_authors_until_sent(harness: BotHarness) -> None:
+    lead = harness.person("lead", team="Alpha")
+    member = harness.person("advisor", team="Alpha", name="安娜")
+    briefing_id = await _schedule(harness, lead)
+    refused = (await harness.chat(member).press_data(f"bf show {briefing_id}"))[-1]
+    assert "无法查看" in refused.text and "120通" not in refused.text
+    shown = (await harness.chat(lead).press_data(f"bf show {briefing_id}"))[-1]
+    assert "120通" in shown.text
+
+
+async def test_referrers_see_no_per_advisor_targets_and_cannot_drill(harness: BotHarness) -> None:
+    lead = harness.person("lead", team="Alpha")
+    harness.person("advisor", team="Alpha", name="安娜")
+    teller = harness.person("referrer", team="Alpha", name="柜员")
+    briefing_id = await _schedule(harness, lead)
+    with harness.services.db.session() as s:
+        s.get(Briefing, briefing_id).status = "sent"  # type: ignore[union-attr]
+    seen = (await harness.chat(teller).press_data(f"bf show {briefing_id}"))[-1]
+    assert "120通" in seen.text and "15通" not in seen.text and "安娜" not in seen.text
+    lead_view = (await harness.chat(lead).press_data(f"bf show {briefing_id}"))[-1]
+    assert "15通" in lead_view.text
+    chat = harness.chat(teller)
+    card = (await chat.send("手续费太贵了"))[-1]
+    assert not any(d.startswith("sc pr ") for _, d in card.buttons)
+    advisor_card = (await harness.chat(harness.person("advisor")).send("手续费太贵了"))[-1]
+    drill = next(d for _, d in advisor_card.buttons if d.startswith("sc pr "))
+    refused = (await chat.press_data(drill))[-1]
+    assert "您的角色不能使用" in refused.text
+    with harness.services.db.session() as s:
+        assert s.scalars(select(PracticeSession)).all() == []
+
+
+async def test_a_lead_cannot_grant_their_own_qualification(harness: BotHarness) -> None:
+    lead = harness.person("lead", team="Alpha")
+    co_lead = harness.person("lead", team="Alpha")
+    own = f"@u{lead.id}"
+    refused = (await harness.chat(lead).send(f"/qualify {own} AFP"))[-1].text
+    assert "不能给自己" in refused
+    assert "AFP" not in (await harness.chat(lead).send("/qualify"))[-1].text
+    assert "具备 AFP 资格" in (await harness.chat(co_lead).send(f"/qualify {own} AFP"))[-1].text
