@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from bot import logfilter
 from bot.services import Services
@@ -11,7 +13,9 @@ from coach.clock import Clock, SystemClock
 from storage.db import Database
 from storage.migrate import upgrade
 
-__all__ = ["make_services", "configure_logging"]
+__all__ = ["make_services", "configure_logging", "warn_about_calendar"]
+
+log = logging.getLogger(__name__)
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -32,3 +36,14 @@ def make_services(settings: Settings, *, clock: Clock | None = None,
                         clock=clock or SystemClock())
     logfilter.attach_names(logfilter.client_names_from(services.db))
     return services
+
+
+def warn_about_calendar(region: str, timezone: str, *, today: date | None = None) -> list[str]:
+    """Log a loud warning for each gap in the holiday calendar of the next twelve months."""
+    from coach.calendar import coverage_warnings
+
+    today = today or datetime.now(ZoneInfo(timezone)).date()
+    problems = coverage_warnings(today, region)
+    for problem in problems:
+        log.warning("HOLIDAY CALENDAR INCOMPLETE: %s; working days may be wrong", problem)
+    return problems

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import time
 from decimal import Decimal
-from functools import cached_property
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from coach.calendar import validate_region
 from coach.tiers import TierThresholds
 
 __all__ = ["Settings", "DEFAULT_BASE_URL", "load_settings"]
@@ -26,7 +28,8 @@ class Settings(BaseSettings):
     telegram_base_file_url: str = ""
     bot_username: str = "AdvisorCoachBot"
     database_url: str = "sqlite:///coach.db"
-    admin_telegram_ids: str = ""
+    # comma-separated in the environment ("111,222"), a list of ints here
+    admin_telegram_ids: Annotated[list[int], NoDecode] = []
     developer_chat_id: int | None = None
 
     default_language: str = "zh-Hans"
@@ -53,20 +56,55 @@ class Settings(BaseSettings):
     escalate_advisor_days: int = 3
     escalate_lead_days: int = 5
 
+    # the follow-up policy after each outcome (coach/policy.py), all intervals settable
+    followup_thinking_days: int = 3
+    followup_soft_decline_message_days: int = 7
+    followup_soft_decline_call_after_days: int = 3
+    followup_firm_decline_quiet_days: int = 90
+    followup_call_time: time = time(10, 0)
+    followup_meeting_reminder_time: time = time(8, 30)
+    followup_meeting_lead_minutes: int = 60
+    followup_retry_morning_time: time = time(10, 0)
+    followup_retry_afternoon_time: time = time(15, 0)
+
     flood_limit_per_minute: int = 30
     tick_seconds: float = 30.0
     lease_seconds: int = 120
     privacy_mode: bool = True
     log_level: str = "INFO"
 
-    @field_validator("admin_telegram_ids")
+    @field_validator("admin_telegram_ids", mode="before")
     @classmethod
-    def _ids_are_numbers(cls, value: str) -> str:
+    def _ids_are_numbers(cls, value: object) -> object:
+        if isinstance(value, int):
+            return [value]
+        if not isinstance(value, str):
+            return value
+        ids = []
         for part in value.replace(" ", "").split(","):
-            if part and not part.lstrip("-").isdigit():
+            if not part:
+                continue
+            digits = part.removeprefix("-")
+            if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
                 raise ValueError(
                     f"ADMIN_TELEGRAM_IDS must be comma-separated numbers, got {part!r}")
+            ids.append(int(part))
+        return ids
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"DEFAULT_TIMEZONE {value!r} is not an IANA time zone "
+                             "(for example Asia/Shanghai, Asia/Hong_Kong)") from None
         return value
+
+    @field_validator("holiday_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        return validate_region(value)
 
     @field_validator("cadence_tiers")
     @classmethod
@@ -81,10 +119,9 @@ class Settings(BaseSettings):
         return TierThresholds(wealth=self.tier_wealth_min, premier=self.tier_premier_min,
                               private=self.tier_private_min)
 
-    @cached_property
+    @property
     def admin_ids(self) -> frozenset[int]:
-        parts = self.admin_telegram_ids.replace(" ", "").split(",")
-        return frozenset(int(p) for p in parts if p)
+        return frozenset(self.admin_telegram_ids)
 
 
 def load_settings(**overrides: object) -> Settings:

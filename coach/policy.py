@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from coach.calendar import is_working_day
@@ -36,6 +37,21 @@ class PolicyConfig:
     meeting_lead: timedelta = timedelta(hours=1)
     afternoon_retry: time = time(15, 0)
     morning_retry: time = time(10, 0)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> PolicyConfig:
+        """The policy with the bank's configured intervals (``bot.settings.Settings``)."""
+        return cls(thinking_days=settings.followup_thinking_days,
+                   soft_decline_message_days=settings.followup_soft_decline_message_days,
+                   soft_decline_call_after_days=settings.followup_soft_decline_call_after_days,
+                   firm_decline_quiet_days=settings.followup_firm_decline_quiet_days,
+                   post_sale_days=settings.post_sale_callback_days,
+                   new_account_days=settings.new_account_callback_days,
+                   call_time=settings.followup_call_time,
+                   morning_reminder=settings.followup_meeting_reminder_time,
+                   meeting_lead=timedelta(minutes=settings.followup_meeting_lead_minutes),
+                   afternoon_retry=settings.followup_retry_afternoon_time,
+                   morning_retry=settings.followup_retry_morning_time)
 
 
 @dataclass(frozen=True)

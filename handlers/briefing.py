@@ -221,7 +221,8 @@ async def _finish(update: Update, context: CoachContext, action: str, at: str | 
                                   include_group=bool(draft.get("group")),
                                   nudge=draft.get("nudge"))
             briefing_id, when, nudge_at = row.id, row.send_at, row.nudge_at
-            started = (briefing.start_sending(s, row.id, now=svc.clock.now())
+            started = (briefing.start_sending(s, row.id, now=svc.clock.now(),
+                                                  region=svc.settings.holiday_region)
                        if send_at is None else 0)
     except ServiceError as err:
         await reply(update, context, "errors", code=err.code, **err.params)
@@ -427,7 +428,7 @@ async def briefings_tick(app: Application) -> None:  # type: ignore[type-arg]
     """Start scheduled briefings, resume unfinished broadcasts, nudge the leads."""
     svc: Services = app.bot_data["services"]
     with svc.db.session() as s:
-        briefing.due_to_start(s, now=svc.clock.now())
+        briefing.due_to_start(s, now=svc.clock.now(), region=svc.settings.holiday_region)
     await broadcast_pending(app)
     with svc.db.session() as s:
         nudges = briefing.due_nudges(s, now=svc.clock.now())

@@ -43,8 +43,7 @@ DATE_QUESTIONS = ("date_in_past", "ambiguous_date", "ambiguous_time", "invalid_d
 
 def policy_config(settings: Settings) -> PolicyConfig:
     """The follow-up policy with the bank's configured intervals."""
-    return PolicyConfig(post_sale_days=settings.post_sale_callback_days,
-                        new_account_days=settings.new_account_callback_days)
+    return PolicyConfig.from_settings(settings)
 
 
 # --- the draft and where the flow stands ---------------------------------------------

@@ -136,7 +136,8 @@ async def decide(update: Update, context: CoachContext) -> None:
         with svc.db.session() as s:
             decision = referrals.decide(s, context.caller, referral_id, accept=verdict == "ok",
                                         now=svc.clock.now(),
-                                        reason=parts[3] if len(parts) == 4 else None)
+                                        reason=parts[3] if len(parts) == 4 else None,
+                                        region=svc.settings.holiday_region)
             others = [a for a in referrals.advisors_for(s, context.caller)
                       if a[0] != context.caller.user_id]
     except ServiceError as err:

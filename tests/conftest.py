@@ -68,7 +68,7 @@ def clock() -> FixedClock:
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return Settings(_env_file=None, database_url=db_url, telegram_bot_token="",  # type: ignore[call-arg]
-                    admin_telegram_ids=str(ADMIN_ID))
+                    admin_telegram_ids=[ADMIN_ID])
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ async def _console(args: argparse.Namespace) -> int:
     configure_logging("WARNING")
     url = args.db if "://" in args.db else f"sqlite:///{args.db}"
     settings = load_settings(database_url=url, telegram_bot_token="",
-                             admin_telegram_ids=str(DEMO_PEOPLE["admin"].telegram_id))
+                             admin_telegram_ids=[DEMO_PEOPLE["admin"].telegram_id])
     services = make_services(settings)
     person = DEMO_PEOPLE[args.role]
     with services.db.session() as s:

@@ -32,9 +32,10 @@ def run(args: argparse.Namespace) -> int:
     from telegram import Update
 
     from bot.app import build_application
-    from bot.runtime import configure_logging, make_services
+    from bot.runtime import configure_logging, make_services, warn_about_calendar
 
     configure_logging(settings.log_level)
+    warn_about_calendar(settings.holiday_region, settings.default_timezone)
     services = make_services(settings)
     app = build_application(services)
     app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,

@@ -20,7 +20,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from coach.actor import Me
-from coach.calendar import is_working_day
+from coach.calendar import next_working_day, region_for
 from coach.services.errors import ServiceError
 from coach.services.products import find_product
 from storage.models import Briefing, BriefingDelivery, Client, Interaction, Team, User
@@ -155,7 +155,8 @@ def parse_advisor_targets(session: Session, me: Me, text: str) -> list[list[Any]
     return out
 
 
-def start_sending(session: Session, briefing_id: int, *, now: datetime) -> int:
+def start_sending(session: Session, briefing_id: int, *, now: datetime,
+                  region: str = "CN") -> int:
     """Create one delivery row per active member (and the linked group); returns how many."""
     # the conditional UPDATE is the claim: of two ticks racing, only one moves it on
     claimed = session.execute(update(Briefing).where(
@@ -181,19 +182,18 @@ def start_sending(session: Session, briefing_id: int, *, now: datetime) -> int:
                                          chat_id=chat_id, status="pending"))
     session.flush()
     if briefing.repeat_workdays:
-        _schedule_next(session, briefing, now)
+        _schedule_next(session, briefing, now, region)
     return len(chats)
 
 
-def _schedule_next(session: Session, briefing: Briefing, now: datetime) -> None:
+def _schedule_next(session: Session, briefing: Briefing, now: datetime, region: str) -> None:
     lead = session.get(User, briefing.lead_id)
     zone = ZoneInfo(lead.timezone if lead else "Asia/Shanghai")
     assert briefing.send_at is not None
     local = briefing.send_at.astimezone(zone)
     # from today, not from the last send: a bot that was down does not catch up day by day
-    day = max(local.date(), now.astimezone(zone).date()) + timedelta(days=1)
-    while not is_working_day(day):
-        day += timedelta(days=1)
+    day = next_working_day(max(local.date(), now.astimezone(zone).date()),
+                           region_for(zone.key, region))
     when = datetime.combine(day, local.time(), zone)
     session.add(Briefing(team_id=briefing.team_id, lead_id=briefing.lead_id,
                          payload=briefing.payload, body=briefing.body,
@@ -204,13 +204,13 @@ def _schedule_next(session: Session, briefing: Briefing, now: datetime) -> None:
                          created_at=now))
 
 
-def due_to_start(session: Session, *, now: datetime) -> list[int]:
+def due_to_start(session: Session, *, now: datetime, region: str = "CN") -> list[int]:
     """Scheduled briefings whose time has come, claimed by moving them on at once."""
     ids = list(session.scalars(select(Briefing.id).where(Briefing.status == "scheduled",
                                                          Briefing.send_at <= now)))
     started = []
     for briefing_id in ids:
-        if start_sending(session, briefing_id, now=now):
+        if start_sending(session, briefing_id, now=now, region=region):
             started.append(briefing_id)
     return started
 

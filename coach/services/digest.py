@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from coach.cadence import CadenceConfig, ClientFacts
-from coach.calendar import holidays_between, is_working_day
+from coach.calendar import holidays_between, is_working_day, region_for
 from coach.digest import AdvisorRows, Checklist, build_checklist
 from coach.services.followups import ACTIVE
 from coach.services.service_records import open_questions
@@ -37,11 +37,6 @@ from storage.models import (
 
 __all__ = ["DueDigest", "WorkLog", "checklists", "claim", "due_people", "mark_sent",
            "region_for", "team_work_logs", "work_logs"]
-
-
-def region_for(timezone: str, default: str) -> str:
-    """Public-holiday calendar for a person: Hong Kong time zone → HK, else the default."""
-    return "HK" if timezone in ("Asia/Hong_Kong", "Asia/Macau") else default
 
 
 def _local_day(now: datetime, tz: str) -> tuple[date, datetime, datetime]:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coach.actor import Me
-from coach.calendar import is_working_day
+from coach.calendar import next_working_day, region_for
 from coach.services.errors import ServiceError
 from storage.models import Client, FollowUp, Referral, Team, User
 
@@ -91,7 +91,7 @@ class Decision:
 
 
 def decide(session: Session, me: Me, referral_id: int, *, accept: bool, now: datetime,
-           reason: str | None = None) -> Decision:
+           reason: str | None = None, region: str = "CN") -> Decision:
     """The advisor accepts (a client with a next-working-day call) or declines, saying why."""
     row = session.get(Referral, referral_id)
     if row is None or row.advisor_id != me.user_id:
@@ -110,9 +110,7 @@ def decide(session: Session, me: Me, referral_id: int, *, accept: bool, now: dat
         session.add(client)
         session.flush()
         zone = ZoneInfo(me.timezone)
-        day = now.astimezone(zone).date() + timedelta(days=1)
-        while not is_working_day(day):
-            day += timedelta(days=1)
+        day = next_working_day(now.astimezone(zone).date(), region_for(me.timezone, region))
         due = datetime.combine(day, time(10, 0), zone)
         if row.urgency == "today":
             due = min(due, now + timedelta(hours=2))
