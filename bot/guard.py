@@ -98,12 +98,16 @@ async def guard(update: Update, context: CoachContext) -> None:
         if update.callback_query:
             await update.callback_query.answer()
         raise ApplicationHandlerStop
+    disabled = False
     with svc.db.session() as s:
         user = people.find_user(s, tg_user.id)
         if user is None and tg_user.id in svc.settings.admin_ids:
             user = people.ensure_admin(
                 s, telegram_id=tg_user.id, name=tg_user.full_name, username=tg_user.username,
                 language=context.locale, timezone=svc.settings.default_timezone, clock=svc.clock)
+        if user is not None and user.disabled_at is not None:
+            user = None  # switched off by an admin: treated as a stranger, never revived
+            disabled = True
         if user is not None:
             if not user.active:
                 user.active = True  # they came back after blocking the bot
@@ -114,7 +118,7 @@ async def guard(update: Update, context: CoachContext) -> None:
     if context.me is not None:
         await _refuse_too_long(update, context)
         return
-    if _is_start_with_code(update):
+    if _is_start_with_code(update) and not disabled:
         return
     await _turn_away(update, context)
     raise ApplicationHandlerStop

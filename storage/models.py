@@ -57,6 +57,7 @@ __all__ = [
     "ClientQuestion",
     "UnmetNeed",
     "AccessAudit",
+    "StaffAudit",
 ]
 
 NAMING = {
@@ -107,6 +108,9 @@ class User(Base):
     digest_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     call_target: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set by ``coach users disable``: unlike ``active`` (blocked the bot), writing to the
+    # bot again does not undo it; only ``coach users enable`` does.
+    disabled_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
     team: Mapped[Team | None] = relationship(back_populates="members")
@@ -502,4 +506,18 @@ class AccessAudit(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     viewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(24), default="view")
+    created_at: Mapped[datetime]
+
+
+class StaffAudit(Base):
+    """Changes to who may use the bot: disable/enable (CLI) and a lead's /remove."""
+
+    __tablename__ = "staff_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the CLI
+    target_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    action: Mapped[str] = mapped_column(String(24))  # disable | enable | remove
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]

@@ -3,18 +3,24 @@ practice drills, self-granted qualifications, disabled users, /remove)."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
-from storage.models import Briefing, PracticeSession
+from bot.cli import main
+from handlers import reminders
+from handlers.briefing import briefings_tick
+from handlers.digest import morning_checklists
+from storage.models import Briefing, FollowUp, PracticeSession, StaffAudit
 from tests.conftest import BotHarness
+from tests.test_reminders import _due_followup
 
 
-async def _schedule(harness: BotHarness, lead) -> int:  # type: ignore[no-untyped-def]
+async def _schedule(harness: BotHarness, lead, who: str = "安娜") -> int:  # type: ignore[no-untyped-def]
     """A lead composes a briefing with per-advisor targets and schedules it for later."""
     chat = harness.chat(lead)
     await chat.send("/briefing")
     await chat.send("团队今天目标：通话120通")
-    await chat.send("安娜 15通")
+    await chat.send(f"{who} 15通")
     await chat.send("稳健增利90天 R2：到期自动赎回")
     await chat.press("bf skip market")
     await chat.send("加油")
@@ -64,3 +70,42 @@ async def test_a_lead_cannot_grant_their_own_qualification(harness: BotHarness) 
     assert "不能给自己" in refused
     assert "AFP" not in (await harness.chat(lead).send("/qualify"))[-1].text
     assert "具备 AFP 资格" in (await harness.chat(co_lead).send(f"/qualify {own} AFP"))[-1].text
+
+
+async def test_a_disabled_person_gets_nothing_until_enabled(
+        harness: BotHarness, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DATABASE_URL", harness.services.settings.database_url)
+    lead = harness.person("lead", team="Alpha")
+    advisor = harness.person("advisor", team="Alpha", name="停用者")
+    other = harness.person("advisor", team="Alpha", name="在岗者")
+    fid = _due_followup(harness, advisor)
+    assert main(["users", "disable", str(advisor.id)]) == 0
+    assert main(["users", "disable", "999999"]) == 1
+    assert main(["users", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert f"{advisor.id}\tadvisor\tAlpha\t停用者\tdisabled" in listing
+    assert f"{other.id}\tadvisor\tAlpha\t在岗者\tactive" in listing
+    # the bot: turned away like a stranger, and writing again does not switch them on
+    chat = harness.chat(advisor)
+    for text in ("/today", "/followups", "/start ABCDEFGH", "手续费太贵了"):
+        replies = await chat.send(text)
+        assert len(replies) == 1 and "仅供已注册" in replies[0].text
+    # jobs and broadcasts skip them
+    await reminders.send_due_reminders(harness.app)
+    await morning_checklists(harness.app)
+    await _schedule(harness, lead, "在岗者")
+    harness.clock.advance(hours=22, minutes=16)
+    await briefings_tick(harness.app)
+    assert len(harness.telegram.messages_to(advisor.id)) == 4  # only the four refusals
+    assert any("早上好" in m.text for m in harness.telegram.messages_to(other.id))
+    assert any("120通" in m.text for m in harness.telegram.messages_to(other.id))
+    with harness.services.db.session() as s:
+        assert s.get(FollowUp, fid).status == "pending"  # type: ignore[union-attr]
+        audit = s.scalars(select(StaffAudit)).all()
+        assert [a.action for a in audit] == ["disable"] and audit[0].actor_id is None
+    assert main(["users", "enable", str(advisor.id)]) == 0
+    assert "enabled" in capsys.readouterr().out
+    await reminders.send_due_reminders(harness.app)
+    assert "王建国" in harness.telegram.messages_to(advisor.id)[-1].text
+    assert "仅供已注册" not in (await chat.send("/today"))[-1].text

@@ -32,6 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     imp.add_argument("file", type=Path)
     imp.set_defaults(func=users_import)
     users.add_parser("list", help="list registered people").set_defaults(func=users_list)
+    for verb, text in (("disable", "switch a person off: no messages, no access, no jobs"),
+                       ("enable", "switch a disabled person on again")):
+        status = users.add_parser(verb, help=text)
+        status.add_argument("telegram_id", type=int, help="their Telegram id (see users list)")
+        status.set_defaults(func=users_disable if verb == "disable" else users_enable)
 
 
 def teams_add(args: argparse.Namespace) -> int:
@@ -116,6 +121,31 @@ def users_list(args: argparse.Namespace) -> int:
 
     with cli_services() as svc, svc.db.session() as s:
         for user, team in people.list_users(s):
-            flag = "" if user.active else "\tinactive"
-            print(f"{user.telegram_id}\t{user.role}\t{team or '-'}\t{user.name}{flag}")
+            status = ("disabled" if user.disabled_at is not None
+                      else "active" if user.active else "inactive")
+            print(f"{user.telegram_id}\t{user.role}\t{team or '-'}\t{user.name}\t{status}")
     return 0
+
+
+def _set_disabled(args: argparse.Namespace, disabled: bool) -> int:
+    from coach.services import staff
+    from coach.services.errors import ServiceError
+
+    with cli_services() as svc:
+        try:
+            with svc.db.session() as s:
+                change = staff.set_disabled(s, args.telegram_id, disabled, clock=svc.clock)
+        except ServiceError as err:
+            return fail(f"{err.code}: {args.telegram_id}")
+    state = "disabled" if disabled else "enabled"
+    print(f"user {change.telegram_id} {state}" if change.changed
+          else f"user {change.telegram_id} was already {state}")
+    return 0
+
+
+def users_disable(args: argparse.Namespace) -> int:
+    return _set_disabled(args, True)
+
+
+def users_enable(args: argparse.Namespace) -> int:
+    return _set_disabled(args, False)

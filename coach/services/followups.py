@@ -66,8 +66,10 @@ def _claimable(now: datetime):  # type: ignore[no-untyped-def]
 def claim_due(session: Session, *, now: datetime, lease_seconds: int, worker: str,
               limit: int = 100) -> list[int]:
     """Atomically take up to ``limit`` due follow-ups for this worker."""
-    candidates = (select(FollowUp.id).where(_claimable(now)).order_by(FollowUp.due_at)
-                  .limit(limit).scalar_subquery())
+    # A disabled advisor gets no reminders; theirs wait (and fire if they are enabled again).
+    disabled = select(User.id).where(User.disabled_at.is_not(None))
+    candidates = (select(FollowUp.id).where(_claimable(now), FollowUp.advisor_id.not_in(disabled))
+                  .order_by(FollowUp.due_at).limit(limit).scalar_subquery())
     result = session.execute(
         update(FollowUp)
         .where(FollowUp.id.in_(candidates), _claimable(now))

@@ -371,7 +371,7 @@ def due_reminders(session: Session, *, clock: Clock,
     out = []
     rows = session.execute(select(PracticeAssignment, User).join(
         User, User.id == PracticeAssignment.advisor_id).where(
-        PracticeAssignment.status == "open",
+        PracticeAssignment.status == "open", User.active.is_(True),
         PracticeAssignment.reminded_at < clock.now() - every)).all()
     for assignment, user in rows:
         assignment.reminded_at = clock.now()
