@@ -120,7 +120,9 @@ async def save(update: Update, context: CoachContext) -> int:
         with svc.db.session() as s:
             script = svc.catalog.save_team_script(s, context.caller, data, clock=svc.clock)
     except ServiceError as err:
-        await reply(update, context, "errors", code=err.code, **err.params)
+        # template code gets its own explanation; every other refusal the generic one
+        await reply(update, context, "script_refused" if err.code == "script_template"
+                    else "errors", code=err.code, **err.params)
         return ConversationHandler.END
     await reply(update, context, "addscript_done", script=script)
     return ConversationHandler.END

@@ -16,16 +16,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import yaml
-from jinja2 import meta
 from pydantic import ValidationError
 
+from scripts_library import placeholders
 from scripts_library.normalize import normalize
 from scripts_library.schema import CATEGORIES, Script
 
 __all__ = [
-    "CONTENT_DIR", "Library", "Problem", "check_script", "load_library", "validate_library",
+    "CONTENT_DIR", "Library", "Problem", "check_script", "load_entries", "load_library",
+    "validate_library",
 ]
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
@@ -151,6 +151,60 @@ def _load_file(path: Path, name: str) -> list[_Loaded]:
     for item_node, raw in zip(items, data["scripts"] or [], strict=False):
         out.append(_load_script(name, item_node, raw, default_category))
     return out
+
+
+MAX_IMPORT_BYTES = 5_000_000
+MAX_DEPTH = 6  # script -> en -> steps -> text is 4 levels; anything deeper is not a script
+
+
+def load_entries(path: Path, name: str) -> tuple[list[tuple[int, dict[str, Any]]], list[Problem]]:
+    """The raw script mappings of one import file, each with its line, plus file problems.
+
+    Used by ``coach scripts import``: the entries are checked by the team-script
+    service; here only the file's shape is judged (encoding, YAML, top level, nesting).
+    """
+    from coach.textfile import FileProblem, read_text
+
+    try:
+        text = read_text(path, max_bytes=MAX_IMPORT_BYTES).text
+        node, data = _parse(text)
+    except FileProblem as exc:
+        return [], [Problem(name, 1, str(exc))]
+    except RecursionError:
+        return [], [Problem(name, 1, "YAML is nested too deeply")]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        return [], [Problem(name, mark.line + 1 if mark else 1, f"YAML syntax error: {what}")]
+    except yaml.YAMLError as exc:
+        return [], [Problem(name, 1, f"YAML error: {exc}")]
+    if node is None:
+        return [], [Problem(name, 1, "empty file")]
+    header = _file_header_problems(name, node, data)
+    if header:
+        return [], header
+    seq = _mapping_value(node, "scripts")
+    items = seq.value if isinstance(seq, yaml.SequenceNode) else []
+    entries: list[tuple[int, dict[str, Any]]] = []
+    problems: list[Problem] = []
+    for item_node, raw in zip(items, data["scripts"] or [], strict=False):
+        line = item_node.start_mark.line + 1
+        if not isinstance(raw, dict):
+            problems.append(Problem(name, line, "each script must be a mapping"))
+        elif _depth(item_node) > MAX_DEPTH:
+            problems.append(Problem(name, line, "script is nested too deeply"))
+        else:
+            problems += [Problem(name, ln, f"duplicate key {key!r}")
+                         for key, ln in _duplicate_keys(item_node)]
+            entries.append((line, {"category": data.get("category"), **raw}))
+    return entries, problems
+
+
+def _depth(node: yaml.Node, level: int = 1) -> int:
+    if level > MAX_DEPTH or not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        return level
+    children = (v for _, v in node.value) if isinstance(node, yaml.MappingNode) else node.value
+    return max((_depth(child, level + 1) for child in children), default=level)
 
 
 def _parse(text: str) -> tuple[yaml.Node | None, Any]:
@@ -340,23 +394,21 @@ def _shape_problems(script: Script) -> list[tuple[str, str]]:
 
 
 def _variable_problems(script: Script) -> list[tuple[str, str]]:
+    """Declared variables only: any other template syntax is refused (texts are data)."""
     declared = set(script.variables)
     used: dict[str, str] = {}
     out: list[tuple[str, str]] = []
-    env = jinja2.Environment()
+    for var in script.variables:
+        if not placeholders.NAME.match(var):
+            out.append(("variables", f"variable name {var!r} is not allowed "
+                                     "(lower-case letters, digits and _)"))
     for path, text in script.text_fields():
+        out += [(path, f"{path}: {message}") for message in placeholders.problems(
+            text, declared if not path.startswith("triggers") else ())]
         if path.startswith("triggers"):
             continue
-        try:
-            names = meta.find_undeclared_variables(env.parse(text))
-        except jinja2.TemplateSyntaxError as exc:
-            out.append((path, f"{path}: template syntax error: {exc.message}"))
-            continue
-        for var in sorted(names):
+        for var in placeholders.used_variables(text):
             used.setdefault(var, path)
-    for var, path in used.items():
-        if var not in declared:
-            out.append((path, f"{path}: variable {var!r} is used but not listed in 'variables'"))
     for var in sorted(declared - used.keys()):
         out.append(("variables", f"variable {var!r} is listed in 'variables' but never used"))
     return out

@@ -2,7 +2,8 @@
 
 The YAML files in ``content/`` are validated into :class:`Script` objects; the
 Telegram handlers call :meth:`Script.render` to fill ``{{ client }}``-style
-variables and pick the language. Traditional Chinese output is a separate step
+variables (plain substitution, see :mod:`scripts_library.placeholders`) and
+pick the language. Traditional Chinese output is a separate step
 (:func:`scripts_library.convert.to_traditional`).
 """
 
@@ -10,11 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from functools import partial
+from typing import Annotated, Any
 
-import jinja2
 from pydantic import BaseModel, ConfigDict, Field
+
+from scripts_library.placeholders import fill
 
 __all__ = [
     "CATEGORIES",
@@ -76,6 +78,12 @@ def is_objection(category: str) -> bool:
     return category.startswith("objection.")
 
 
+# generous bounds (the longest shipped text is ~500 characters): a 1 MB "title" is a mistake
+_Title = Annotated[str, Field(min_length=1, max_length=120)]
+_Text = Annotated[str, Field(min_length=1, max_length=2000)]
+_Short = Annotated[str, Field(max_length=200)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -83,11 +91,11 @@ class _Strict(BaseModel):
 class Steps(_Strict):
     """The five steps of handling an objection, in speaking order."""
 
-    restate: str = Field(min_length=1)
-    acknowledge: str = Field(min_length=1)
-    compliment: str = Field(min_length=1)
-    answer: str = Field(min_length=1)
-    advance: str = Field(min_length=1)
+    restate: _Text
+    acknowledge: _Text
+    compliment: _Text
+    answer: _Text
+    advance: _Text
 
     def items(self) -> list[tuple[str, str]]:
         """``(step_key, text)`` pairs in speaking order."""
@@ -97,23 +105,23 @@ class Steps(_Strict):
 class Translation(_Strict):
     """An optional English version of a script."""
 
-    title: str = Field(min_length=1)
+    title: _Title
     steps: Steps | None = None
-    say: str | None = None
+    say: _Text | None = None
 
 
 class Script(_Strict):
     """One talk track: an objection answer (five steps) or a ``say`` text."""
 
     id: str = Field(pattern=r"^[a-z0-9_.]+$", max_length=100)
-    category: str
-    title: str = Field(min_length=1)
-    triggers: list[str] = Field(default_factory=list)
+    category: str = Field(max_length=60)
+    title: _Title
+    triggers: list[_Short] = Field(default_factory=list, max_length=60)
     steps: Steps | None = None
-    say: str | None = None
-    variables: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
-    risk_note: str | None = None
+    say: _Text | None = None
+    variables: list[_Short] = Field(default_factory=list, max_length=10)
+    tags: list[_Short] = Field(default_factory=list, max_length=20)
+    risk_note: _Text | None = None
     en: Translation | None = None
     team_id: int | None = None  # None: shared library; set: a team's own script (from the DB)
     source_file: str | None = None
@@ -136,7 +144,7 @@ class Script(_Strict):
         return out
 
     def render(self, lang: str = "zh", variables: dict[str, Any] | None = None) -> RenderedScript:
-        """Fill the template variables and pick the language.
+        """Fill the declared variables (plain substitution) and pick the language.
 
         ``lang == "en"`` uses the English version when there is one; any other
         value (or a missing translation) gives the Simplified Chinese text.
@@ -146,6 +154,7 @@ class Script(_Strict):
         use_en = lang == "en" and self.en is not None
         out_lang = "en" if use_en else "zh"
         context = _context(out_lang, variables or {})
+        render = partial(_render, context=context, declared=self.variables)
         if use_en:
             assert self.en is not None
             title, steps, say = self.en.title, self.en.steps, self.en.say
@@ -156,10 +165,10 @@ class Script(_Strict):
         return RenderedScript(
             script_id=self.id,
             lang=out_lang,
-            title=_render(title, context),
-            steps=[(k, _render(t, context)) for k, t in steps.items()] if steps else None,
-            say=_render(say, context) if say else None,
-            risk_note=_render(self.risk_note, context) if self.risk_note else None,
+            title=render(title),
+            steps=[(k, render(t)) for k, t in steps.items()] if steps else None,
+            say=render(say) if say else None,
+            risk_note=render(self.risk_note) if self.risk_note else None,
         )
 
 
@@ -186,24 +195,6 @@ def _body_fields(prefix: str, steps: Steps | None, say: str | None) -> list[tupl
     return [(f"{prefix}say", say)] if say else []
 
 
-class _Placeholder(jinja2.Undefined):
-    """An unfilled variable: renders as a neutral placeholder instead of failing."""
-
-    def __str__(self) -> str:
-        return _DEFAULT_PLACEHOLDER
-
-
-@lru_cache(maxsize=1)
-def _env() -> jinja2.Environment:
-    # plain text out; HTML escaping is the Telegram template's business
-    return jinja2.Environment(undefined=_Placeholder, autoescape=False, keep_trailing_newline=False)
-
-
-@lru_cache(maxsize=2048)
-def _template(text: str) -> jinja2.Template:
-    return _env().from_string(text)
-
-
 def _context(lang: str, variables: dict[str, Any]) -> dict[str, Any]:
     context: dict[str, Any] = dict(PLACEHOLDERS.get(lang, {}))
     context.update({k: v for k, v in variables.items() if v is not None and v != ""})
@@ -214,7 +205,7 @@ def _context(lang: str, variables: dict[str, Any]) -> dict[str, Any]:
 _BARE_VOCATIVE = re.compile(r"(^|(?<=[。！？!?]))\s*\{\{\s*client\s*\}\}\s*[，,]\s*")
 
 
-def _render(text: str, context: dict[str, Any]) -> str:
+def _render(text: str, *, context: dict[str, Any], declared: list[str]) -> str:
     if "{" not in text:
         return text
     if context.get("client") in PLACEHOLDERS["zh"].values() or context.get("client") in (
@@ -223,8 +214,5 @@ def _render(text: str, context: dict[str, Any]) -> str:
         if dropped != text and dropped[:1].islower():
             dropped = dropped[0].upper() + dropped[1:]
         text = dropped
-    try:
-        return _template(text).render(context)
-    except jinja2.TemplateError:
-        # the validator rejects broken templates; never crash a chat over one
-        return text
+    # plain substitution, never a template engine: script texts are data (see placeholders)
+    return fill(text, context, lambda _name: _DEFAULT_PLACEHOLDER, declared)

@@ -166,6 +166,11 @@ def test_cli_import_and_report(services, monkeypatch, capsys) -> None:  # type: 
     data = Path(__file__).parent / "data" / "team_scripts.yaml"
     assert main(["scripts", "import", str(data), "--team", "Alpha"]) == 1
     out = capsys.readouterr().out
-    assert "saved 1 team scripts" in out and "alpha.bad" in out and "稳赚不赔" in out
+    assert f"{data}:12: script 'alpha.bad'" in out and "稳赚不赔" in out
+    assert "saved" not in out  # one bad script: nothing from the file is written
+    from storage.models import TeamScript
+
+    with services.db.session() as s:
+        assert s.scalars(select(TeamScript)).all() == []
     assert main(["scripts", "report"]) == 0
     assert "Queries that found nothing" in capsys.readouterr().out

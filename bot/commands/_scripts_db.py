@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from bot.commands._common import cli_services, fail
@@ -41,38 +42,43 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    import yaml
-
+    """Validate every script of the file first; write all of them or none."""
     from coach.actor import Me
     from coach.services import people
     from coach.services.errors import ServiceError
+    from scripts_library.loader import Problem, load_entries
 
     if not args.file.exists():
         return fail(f"no such file: {args.file}")
-    try:
-        data = yaml.safe_load(args.file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        return fail(f"{args.file}: not valid YAML: {err}")
-    default_category = data.get("category")
-    problems, saved = [], 0
-    with cli_services() as svc:
-        with svc.db.session() as s:
+    name = str(args.file)
+    entries, problems = load_entries(args.file, name)
+    with cli_services() as svc, svc.db.session() as s:
+        try:
             team = people.get_team(s, args.team)
-            admin = Me(0, 0, "cli", "admin", None, "zh-Hans", svc.settings.default_timezone)
-        for n, raw in enumerate(data.get("scripts") or [], start=1):
-            item = {"category": default_category, **raw}
+        except ServiceError:
+            return fail(f"no team called {args.team!r}")
+        admin = Me(0, 0, "cli", "admin", None, "zh-Hans", svc.settings.default_timezone)
+        checked = []
+        for line, raw in entries:
             try:
-                with svc.db.session() as s:
-                    svc.catalog.save_team_script(s, admin, item, clock=svc.clock,
-                                                 team_id=team.id)
-                saved += 1
+                checked.append(svc.catalog.check_team_script(s, admin, raw, team_id=team.id))
             except ServiceError as err:
-                problems.append(f"{args.file}: script #{n} ({raw.get('id', '?')}): "
-                                f"{err.params.get('problems', err.code)}")
-    for problem in problems:
-        print(problem)
-    print(f"saved {saved} team scripts for {args.team}, {len(problems)} rejected")
-    return 1 if problems else 0
+                detail = str(err.params.get("problems", err.code))
+                if not detail.startswith("script "):
+                    detail = f"script {raw.get('id', '?')!r}: {detail}"
+                problems.append(Problem(name, line, detail))
+        ids = [script.id for script in checked]
+        problems += [Problem(name, line, f"duplicate id {raw.get('id')!r}")
+                     for (line, raw) in entries if raw.get("id") and ids.count(raw["id"]) > 1]
+        if problems:
+            for problem in sorted(set(problems)):
+                print(problem)
+            print(f"nothing saved: {len(set(problems))} problem(s) in {name}",
+                  file=sys.stderr)
+            return 1
+        svc.catalog.store_team_scripts(s, admin, checked, clock=svc.clock)
+    print(f"saved {len(checked)} team scripts for {args.team}")
+    return 0
 
 
 add_subcommand("report", "most used and disliked scripts, queries that found nothing",

@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 from coach.actor import Me
 from coach.clock import Clock
 from coach.services.errors import ServiceError
+from scripts_library import placeholders
 from scripts_library.loader import Library, check_script, load_library
+from scripts_library.placeholders import KNOWN_VARIABLES
 from scripts_library.schema import CATEGORIES, Script
 from scripts_library.search import ScriptIndex, SearchResult
 from storage.models import ScriptEvent, TeamScript
@@ -116,6 +118,13 @@ class ScriptCatalog:
     def save_team_script(self, session: Session, me: Me, data: dict[str, Any], *,
                          clock: Clock, team_id: int | None = None) -> Script:
         """Validate and store a team script (leads: own team; admins: any team)."""
+        script = self.check_team_script(session, me, data, team_id=team_id)
+        self.store_team_scripts(session, me, [script], clock=clock)
+        return script
+
+    def check_team_script(self, session: Session, me: Me, data: dict[str, Any], *,
+                          team_id: int | None = None) -> Script:
+        """Everything :meth:`save_team_script` checks, without writing (raises ServiceError)."""
         if me.role not in ("lead", "admin"):
             raise ServiceError("role_forbidden")
         team_id = team_id if me.role == "admin" and team_id is not None else me.team_id
@@ -125,11 +134,23 @@ class ScriptCatalog:
         if self.library.get(script_id) is not None:
             raise ServiceError("script_invalid", problems=f"id {script_id} is a shared script")
         payload = {k: v for k, v in data.items() if k not in ("id", "team_id")}
+        if payload.get("variables") is None:
+            # /addscript cannot declare variables: the known ones it uses count as declared
+            payload["variables"] = _known_variables_used(payload)
         try:
             script = Script.model_validate({**payload, "id": script_id, "team_id": team_id})
         except ValidationError as err:
             raise ServiceError("script_invalid", problems="; ".join(
                 f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())) from None
+        template = [f"{path}: {message}" for path, text in script.text_fields()
+                    for message in placeholders.problems(
+                        text, script.variables if not path.startswith("triggers") else ())]
+        template += [f"variables: {name!r} is not one of the known placeholders"
+                     for name in script.variables if name not in KNOWN_VARIABLES]
+        if template:
+            # code-looking content is refused before anything else, with its own message
+            raise ServiceError("script_template", problems="; ".join(template),
+                               allowed=", ".join(f"{{{{ {v} }}}}" for v in KNOWN_VARIABLES))
         problems = check_script(script)
         if script.category not in CATEGORIES:
             raise ServiceError("script_invalid", problems=f"unknown category {script.category}")
@@ -137,26 +158,51 @@ class ScriptCatalog:
             raise ServiceError("script_invalid",
                                problems="; ".join(p.message for p in problems))
         row = session.scalar(select(TeamScript).where(TeamScript.script_id == script_id))
-        stored = script.model_dump(exclude={"id", "team_id", "source_file", "source_line"},
-                                   exclude_none=True)
-        if row is None:
-            session.add(TeamScript(team_id=team_id, script_id=script_id, data=stored,
-                                   created_by_id=me.user_id or None, created_at=clock.now(),
-                                   updated_at=clock.now()))
-        elif row.team_id != team_id:
+        if row is not None and row.team_id != team_id:
             raise ServiceError("script_invalid", problems=f"id {script_id} belongs to another team")
-        else:
-            row.data = stored
-            row.updated_at = clock.now()
-        session.flush()
-        self._add([script])
         return script
+
+    def store_team_scripts(self, session: Session, me: Me, scripts: list[Script], *,
+                           clock: Clock) -> None:
+        """Write scripts that :meth:`check_team_script` accepted (insert or update by id)."""
+        for script in scripts:
+            row = session.scalar(select(TeamScript).where(TeamScript.script_id == script.id))
+            stored = script.model_dump(exclude={"id", "team_id", "source_file", "source_line"},
+                                       exclude_none=True)
+            if row is None:
+                session.add(TeamScript(team_id=script.team_id, script_id=script.id, data=stored,
+                                       created_by_id=me.user_id or None, created_at=clock.now(),
+                                       updated_at=clock.now()))
+            else:
+                row.data = stored
+                row.updated_at = clock.now()
+        session.flush()
+        self._add(scripts)
 
     @staticmethod
     def _new_id(session: Session, team_id: int) -> str:
         count = session.scalar(select(func.count()).select_from(TeamScript)
                                .where(TeamScript.team_id == team_id)) or 0
         return f"team{team_id}.s{count + 1}"
+
+
+def _known_variables_used(payload: dict[str, Any]) -> list[str]:
+    """The known placeholders (``{{ client }}`` …) that a draft's texts use."""
+    texts: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk({k: v for k, v in payload.items() if k != "triggers"})
+    used = {name for text in texts for name in placeholders.used_variables(text)}
+    return [name for name in KNOWN_VARIABLES if name in used]
 
 
 def record_event(session: Session, *, user_id: int | None, kind: str, clock: Clock,
