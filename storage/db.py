@@ -29,7 +29,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    try:
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    except ModuleNotFoundError as err:  # the driver is an optional extra
+        raise RuntimeError(f"the database driver {err.name!r} is not installed; for "
+                           "PostgreSQL: pip install -e '.[postgres]'") from err
 
 
 class Database:
