@@ -40,13 +40,25 @@ WEEKDAY_WORDS = ("monday|mon|tuesday|tues|tue|wednesday|wed|thursday|thurs|thu|f
 MONTH_WORDS = ("january|jan|february|feb|march|mar|april|apr|may|june|jun|july|jul|august|aug|"
                "september|sept|sep|october|oct|november|nov|december|dec")
 _DAY_WORDS = {"今天": 0, "今日": 0, "今晚": 0, "明天": 1, "明日": 1, "明早": 1, "明晚": 1,
-              "后天": 2, "大后天": 3,
-              "today": 0, "tomorrow": 1, "day after tomorrow": 2}
+              "后天": 2, "大后天": 3, "听日": 1, "后日": 2,
+              "昨天": -1, "昨日": -1, "琴日": -1, "前天": -2, "大前天": -3,
+              "today": 0, "tonight": 0, "tomorrow": 1, "tmr": 1, "tmrw": 1, "tmw": 1,
+              "day after tomorrow": 2, "yesterday": -1}
+DAY_WORD = re.compile(r"大后天|后天|明天|明日|明早|明晚|今天|今日|今晚|听日|后日|"
+                      r"大前天|前天|昨天|昨日|琴日|"
+                      r"\b(?:day after tomorrow|tomorrow|today|tonight|tmrw|tmr|tmw|yesterday)\b")
 
 DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("iso", re.compile(r"(?P<y>\d{4})[-/.年](?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})[日号]?")),
     ("md_cn", re.compile(rf"(?P<m>{NUM})月(?P<d>{NUM})[日号]?")),
     ("md_slash", re.compile(r"(?<![\d/])(?P<m>\d{1,2})/(?P<d>\d{1,2})(?![\d/])")),
+    # "12-03" and "12.3" (only when they are a real month and day, and no sum: "1.5万")
+    ("md_dash", re.compile(r"(?<![\d-])(?P<m>\d{1,2})-(?P<d>\d{1,2})(?![\d-])")),
+    ("md_dot", re.compile(r"(?<![\d.])(?P<m>\d{1,2})\.(?P<d>\d{1,2})"
+                          r"(?![\d.%])(?!\s*(?:万|w|k|千|亿|元|块|m\b|倍))")),
+    ("month_day", re.compile(rf"(?P<rel>下下个?月|下个?月|本月|这个?月)(?P<d>{NUM})[日号]")),
+    ("day_only", re.compile(r"(?<![\d月/.\-:])(?P<d>\d{1,2}|[一二三四五六七八九十]{1,3})\s*[号日]"
+                            r"(?![码后内])")),
     ("md_en", re.compile(rf"\b(?P<mon>{MONTH_WORDS})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b")),
     ("dm_en", re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<mon>{MONTH_WORDS})\b")),
     ("rel_cn", re.compile(rf"(?P<n>{NUM})\s*(?P<unit>天|日|周|个星期|星期|礼拜|个礼拜|个月|月)"
@@ -54,12 +66,19 @@ DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("rel_en", re.compile(r"\bin\s+(?P<n>\d{1,3}|a|one|two|three|four|five|six|seven)\s+"
                           r"(?P<unit>days?|weeks?|months?)\b")),
     ("month_end", re.compile(r"(?P<next>下个?)?月底|月末|(?P<en>end of (?:the |this )?month)")),
-    ("month_start", re.compile(r"下个?月初|(?:early|beginning of) next month")),
+    ("month_start", re.compile(r"下个?月初|(?<![本这])月初|(?:early|beginning of) next month")),
+    ("weekend", re.compile(r"(?P<rel>下|这|本)?个?(?:周末|礼拜末|星期末)|"
+                           r"\b(?P<en>this |next )?weekend\b")),
+    ("weekday_past", re.compile(r"(?P<rel>上上|上)个?(?:周|星期|礼拜)"
+                                r"(?P<wd>[一二三四五六日天1-7])")),
+    ("weekday_last", re.compile(rf"\blast\s+(?P<wd>{WEEKDAY_WORDS})\b")),
+    # a week with no day: not guessed, asked
+    ("week_only", re.compile(r"(?:下下|下|这|本)个?(?:周|星期|礼拜)(?![一二三四五六日天1-7末])|"
+                             r"\bnext week\b")),
     ("weekday_cn", re.compile(r"(?P<rel>下下|下|这|本)?(?:个)?(?:周|星期|礼拜)"
                               r"(?P<wd>[一二三四五六日天1-7])")),
     ("weekday_en", re.compile(rf"\b(?:(?P<rel>next|this|coming)\s+)?(?P<wd>{WEEKDAY_WORDS})\b")),
-    ("day_word", re.compile(r"大后天|后天|明天|明日|明早|明晚|今天|今日|今晚|day after tomorrow|"
-                            r"tomorrow|today")),
+    ("day_word", DAY_WORD),
 ]
 
 TIME_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -121,7 +140,37 @@ def _date_from(kind: str, m: re.Match[str], today: date) -> tuple[date | None, l
     g = m.groupdict()
     if kind == "day_word":
         return today + timedelta(days=_DAY_WORDS[m.group(0)]), []
-    if kind in ("iso", "md_cn", "md_slash", "md_en", "dm_en"):
+    if kind == "week_only":
+        return None, ["unclear_date"]
+    if kind == "month_day":
+        rel = g["rel"]
+        months = 2 if rel.startswith("下下") else 1 if rel.startswith("下") else 0
+        first = _add_months(today.replace(day=1), months)
+        try:
+            return first.replace(day=cn_number(g["d"])), []
+        except ValueError:
+            return None, ["invalid_date"]
+    if kind == "day_only":
+        # "30号" is this month's 30th; a day already gone this month is next month's
+        day_number = cn_number(g["d"])
+        if not 1 <= day_number <= 31:
+            return None, ["invalid_date"]
+        for months in (0, 1, 2):
+            first = _add_months(today.replace(day=1), months)
+            if day_number <= _cal.monthrange(first.year, first.month)[1] and (
+                    months or day_number >= today.day):
+                return first.replace(day=day_number), []
+        return None, ["invalid_date"]
+    if kind == "weekend":
+        saturday = today - timedelta(days=today.weekday()) + timedelta(days=5)
+        nxt = (g.get("rel") == "下") or (g.get("en") or "").strip() == "next"
+        return saturday + timedelta(days=7 if nxt else 0), []
+    if kind in ("weekday_past", "weekday_last"):
+        target = WEEKDAYS_CN[g["wd"]] if kind == "weekday_past" else WEEKDAYS_EN[g["wd"][:3]]
+        monday = today - timedelta(days=today.weekday())
+        weeks = 2 if g.get("rel") == "上上" else 1
+        return monday - timedelta(days=7 * weeks) + timedelta(days=target), []
+    if kind in ("iso", "md_cn", "md_slash", "md_en", "dm_en", "md_dash", "md_dot"):
         month = MONTHS_EN[g["mon"][:3]] if g.get("mon") else cn_number(g["m"])
         year = int(g["y"]) if g.get("y") else today.year
         try:
@@ -188,30 +237,65 @@ def _time_from(kind: str, m: re.Match[str]) -> tuple[time | None, list[str]]:
     return time(hour, minute), []
 
 
+EXPLICIT = ("iso", "md_cn", "md_slash", "md_en", "dm_en", "md_dash", "md_dot")
+WEEKDAY_KINDS = ("weekday_cn", "weekday_en")
+ALTERNATIVE = re.compile(r"\s*(?:还是|或者|或是|或|要么|or|/)\s*")
+ADJACENT = re.compile(r"[\s的,，]*")
+
+
+def _valid_md(kind: str, m: re.Match[str]) -> bool:
+    """"12-03" / "12.3" are dates only when they read as a real month and day."""
+    if kind not in ("md_dash", "md_dot"):
+        return True
+    month, day = int(m.group("m")), int(m.group("d"))
+    return 1 <= month <= 12 and 1 <= day <= 31
+
+
+def _all(patterns: list[tuple[str, re.Pattern[str]]], text: str
+         ) -> list[tuple[str, re.Match[str]]]:
+    """Every non-overlapping match, earliest first (at one place the longest wins)."""
+    found = [(kind, m) for kind, pattern in patterns for m in pattern.finditer(text)
+             if m.end() > m.start() and _valid_md(kind, m)]
+    found.sort(key=lambda f: (f[1].start(), -(f[1].end() - f[1].start())))
+    chosen: list[tuple[str, re.Match[str]]] = []
+    for kind, m in found:
+        if not chosen or m.start() >= chosen[-1][1].end():
+            chosen.append((kind, m))
+    return chosen
+
+
 def _first(patterns: list[tuple[str, re.Pattern[str]]], text: str
            ) -> tuple[str, re.Match[str]] | None:
-    best: tuple[str, re.Match[str]] | None = None
-    for kind, pattern in patterns:
-        for m in pattern.finditer(text):
-            if best is None or m.start() < best[1].start() or (
-                    m.start() == best[1].start() and m.end() > best[1].end()):
-                best = (kind, m)
-            break
-    return best
+    found = _all(patterns, text)
+    return found[0] if found else None
+
+
+def _weekday_of(kind: str, m: re.Match[str]) -> int:
+    wd = m.group("wd")
+    return WEEKDAYS_CN[wd] if kind == "weekday_cn" else WEEKDAYS_EN[wd[:3]]
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    for start, end in spans:
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text
 
 
 def find_date(text: str, now: datetime, tz: str, *,
               default_time: time = time(9, 0)) -> ParsedDate | None:
-    """The first date and/or time expression in ``text`` (lower-case it first for English)."""
+    """The first date and/or time expression in ``text`` (lower-case it first for English).
+
+    Two dates joined by "还是 / 或 / or" ask ``alternative_dates``; a weekday next to a
+    date it contradicts ("周五12月3日" when the 3rd is a Thursday) asks ``weekday_mismatch``;
+    a week without a day ("下周") asks ``unclear_date``.
+    """
     zone = ZoneInfo(tz)
     local_now = now.astimezone(zone)
     lowered = text.lower()
-    found_date = _first(DATE_PATTERNS, lowered)
-    found_time = _first(TIME_PATTERNS, lowered)
-    if found_date and found_time and _overlap(found_date[1], found_time[1]):
-        # "12/3" is not 12:03, "3天后" has no time: the date wins an overlap
-        found_time = _first(TIME_PATTERNS, lowered[:found_date[1].start()] + " " * (
-            found_date[1].end() - found_date[1].start()) + lowered[found_date[1].end():])
+    dates = _all(DATE_PATTERNS, lowered)
+    # "12/3" is not 12:03, "3天后" has no time: dates win an overlap
+    found_time = _first(TIME_PATTERNS, _blank(lowered, [m.span() for _, m in dates]))
+    found_date = dates[0] if dates else None
     if not found_date and not found_time:
         return None
     questions: list[str] = []
@@ -223,6 +307,26 @@ def find_date(text: str, now: datetime, tz: str, *,
         spans.append(found_date[1].span())
         if parsed_day is not None:
             day = parsed_day
+        if len(dates) > 1:
+            second = dates[1]
+            between = lowered[found_date[1].end():second[1].start()]
+            kinds = {found_date[0], second[0]}
+            if ALTERNATIVE.fullmatch(between):
+                questions.append("alternative_dates")
+                spans.append(second[1].span())
+            elif (ADJACENT.fullmatch(between) and kinds & set(WEEKDAY_KINDS)
+                  and kinds & set(EXPLICIT)):
+                weekday, explicit = ((found_date, second) if found_date[0] in WEEKDAY_KINDS
+                                     else (second, found_date))
+                exact, problems = _date_from(explicit[0], explicit[1], local_now.date())
+                questions += problems
+                spans.append(second[1].span())
+                if exact is not None:
+                    by_weekday, _ = _date_from(weekday[0], weekday[1], local_now.date())
+                    if exact.weekday() != _weekday_of(*weekday) or (
+                            weekday[1].group("rel") and by_weekday != exact):
+                        questions.append("weekday_mismatch")
+                    day, found_date = exact, explicit
     if found_time:
         when, problems = _time_from(found_time[0], found_time[1])
         if problems == ["not_a_time"]:
@@ -233,9 +337,10 @@ def find_date(text: str, now: datetime, tz: str, *,
             spans.append(found_time[1].span())
         questions += problems
     span = (min(s for s, _ in spans), max(e for _, e in spans))
-    if "invalid_date" in questions:
+    if "invalid_date" in questions or "unclear_date" in questions:
         return ParsedDate(None, found_time is not None, span, sorted(set(questions)), spans)
-    if (found_date and found_date[0] in ("md_cn", "md_slash", "md_en", "dm_en")
+    if (found_date and found_date[0] in ("md_cn", "md_slash", "md_en", "dm_en", "md_dash",
+                                         "md_dot")
             and (local_now.date() - day).days > ROLL_OVER_DAYS):
         # "1月5日" typed in November most likely means next January: take it, but ask
         last = _cal.monthrange(day.year + 1, day.month)[1]

@@ -38,7 +38,8 @@ DRAFT, MODE, TYPED, SEEN = "log", "log_mode", "log_typed", "log_seen"
 STATE_OF = {"client": CLIENT, "pick": PICK, "channel": CHANNEL, "outcome": OUTCOME,
             "next": NEXT, "notes": NOTES, "confirm": CONFIRM}
 OUTCOMES = [o.value for o in Outcome]
-DATE_QUESTIONS = ("date_in_past", "ambiguous_date", "ambiguous_time", "invalid_date")
+DATE_QUESTIONS = ("date_in_past", "ambiguous_date", "ambiguous_time", "invalid_date",
+                  "alternative_dates", "weekday_mismatch", "unclear_date")
 
 
 def policy_config(settings: Settings) -> PolicyConfig:

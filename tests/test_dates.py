@@ -85,7 +85,7 @@ CASES = [
     ("2026-10-01", "2026-10-01T09:00", False, ["date_in_past"]),
     ("今天上午9点", "2026-11-25T09:00", True, ["date_in_past"]),
     ("上午8点", "2026-11-25T08:00", True, ["date_in_past"]),
-    ("yesterday", None, None, None),
+    ("yesterday", "2026-11-24T09:00", False, ["date_in_past"]),  # read, then asked
     ("2月30日", None, False, ["invalid_date"]),
     ("13/45", None, None, None),
     ("25点", None, True, ["invalid_date"]),

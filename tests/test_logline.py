@@ -97,7 +97,7 @@ def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
                  "--tz", "Asia/Shanghai", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data == {"client": "王建国", "outcome": "interested_thinking",
-                    "due": "2026-11-27T15:00:00+08:00", "amount": None, "product": None,
+                    "due": "2026-11-27T15:00:00+08:00", "amount": None, "period": None, "product": None,
                     "notes": "", "questions": []}
 
 
