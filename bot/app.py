@@ -58,6 +58,7 @@ from handlers import (
     team,
 )
 from handlers import help as help_
+from handlers._flow import expire_idle_flows
 
 __all__ = ["build_application", "CoachApplication"]
 
@@ -97,8 +98,10 @@ def named(callback: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[An
 def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
     """Every handler of the bot, in the order PTB tries them (group, handler)."""
     return [
-        # group -1: the guard sees every update first
-        (-1, TypeHandler(Update, guard)),
+        # group -2: the guard sees every update first
+        (-2, TypeHandler(Update, guard)),
+        # group -1: a flow left idle past FLOW_TIMEOUT_MINUTES is closed before it answers
+        (-1, TypeHandler(Update, expire_idle_flows)),
         # onboarding and personal settings
         (0, CommandHandler("start", named(onboarding.start))),
         (0, CommandHandler("help", named(help_.show_help))),
@@ -180,6 +183,9 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
                                  pattern=r"^fg (ok|no) \d+$")),
         # nothing matched: /cancel outside a flow
         (0, CommandHandler("cancel", named(help_.cancel))),
+        # a /command nobody handles: the nearest one by spelling
+        (0, MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE,
+                           named(help_.unknown_command))),
         # any other private text is what a customer said: find the script
         (0, MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE,
                            named(ask.ask_text))),

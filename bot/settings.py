@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     daily_call_target: int = 10
 
     invite_ttl_days: int = 7
+    flow_timeout_minutes: int = 15
     tier_wealth_min: Decimal = Decimal("50000")
     tier_premier_min: Decimal = Decimal("500000")
     tier_private_min: Decimal = Decimal("6000000")

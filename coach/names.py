@@ -23,6 +23,7 @@ acting on a result, or :func:`best_match`, which only returns a clear winner.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,6 +43,7 @@ __all__ = [
     "ambiguous",
     "best_match",
     "match_names",
+    "plausible_person_name",
     "prepare_names",
 ]
 
@@ -232,3 +234,24 @@ def best_match(
     if not results or ambiguous(results):
         return None
     return results[0]
+
+
+_HAN = r"[\u3400-\u4dbf\u4e00-\u9fff]"
+_HAN_NAME = re.compile(rf"^{_HAN}{{2,4}}$")
+# minority and transliterated names: 阿不都·热合曼
+_HAN_DOTTED = re.compile(rf"^{_HAN}{{1,8}}(?:[·•・]{_HAN}{{1,8}}){{1,3}}$")
+_LATIN_NAME = re.compile(r"^[A-Za-z][A-Za-z'.\-]*(?: [A-Za-z][A-Za-z'.\-]*){0,4}$")
+
+
+def plausible_person_name(text: str) -> bool:
+    """Whether ``text`` reads like a person's name (not a sentence, a number or a phrase).
+
+    Chinese: 2-4 characters (5 with a compound surname such as 欧阳), or parts joined
+    by "·"; Latin: one to five words of letters, 2-60 characters in all.
+    """
+    name = " ".join(text.split())
+    if _HAN_NAME.match(name) or _HAN_DOTTED.match(name):
+        return True
+    if len(name) == 5 and name[:2] in COMPOUND_SURNAMES and _HAN_NAME.match(name[2:] + "某"):
+        return True
+    return 2 <= len(name) <= 60 and _LATIN_NAME.match(name) is not None

@@ -1,16 +1,67 @@
-"""Pieces every multi-step flow shares."""
+"""Pieces every multi-step flow shares: /cancel, the idle timeout, objections mid-flow.
+
+A flow (a ``ConversationHandler``) left half-way must not take over later
+messages. Two rules keep it in its place:
+
+* :func:`expire_idle_flows` runs before every handler: when the caller has been
+  silent for ``FLOW_TIMEOUT_MINUTES``, their open flows end, their drafts are
+  dropped and they are told which flow was closed. The clock is the services'
+  clock (not PTB's job-queue timer), so it works after a restart, in tests and
+  in the console alike.
+* :func:`objection_instead` lets a step that cannot use the text it got hand it
+  to the script search: if it confidently reads like a customer's objection,
+  the advisor gets the script plus a line saying which flow is still open.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
 
 from telegram import Update
 from telegram.ext import ConversationHandler
 
 from bot.context import CoachContext
 from bot.guard import reply
+from coach.services.library import ScriptCatalog
 
-__all__ = ["cancel_flow"]
+__all__ = ["FLOW_DRAFTS", "cancel_flow", "expire_idle_flows", "objection_instead", "open_flows",
+           "reads_like_objection"]
+
+# The user_data keys each flow (by ConversationHandler name) keeps its draft in;
+# a timed-out flow drops them so nothing half-filled is picked up later.
+FLOW_DRAFTS: dict[str, tuple[str, ...]] = {
+    "addclient": ("addclient",),
+    "log": ("log", "log_mode", "log_typed", "log_seen"),
+    "pick_date": ("fu_pick",),
+    "briefing": ("briefing",),
+    "refer": ("refer",),
+    "practice": (),
+    "addscript": ("addscript",),
+}
+LAST_SEEN = "_last_seen_at"
+
+# Mid-flow, a short reply ("later", "明天", "not a phone") is far more likely a slip than a
+# customer's objection, and the search is over-sure of short texts. So an objection must
+# be a clause (4+ Chinese characters or 4+ words) the search is sure of. Chosen on
+# tests/data/flow_objection_tuning.yaml (11/11, 0/16 false); held out: 7/12, 1/14 false.
+MIN_OBJECTION_SCORE = 0.6
+MIN_HAN_CHARS = 4
+MIN_WORDS = 4
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def reads_like_objection(catalog: ScriptCatalog, text: str, *, team_id: int | None) -> bool:
+    """Whether ``text``, typed where it does not fit a step, is a customer's objection."""
+    if len(_HAN.findall(text)) < MIN_HAN_CHARS and len(_WORD.findall(text)) < MIN_WORDS:
+        return False
+    found = catalog.ask(text, team_id=team_id)
+    top = found.result.hits[0] if found.result.hits else None
+    return (found.result.confident and top is not None and top.script.is_objection
+            and top.score >= MIN_OBJECTION_SCORE)
 
 
 def cancel_flow(*draft_keys: str) -> Callable[[Update, CoachContext], Awaitable[int]]:
@@ -24,3 +75,74 @@ def cancel_flow(*draft_keys: str) -> Callable[[Update, CoachContext], Awaitable[
 
     cancel.__doc__ = "/cancel: drop the draft, save nothing."
     return cancel
+
+
+def _conversations(context: CoachContext) -> Iterator[ConversationHandler[Any]]:
+    for group in context.application.handlers.values():
+        for handler in group:
+            if isinstance(handler, ConversationHandler) and handler.name in FLOW_DRAFTS:
+                yield handler
+
+
+def _state_key(handler: ConversationHandler[Any], update: Update) -> Any:
+    try:
+        # PTB keeps conversation states privately; reading and ending one by key is the
+        # only way to close a flow from outside its own handlers
+        return handler._get_key(update)
+    except RuntimeError:  # inline queries have no chat: no flow to look at
+        return None
+
+
+def open_flows(update: Update, context: CoachContext) -> list[str]:
+    """Names of the caller's flows that are waiting for an answer in this chat."""
+    names = []
+    for handler in _conversations(context):
+        key = _state_key(handler, update)
+        if key is not None and handler._conversations.get(key) is not None:
+            names.append(str(handler.name))
+    return names
+
+
+def _end(handler: ConversationHandler[Any], update: Update, context: CoachContext) -> bool:
+    key = _state_key(handler, update)
+    if key is None or handler._conversations.get(key) is None:
+        return False
+    handler._update_state(ConversationHandler.END, key)
+    for draft_key in FLOW_DRAFTS.get(str(handler.name), ()):
+        context.user_data.pop(draft_key, None)
+    return True
+
+
+async def expire_idle_flows(update: Update, context: CoachContext) -> None:
+    """Before any handler: close the caller's flows after FLOW_TIMEOUT_MINUTES of silence."""
+    if context.me is None or update.effective_user is None or context.user_data is None:
+        return
+    svc = context.svc
+    now = svc.clock.now()
+    last = context.user_data.get(LAST_SEEN)
+    context.user_data[LAST_SEEN] = now.isoformat()
+    timeout = timedelta(minutes=svc.settings.flow_timeout_minutes)
+    if not last or now - datetime.fromisoformat(last) < timeout:
+        return
+    closed = [str(h.name) for h in list(_conversations(context)) if _end(h, update, context)]
+    if closed:
+        await reply(update, context, "flow_expired", flows=closed,
+                    minutes=svc.settings.flow_timeout_minutes)
+
+
+async def objection_instead(update: Update, context: CoachContext, flow: str) -> bool:
+    """Text that does not fit the step: if it reads like an objection, show the script.
+
+    Returns True when it answered (the flow stays where it was); False when the
+    step should ask again as usual.
+    """
+    from handlers import ask  # here, not at import: ask imports nothing of the flows
+
+    message = update.message
+    text = (message.text or "").strip() if message is not None else ""
+    if not text or not reads_like_objection(context.svc.catalog, text,
+                                            team_id=context.caller.team_id):
+        return False
+    await ask.answer_query(update, context, text)
+    await reply(update, context, "flow_still_open", flow=flow)
+    return True

@@ -12,7 +12,9 @@ from scripts_library.schema import CATEGORIES
 LAST_QUERY = "ask"
 
 
-async def _answer(update: Update, context: CoachContext, query: str, position: int = 0) -> None:
+async def answer_query(update: Update, context: CoachContext, query: str,
+                       position: int = 0) -> None:
+    """Show the best script for ``query`` (or the closest hits when none is sure)."""
     svc, me = context.svc, context.caller
     found = svc.catalog.ask(query, team_id=me.team_id, position=position)
     script = found.script
@@ -33,7 +35,7 @@ async def _answer(update: Update, context: CoachContext, query: str, position: i
 async def ask_text(update: Update, context: CoachContext) -> None:
     """Plain text outside any flow: treat it as what the customer said."""
     assert update.message is not None
-    await _answer(update, context, update.message.text or "")
+    await answer_query(update, context, update.message.text or "")
 
 
 async def ask_command(update: Update, context: CoachContext) -> None:
@@ -42,7 +44,7 @@ async def ask_command(update: Update, context: CoachContext) -> None:
     if not query:
         await reply(update, context, "usage", command="ask")
         return
-    await _answer(update, context, query)
+    await answer_query(update, context, query)
 
 
 async def next_match(update: Update, context: CoachContext) -> None:
@@ -55,4 +57,4 @@ async def next_match(update: Update, context: CoachContext) -> None:
     if not last or not position.isdigit():
         await reply(update, context, "usage", command="ask")
         return
-    await _answer(update, context, last, position=min(int(position), 4))
+    await answer_query(update, context, last, position=min(int(position), 4))

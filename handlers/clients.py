@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
@@ -13,10 +15,13 @@ from telegram.ext import (
 
 from bot.context import CoachContext
 from bot.guard import reply, requires
+from coach.names import plausible_person_name
 from coach.services import clients
 from coach.services.errors import ServiceError
+from coach.tiers import tier_for_aum
+from handlers._flow import cancel_flow, objection_instead
 
-NAME, PHONE, TIER, RISK, ASSESSED, BIRTHDAY, CONFIRM = range(7)
+NAME, PHONE, AUM, TIER, RISK, ASSESSED, BIRTHDAY, CONFIRM = range(8)
 DRAFT = "addclient"
 
 
@@ -61,12 +66,41 @@ async def open_card(update: Update, context: CoachContext) -> None:
 
 
 # --- /addclient -----------------------------------------------------------------
+# name → phone → assets (the tier follows from them; asked only when skipped) → risk
+# → assessment date → birthday → confirm. A likely duplicate (same name or phone) is
+# shown next to the new client from the step that found it until the confirmation.
 
 
 async def _ask(update: Update, context: CoachContext, step: str, error: str | None = None) -> None:
-    context.user_data.setdefault(DRAFT, {})["_step"] = step
-    await reply(update, context, "addclient_step", step=step, error=error,
-                draft=context.user_data.get(DRAFT, {}))
+    draft = context.user_data.setdefault(DRAFT, {})
+    draft["_step"] = step
+    dups = []
+    if draft.get("dups"):
+        with context.svc.db.session() as s:
+            dups = clients.find_duplicates(s, context.caller, name=draft.get("name"),
+                                           phone=draft.get("phone"))
+    await reply(update, context, "addclient_step", step=step, error=error, draft=draft,
+                dups=dups)
+
+
+def _text(update: Update) -> str:
+    return (update.message.text or "").strip() if update.message else ""
+
+
+async def _refuse(update: Update, context: CoachContext, step: str, error: str,
+                  state: int) -> int:
+    """Text that does not fit the step: the objection's script, or the step again."""
+    if not await objection_instead(update, context, "addclient"):
+        await _ask(update, context, step, error=error)
+    return state
+
+
+def _note_duplicates(context: CoachContext) -> None:
+    draft = context.user_data[DRAFT]
+    with context.svc.db.session() as s:
+        found = clients.find_duplicates(s, context.caller, name=draft.get("name"),
+                                        phone=draft.get("phone"))
+    draft["dups"] = [d.id for d in found]
 
 
 @requires("advisor", "lead")
@@ -78,25 +112,39 @@ async def add_start(update: Update, context: CoachContext) -> int:
 
 
 async def add_name(update: Update, context: CoachContext) -> int:
-    """Take the name, ask for the phone."""
-    text = (update.message.text or "").strip() if update.message else ""
-    if not text or len(text) > 80:
-        await _ask(update, context, "name", error="client_name_invalid")
-        return NAME
+    """Take the name (a real one, not a sentence), ask for the phone."""
+    text = " ".join(_text(update).split())
+    if not plausible_person_name(text):
+        return await _refuse(update, context, "name", "client_name_not_real", NAME)
     context.user_data[DRAFT]["name"] = text
+    _note_duplicates(context)
     await _ask(update, context, "phone")
     return PHONE
 
 
 async def add_phone(update: Update, context: CoachContext) -> int:
-    """Take the phone (digits, + and -), ask for the tier."""
-    text = (update.message.text or "").strip() if update.message else ""
-    if not text.replace("+", "").replace("-", "").replace(" ", "").isdigit():
-        await _ask(update, context, "phone", error="phone_invalid")
-        return PHONE
-    context.user_data[DRAFT]["phone"] = text
-    await _ask(update, context, "tier")
-    return TIER
+    """Take the phone (7-15 digits), ask for the assets."""
+    try:
+        phone = clients.normalize_phone(_text(update))
+    except ServiceError:
+        return await _refuse(update, context, "phone", "phone_invalid", PHONE)
+    context.user_data[DRAFT]["phone"] = phone
+    _note_duplicates(context)
+    await _ask(update, context, "aum")
+    return AUM
+
+
+async def add_aum(update: Update, context: CoachContext) -> int:
+    """Take the assets under management; the tier follows from the bank's thresholds."""
+    try:
+        aum = clients.parse_amount(_text(update))
+    except ServiceError:
+        return await _refuse(update, context, "aum", "amount_invalid", AUM)
+    draft = context.user_data[DRAFT]
+    draft["aum"] = str(aum)
+    draft["tier"] = tier_for_aum(aum, context.svc.settings.tier_thresholds).value
+    await _ask(update, context, "risk")
+    return RISK
 
 
 async def add_button(update: Update, context: CoachContext) -> int:
@@ -108,12 +156,19 @@ async def add_button(update: Update, context: CoachContext) -> int:
     draft = context.user_data.setdefault(DRAFT, {})
     if field == "save":
         return await _save(update, context)
-    if field == "assessed" and value == "today":
-        value = context.svc.clock.now().date().isoformat()
+    if field == "assessed" and value == "today":  # the advisor's own calendar day
+        value = context.svc.clock.now().astimezone(
+            ZoneInfo(context.caller.timezone)).date().isoformat()
     if value != "-":
         draft[field] = value
-    next_step = {"phone": ("tier", TIER), "tier": ("risk", RISK), "risk": ("assessed", ASSESSED),
-                 "assessed": ("birthday", BIRTHDAY), "birthday": ("confirm", CONFIRM)}[field]
+    steps = {"phone": ("aum", AUM), "aum": ("tier", TIER), "tier": ("risk", RISK),
+             "risk": ("assessed", ASSESSED), "assessed": ("birthday", BIRTHDAY),
+             "birthday": ("confirm", CONFIRM)}
+    if field not in steps:  # crafted data: show the current step again
+        step = draft.get("_step", "name")
+        await _ask(update, context, step)
+        return STATE_OF.get(step, NAME)
+    next_step = steps[field]
     if field == "risk" and value == "-":
         next_step = ("birthday", BIRTHDAY)
     await _ask(update, context, next_step[0])
@@ -122,13 +177,13 @@ async def add_button(update: Update, context: CoachContext) -> int:
 
 async def add_date(update: Update, context: CoachContext) -> int:
     """A typed date for the assessment or the birthday."""
-    text = (update.message.text or "").strip() if update.message else ""
+    text = _text(update)
     state_field = "assessed" if context.user_data[DRAFT].get("_step") == "assessed" else "birthday"
     try:
         day = clients.parse_date(text)
     except ServiceError:
-        await _ask(update, context, state_field, error="date_invalid")
-        return ASSESSED if state_field == "assessed" else BIRTHDAY
+        return await _refuse(update, context, state_field, "date_invalid",
+                             ASSESSED if state_field == "assessed" else BIRTHDAY)
     context.user_data[DRAFT][state_field] = day.isoformat()
     next_step = ("birthday", BIRTHDAY) if state_field == "assessed" else ("confirm", CONFIRM)
     await _ask(update, context, next_step[0])
@@ -139,8 +194,8 @@ async def _save(update: Update, context: CoachContext) -> int:
     data = context.user_data.pop(DRAFT, {})
     draft = clients.ClientDraft.from_dict({
         "name": data.get("name"), "phone": data.get("phone"), "tier": data.get("tier"),
-        "risk_tolerance": data.get("risk"), "risk_assessed_on": data.get("assessed"),
-        "birthday": data.get("birthday")})
+        "aum": data.get("aum"), "risk_tolerance": data.get("risk"),
+        "risk_assessed_on": data.get("assessed"), "birthday": data.get("birthday")})
     svc = context.svc
     try:
         with svc.db.session() as s:
@@ -155,32 +210,35 @@ async def _save(update: Update, context: CoachContext) -> int:
     return ConversationHandler.END
 
 
-async def add_cancel(update: Update, context: CoachContext) -> int:
-    """/cancel: drop the draft, save nothing."""
-    context.user_data.pop(DRAFT, None)
-    await reply(update, context, "cancelled", had_flow=True)
-    return ConversationHandler.END
+add_cancel = cancel_flow(DRAFT)
 
 
 async def add_unexpected(update: Update, context: CoachContext) -> int | None:
-    """Text where a button was expected: ask again."""
-    await reply(update, context, "addclient_step", step="use_buttons", error=None,
-                draft=context.user_data.get(DRAFT, {}))
+    """Text where a button was expected: an objection's script, or ask again."""
+    if not await objection_instead(update, context, "addclient"):
+        await reply(update, context, "addclient_step", step="use_buttons", error=None,
+                    draft=context.user_data.get(DRAFT, {}), dups=[])
     return None
+
+
+STATE_OF = {"name": NAME, "phone": PHONE, "aum": AUM, "tier": TIER, "risk": RISK,
+            "assessed": ASSESSED, "birthday": BIRTHDAY, "confirm": CONFIRM}
 
 
 def add_client_conversation() -> ConversationHandler:  # type: ignore[type-arg]
     text = filters.TEXT & ~filters.COMMAND
+    buttons = CallbackQueryHandler(add_button, r"^ac ")
     return ConversationHandler(
         entry_points=[CommandHandler("addclient", add_start)],
         states={
             NAME: [MessageHandler(text, add_name)],
-            PHONE: [MessageHandler(text, add_phone), CallbackQueryHandler(add_button, r"^ac ")],
-            TIER: [CallbackQueryHandler(add_button, r"^ac ")],
-            RISK: [CallbackQueryHandler(add_button, r"^ac ")],
-            ASSESSED: [MessageHandler(text, add_date), CallbackQueryHandler(add_button, r"^ac ")],
-            BIRTHDAY: [MessageHandler(text, add_date), CallbackQueryHandler(add_button, r"^ac ")],
-            CONFIRM: [CallbackQueryHandler(add_button, r"^ac ")],
+            PHONE: [MessageHandler(text, add_phone), buttons],
+            AUM: [MessageHandler(text, add_aum), buttons],
+            TIER: [buttons],
+            RISK: [buttons],
+            ASSESSED: [MessageHandler(text, add_date), buttons],
+            BIRTHDAY: [MessageHandler(text, add_date), buttons],
+            CONFIRM: [buttons],
         },
         fallbacks=[CommandHandler("cancel", add_cancel), MessageHandler(text, add_unexpected)],
         name="addclient",

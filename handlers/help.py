@@ -1,11 +1,20 @@
-"""/help: what the caller's role can do."""
+"""/help, /cancel outside a flow, unknown commands and buttons nobody handles."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+from rapidfuzz import fuzz, process
 from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
 
 from bot.context import CoachContext
 from bot.guard import reply
+
+# below this similarity (0-100) a "nearest" command is a guess, not a suggestion
+NEAREST_MIN_SCORE = 60
+COMMANDS_KEY = "_commands"
 
 
 async def show_help(update: Update, context: CoachContext) -> None:
@@ -16,6 +25,46 @@ async def show_help(update: Update, context: CoachContext) -> None:
 async def cancel(update: Update, context: CoachContext) -> None:
     """/cancel outside any flow: nothing to cancel."""
     await reply(update, context, "cancelled", had_flow=False)
+
+
+def _commands_of(handlers: Iterable[BaseHandler[Any, Any, Any]]) -> set[str]:
+    found: set[str] = set()
+    for handler in handlers:
+        if isinstance(handler, CommandHandler):
+            found |= set(handler.commands)
+        elif isinstance(handler, ConversationHandler):
+            found |= _commands_of(handler.entry_points)
+            found |= _commands_of(handler.fallbacks)
+            for state_handlers in handler.states.values():
+                found |= _commands_of(state_handlers)
+    return found
+
+
+def registered_commands(context: CoachContext) -> list[str]:
+    """Every command some handler answers (computed once per application)."""
+    bot_data = context.application.bot_data
+    if COMMANDS_KEY not in bot_data:
+        every = [h for group in context.application.handlers.values() for h in group]
+        bot_data[COMMANDS_KEY] = sorted(_commands_of(every))
+    return list(bot_data[COMMANDS_KEY])
+
+
+def nearest_command(typed: str, commands: list[str]) -> str | None:
+    """The registered command closest in spelling to ``typed``; None if none is close."""
+    if not typed or not commands:
+        return None
+    found = process.extractOne(typed.lower(), commands, scorer=fuzz.ratio,
+                               score_cutoff=NEAREST_MIN_SCORE)
+    return found[0] if found else None
+
+
+async def unknown_command(update: Update, context: CoachContext) -> None:
+    """A /command nobody handles: one line with the nearest command by spelling."""
+    message = update.message
+    assert message is not None and message.text is not None
+    typed = message.text.split()[0].lstrip("/").split("@")[0][:32]
+    await reply(update, context, "unknown_command", typed=typed,
+                nearest=nearest_command(typed, registered_commands(context)))
 
 
 async def stale_button(update: Update, context: CoachContext) -> None:

@@ -55,7 +55,8 @@ async def feedback(update: Update, context: CoachContext) -> None:
     _, vote, script_id = query.data.split(" ", 2)
     me = context.caller
     if context.svc.catalog.get(script_id, team_id=me.team_id) is None:
-        await query.answer()
+        # a vote for a script that is gone: a toast says so instead of silence
+        await query.answer(context.svc.renderer.text("stale_button", context.locale, me=me))
         return
     with context.svc.db.session() as s:
         library.record_event(s, user_id=me.user_id, kind="up" if vote == "up" else "down",

@@ -31,6 +31,7 @@ from coach.services import clients, interactions, suitability_check
 from coach.services.errors import ServiceError
 from coach.services.interactions import LogDraft
 from handlers import referrals, suitability
+from handlers._flow import objection_instead
 from scripts_library.normalize import to_simplified
 
 CLIENT, PICK, CHANNEL, OUTCOME, NEXT, NOTES, CONFIRM = range(7)
@@ -165,6 +166,8 @@ async def typed_client(update: Update, context: CoachContext) -> int:
     if found.client_id is not None:
         draft.client_id, draft.client_name = found.client_id, found.choices[0][1]
         _keep(context, draft, seen="client")
+    elif not found.choices and await objection_instead(update, context, "log"):
+        return _state(context)  # "客户说手续费太贵" is not a client: the script, flow kept
     else:  # several or none: the pick step shows them (or offers to add)
         draft.client_id = draft.client_name = None
         _keep(context, draft)
@@ -176,6 +179,8 @@ async def typed_date(update: Update, context: CoachContext) -> int:
     assert update.message is not None
     svc, me = context.svc, context.caller
     parsed = parse_date(update.message.text or "", svc.clock.now(), me.timezone)
+    if (parsed is None or parsed.due is None) and await objection_instead(update, context, "log"):
+        return _state(context)
     if parsed is None or parsed.due is None or parsed.questions:
         return await _show(update, context, error=(parsed.questions[0] if parsed and
                                                    parsed.questions else "unreadable"))
@@ -190,6 +195,8 @@ async def typed_outcome(update: Update, context: CoachContext) -> int:
     """Text at the outcome step: understood if it names one ("有兴趣", "sale")."""
     assert update.message is not None
     found = detect_outcome(to_simplified(update.message.text or ""))
+    if found is None and await objection_instead(update, context, "log"):
+        return _state(context)
     if found is None:
         return await _show(update, context, error="use_buttons")
     draft = _draft(context)
@@ -199,8 +206,15 @@ async def typed_outcome(update: Update, context: CoachContext) -> int:
 
 
 async def use_buttons(update: Update, context: CoachContext) -> int:
-    """Text where only buttons make sense: say so and show the step again."""
+    """Text where only buttons make sense: an objection's script, or the step again."""
+    if await objection_instead(update, context, "log"):
+        return _state(context)
     return await _show(update, context, error="use_buttons")
+
+
+def _state(context: CoachContext) -> int:
+    """The state of the step the draft is at (the flow stays where it was)."""
+    return STATE_OF[_next_step(context, _draft(context))]
 
 
 async def typed_notes(update: Update, context: CoachContext) -> int:

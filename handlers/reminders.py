@@ -27,6 +27,7 @@ from coach.ics import followups_calendar
 from coach.privacy import mask_name
 from coach.services import followups
 from coach.services.errors import ServiceError
+from handlers._flow import objection_instead
 
 RETRY_AFTER = timedelta(minutes=5)
 BATCH = 200  # reminders claimed per tick; the rest wait for the next tick
@@ -195,6 +196,9 @@ async def pick_date_text(update: Update, context: CoachContext) -> int:
     assert update.message is not None
     svc, me = context.svc, context.caller
     parsed = parse_date(update.message.text or "", svc.clock.now(), me.timezone)
+    if (parsed is None or parsed.due is None) and await objection_instead(
+            update, context, "pick_date"):
+        return PICK_DATE
     if parsed is None or parsed.due is None or parsed.questions:
         await reply(update, context, "followup_pick_date",
                     error=(parsed.questions[0] if parsed and parsed.questions else "unreadable"))

@@ -22,15 +22,19 @@ from coach.names import ambiguous, match_names
 from coach.privacy import mask_phone
 from coach.services.errors import ServiceError
 from coach.tiers import TierThresholds, tier_for_aum
+from scripts_library.normalize import normalize
 from storage.models import AccessAudit, Client, FollowUp, Holding, Interaction, User
 
 __all__ = [
     "ClientCard",
     "ClientDraft",
+    "Duplicate",
     "Lookup",
     "RISK_LEVELS",
     "TIERS",
     "add_client",
+    "find_duplicates",
+    "normalize_phone",
     "get_visible_client",
     "load_card",
     "lookup",
@@ -209,13 +213,68 @@ def parse_amount(value: str) -> Decimal:
     return amount
 
 
+_PHONE_SEPARATORS = str.maketrans("", "", " -()（）")
+
+
+def normalize_phone(value: str) -> str:
+    """The phone as typed, separators removed; 7-15 digits (an optional leading +).
+
+    Raises ``ServiceError("phone_invalid")`` for anything else ("abc", "123").
+    """
+    text = value.strip().translate(_PHONE_SEPARATORS)
+    digits = text[1:] if text.startswith("+") else text
+    if not digits.isdigit() or not 7 <= len(digits) <= 15:
+        raise ServiceError("phone_invalid", value=value)
+    return text
+
+
+def _phone_key(phone: str | None) -> str | None:
+    """Digits only, without China's country code: "+86 138…" and "138…" are one phone."""
+    if not phone:
+        return None
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    return digits or None
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """An existing client who is probably the one being added again."""
+
+    id: int
+    name: str
+    phone: str | None
+    tier: str
+    same_name: bool
+    same_phone: bool
+
+
+def find_duplicates(session: Session, me: Me, *, name: str | None,
+                    phone: str | None) -> list[Duplicate]:
+    """Clients ``me`` can see with the same name (after normalising) or the same phone."""
+    wanted_name = normalize(name) if name else None
+    wanted_phone = _phone_key(phone)
+    if not wanted_name and not wanted_phone:
+        return []
+    found = []
+    for client in session.scalars(visible_clients(me).order_by(Client.id)):
+        same_name = bool(wanted_name) and normalize(client.name) == wanted_name
+        same_phone = wanted_phone is not None and _phone_key(client.phone) == wanted_phone
+        if same_name or same_phone:
+            own = client.advisor_id == me.user_id
+            found.append(Duplicate(client.id, client.name,
+                                   client.phone if own else mask_phone(client.phone),
+                                   client.tier, same_name, same_phone))
+    return found[:5]
+
+
 def validate_draft(draft: ClientDraft, *, today: date, thresholds: TierThresholds) -> ClientDraft:
     """Check every field; returns a draft with the tier filled in from AUM if missing."""
     name = draft.name.strip()
     if not name or len(name) > 80:
         raise ServiceError("client_name_invalid")
-    if draft.phone and not draft.phone.replace("+", "").replace("-", "").replace(" ", "").isdigit():
-        raise ServiceError("phone_invalid", value=draft.phone)
+    phone = normalize_phone(draft.phone) if draft.phone else None
     tier = draft.tier
     if tier is None and draft.aum is not None:
         tier = tier_for_aum(draft.aum, thresholds).value
@@ -227,7 +286,7 @@ def validate_draft(draft: ClientDraft, *, today: date, thresholds: TierThreshold
         raise ServiceError("date_in_future", value=str(draft.risk_assessed_on))
     if draft.birthday is not None and draft.birthday > today:
         raise ServiceError("date_in_future", value=str(draft.birthday))
-    return ClientDraft(name=name, phone=draft.phone, tier=tier, aum=draft.aum,
+    return ClientDraft(name=name, phone=phone, tier=tier, aum=draft.aum,
                        risk_tolerance=draft.risk_tolerance,
                        risk_assessed_on=draft.risk_assessed_on, birthday=draft.birthday)
 
