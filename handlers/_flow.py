@@ -31,14 +31,14 @@ __all__ = ["FLOW_DRAFTS", "cancel_flow", "expire_idle_flows", "objection_instead
            "reads_like_objection"]
 
 # The user_data keys each flow (by ConversationHandler name) keeps its draft in;
-# a timed-out flow drops them so nothing half-filled is picked up later.
+# a timed-out flow drops them so nothing half-filled is picked up later. Role-play
+# ("practice") is not here: its sessions expire on their own, stored, idle rule.
 FLOW_DRAFTS: dict[str, tuple[str, ...]] = {
     "addclient": ("addclient",),
     "log": ("log", "log_mode", "log_typed", "log_seen"),
     "pick_date": ("fu_pick",),
     "briefing": ("briefing",),
     "refer": ("refer",),
-    "practice": (),
     "addscript": ("addscript",),
 }
 LAST_SEEN = "_last_seen_at"

@@ -88,7 +88,7 @@ def test_every_flow_lists_its_draft_keys() -> None:
     from telegram.ext import ConversationHandler
 
     names = {h.name for _, h in handler_list() if isinstance(h, ConversationHandler)}
-    assert names == set(FLOW_DRAFTS)
+    assert names - {"practice"} == set(FLOW_DRAFTS)  # role-play has its own idle rule
 
 
 @pytest.mark.parametrize("label", ["objection", "not_objection"])
