@@ -59,14 +59,16 @@ def team_report_xlsx(report: Any, *, headers: dict[str, str]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from coach.reports.xlsx import append_row
+
     book = Workbook()
     advisors = book.active
     advisors.title = "advisors"
-    advisors.append([headers[k] for k in ("advisor", "calls", "meetings", "sales", "amount",
+    append_row(advisors, [headers[k] for k in ("advisor", "calls", "meetings", "sales", "amount",
                                           "overdue")])
     for a in report.advisors:
-        advisors.append([a.name, a.calls, a.meetings, a.sales, float(a.amount), a.overdue])
-    advisors.append([headers["total"], *(sum(getattr(a, k) for a in report.advisors)
+        append_row(advisors, [a.name, a.calls, a.meetings, a.sales, float(a.amount), a.overdue])
+    append_row(advisors, [headers["total"], *(sum(getattr(a, k) for a in report.advisors)
                                          for k in ("calls", "meetings", "sales")),
                      float(sum(a.amount for a in report.advisors)),
                      sum(a.overdue for a in report.advisors)])
@@ -75,35 +77,35 @@ def team_report_xlsx(report: Any, *, headers: dict[str, str]) -> bytes:
     for row in advisors.iter_rows(min_row=2, min_col=5, max_col=5):
         row[0].number_format = "#,##0"
     daily = book.create_sheet("daily")
-    daily.append([headers["day"], headers["calls"], headers["sales"]])
+    append_row(daily, [headers["day"], headers["calls"], headers["sales"]])
     for day, calls, sales in report.daily:
-        daily.append([day.isoformat(), calls, sales])
+        append_row(daily, [day.isoformat(), calls, sales])
     referrals = book.create_sheet("referrals")
-    referrals.append([headers[k] for k in ("referrer", "referrals", "accepted", "declined",
+    append_row(referrals, [headers[k] for k in ("referrer", "referrals", "accepted", "declined",
                                            "pending")])
     for r in report.referrers:
-        referrals.append([r.name, r.total, r.accepted, r.declined, r.pending])
+        append_row(referrals, [r.name, r.total, r.accepted, r.declined, r.pending])
     per_day = book.create_sheet("referrals_daily")
     days = [day for day, _, _ in report.daily]
-    per_day.append([headers["referrer"], *(d.strftime("%m-%d") for d in days),
+    append_row(per_day, [headers["referrer"], *(d.strftime("%m-%d") for d in days),
                     headers["total"]])
     for r in report.referrers:
-        per_day.append([r.name, *(r.per_day.get(d, 0) for d in days), r.total])
+        append_row(per_day, [r.name, *(r.per_day.get(d, 0) for d in days), r.total])
     practice = book.create_sheet("practice")
-    practice.append([headers["advisor"], headers["sessions"], headers["average"],
+    append_row(practice, [headers["advisor"], headers["sessions"], headers["average"],
                      headers["assigned_done"], headers["assigned_open"]])
     for a in report.advisors:
-        practice.append([a.name, a.practice, a.practice_avg, a.assignments_done,
+        append_row(practice, [a.name, a.practice, a.practice_avg, a.assignments_done,
                          a.assignments_open])
     if report.complaints is not None:
         counts = report.complaints
         complaints = book.create_sheet("complaints")
-        complaints.append([headers["complaints"], headers["count"]])
-        complaints.append([headers["received"], counts.received])
-        complaints.append([headers["resolved"], counts.resolved])
-        complaints.append([headers["still_open"], counts.still_open])
+        append_row(complaints, [headers["complaints"], headers["count"]])
+        append_row(complaints, [headers["received"], counts.received])
+        append_row(complaints, [headers["resolved"], counts.resolved])
+        append_row(complaints, [headers["still_open"], counts.still_open])
         for category, n in counts.by_category.items():
-            complaints.append([category, n])
+            append_row(complaints, [category, n])
     for sheet in book.worksheets:
         sheet.freeze_panes = "B2"
         sheet.column_dimensions["A"].width = 16

@@ -22,15 +22,17 @@ def team_worklog_xlsx(day: date, logs: Sequence[Any], *, headers: Mapping[str, s
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from coach.reports.xlsx import append_row
+
     book = Workbook()
     sheet = book.active
     sheet.title = "worklog"
-    sheet.append([f"{headers.get('title', 'Work log')} {day.isoformat()}"])
-    sheet.append([headers.get(c, c) for c in COLUMNS])
+    append_row(sheet, [f"{headers.get('title', 'Work log')} {day.isoformat()}"])
+    append_row(sheet, [headers.get(c, c) for c in COLUMNS])
     for log in logs:
-        sheet.append([log.name, log.calls, log.target, log.meetings, log.sales,
+        append_row(sheet, [log.name, log.calls, log.target, log.meetings, log.sales,
                       float(log.sales_amount), log.followups_created, log.overdue])
-    sheet.append([headers.get("total", "total"), sum(g.calls for g in logs),
+    append_row(sheet, [headers.get("total", "total"), sum(g.calls for g in logs),
                   sum(g.target for g in logs), sum(g.meetings for g in logs),
                   sum(g.sales for g in logs), float(sum(g.sales_amount for g in logs)),
                   sum(g.followups_created for g in logs), sum(g.overdue for g in logs)])
@@ -39,9 +41,10 @@ def team_worklog_xlsx(day: date, logs: Sequence[Any], *, headers: Mapping[str, s
     for column, width in zip("ABCDEFGH", (14, 8, 8, 10, 8, 14, 12, 10), strict=True):
         sheet.column_dimensions[column].width = width
     outcomes = book.create_sheet("outcomes")
-    outcomes.append([headers.get("advisor", "advisor"), *(headers.get(o, o) for o in OUTCOMES)])
+    append_row(outcomes, [headers.get("advisor", "advisor"),
+                          *(headers.get(o, o) for o in OUTCOMES)])
     for log in logs:
-        outcomes.append([log.name, *(log.outcomes.get(o, 0) for o in OUTCOMES)])
+        append_row(outcomes, [log.name, *(log.outcomes.get(o, 0) for o in OUTCOMES)])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
