@@ -18,13 +18,17 @@ __all__ = ["make_services", "configure_logging", "warn_about_calendar"]
 log = logging.getLogger(__name__)
 
 
-def configure_logging(level: str = "INFO") -> None:
+def configure_logging(level: str = "INFO", *, secrets: tuple[str, ...] = ()) -> None:
+    """Log format and levels; redaction of ``secrets`` (the token), names and phones."""
+    for secret in secrets:
+        logfilter.add_secret(secret)
+    logfilter.install()  # before the first line: nothing is ever logged unredacted
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         level=getattr(logging, level.upper(), logging.INFO))
     # httpx logs every request URL, and the URL carries the bot token
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logfilter.install()  # no client names or phones in any log line or traceback
+    logfilter.install()  # again: the handler basicConfig just added gets the filter too
 
 
 def make_services(settings: Settings, *, clock: Clock | None = None,

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from coach.calendar import validate_region
@@ -23,7 +23,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    telegram_bot_token: str = ""
+    telegram_bot_token: str = Field("", repr=False)  # never in a repr or a traceback
     telegram_base_url: str = DEFAULT_BASE_URL
     telegram_base_file_url: str = ""
     bot_username: str = "AdvisorCoachBot"

@@ -16,9 +16,12 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 
-__all__ = ["COMPOUND_SURNAMES", "mask_name", "mask_phone", "redact_for_log"]
+import ahocorasick
+
+__all__ = ["COMPOUND_SURNAMES", "NameMasker", "mask_name", "mask_phone", "redact_for_log"]
 
 # The common two-character surnames; a name starting with one keeps both characters.
 _COMPOUND_SURNAMES_TEXT = """
@@ -69,17 +72,70 @@ def mask_phone(phone: str | None) -> str:
     return "****" + "".join(digits[-4:])
 
 
-def _name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
-    # Longest first so "王建国" wins over a shorter known name such as "王建".
-    unique = {n.strip() for n in names if n and len(n.strip()) >= 2}
-    if not unique:
-        return None
-    parts = []
-    for name in sorted(unique, key=len, reverse=True):
-        escaped = re.escape(name)
-        # Latin names must stand alone as words ("Chen" must not eat "Cheng").
-        parts.append(escaped if _is_han(name[0]) else rf"(?<![A-Za-z]){escaped}(?![A-Za-z])")
-    return re.compile("|".join(parts), re.IGNORECASE)
+class NameMasker:
+    """Masks a growing set of client names in one pass (an Aho-Corasick automaton).
+
+    Thousands of names cost one scan per text, not one regular expression per name;
+    :meth:`add` takes effect for the very next :meth:`mask` (the automaton is rebuilt
+    lazily, once per batch of additions). Matching ignores case; the longest name
+    wins ("王建国" over "王建"); Latin names must stand alone as words.
+    """
+
+    def __init__(self, names: Iterable[str | None] = ()) -> None:
+        self._names: set[str] = set()
+        self._automaton: ahocorasick.Automaton | None = None
+        self._lock = threading.Lock()
+        self.add(names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def add(self, names: Iterable[str | None]) -> None:
+        fresh = {n.strip() for n in names if n and len(n.strip()) >= 2} - self._names
+        if fresh:
+            with self._lock:
+                self._names |= fresh
+                self._automaton = None
+
+    def replace(self, names: Iterable[str | None]) -> None:
+        """Forget every name and start from ``names`` (a full re-read of the book)."""
+        with self._lock:
+            self._names = set()
+            self._automaton = None
+        self.add(names)
+
+    def _built(self) -> ahocorasick.Automaton | None:
+        automaton = self._automaton
+        if automaton is None and self._names:
+            with self._lock:
+                automaton = ahocorasick.Automaton()
+                for name in self._names:
+                    key = _fold(name)
+                    if len(key) == len(name):  # folding must keep positions
+                        automaton.add_word(key, len(key))
+                automaton.make_automaton()
+                self._automaton = automaton
+        return automaton
+
+    def mask(self, text: str) -> str:
+        automaton = self._built()
+        if automaton is None or not text or automaton.kind != ahocorasick.AHOCORASICK:
+            return text
+        folded = _fold(text)
+        if len(folded) != len(text):
+            folded = text
+        out: list[str] = []
+        last = 0
+        for end, length in automaton.iter_long(folded):
+            start = end - length + 1
+            if start < last:
+                continue
+            found = text[start:end + 1]
+            if not _is_han(found[0]) and (_latin_at(text, start - 1) or _latin_at(text, end + 1)):
+                continue
+            out += [text[last:start], mask_name(found)]
+            last = end + 1
+        return "".join(out) + text[last:] if out else text
 
 
 def _mask_phone_match(match: re.Match[str]) -> str:
@@ -87,11 +143,17 @@ def _mask_phone_match(match: re.Match[str]) -> str:
     return mask_phone(phone) if phone else match.group(0)
 
 
-def redact_for_log(text: str | None, names: Iterable[str] = ()) -> str:
+def _fold(text: str) -> str:
+    return text.lower()
+
+
+def _latin_at(text: str, index: int) -> bool:
+    return 0 <= index < len(text) and text[index].isascii() and text[index].isalpha()
+
+
+def redact_for_log(text: str | None, names: Iterable[str] | NameMasker = ()) -> str:
     """``text`` with the given client names and phone-like numbers masked."""
     if not text:
         return ""
-    pattern = _name_pattern(names)
-    if pattern is not None:
-        text = pattern.sub(lambda m: mask_name(m.group(0)), text)
-    return _DIGIT_RUNS.sub(_mask_phone_match, text)
+    masker = names if isinstance(names, NameMasker) else NameMasker(names)
+    return _DIGIT_RUNS.sub(_mask_phone_match, masker.mask(text))

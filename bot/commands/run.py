@@ -30,14 +30,21 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     from telegram import Update
+    from telegram.error import InvalidToken
 
     from bot.app import build_application
     from bot.runtime import configure_logging, make_services, warn_about_calendar
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=(settings.telegram_bot_token,))
     warn_about_calendar(settings.holiday_region, settings.default_timezone)
     services = make_services(settings)
     app = build_application(services)
-    app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
-                    poll_interval=0.0, timeout=10)
+    try:
+        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
+                        poll_interval=0.0, timeout=10)
+    except InvalidToken:
+        # PTB's message quotes the token: say what is wrong without it
+        print("coach: Telegram rejected TELEGRAM_BOT_TOKEN (401). Check the token with "
+              "@BotFather and set it again in the environment or .env.", file=sys.stderr)
+        return 2
     return 0
