@@ -24,12 +24,12 @@ from sqlalchemy import func, insert, select
 from bot.app import build_application
 from bot.fakebot import FakeTelegram
 from bot.fakeserver import serve
+from bot.jobs.briefings import broadcast_pending
 from bot.services import Services
 from bot.settings import Settings
 from coach.actor import Me
 from coach.clock import SystemClock
 from coach.services import briefing
-from handlers.briefing import broadcast_pending
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import BriefingDelivery, Team, User

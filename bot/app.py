@@ -32,8 +32,10 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
+from bot import jobs
 from bot.context import CoachContext
 from bot.guard import guard
+from bot.jobs import Job
 from bot.persistence import DatabasePersistence
 from bot.scheduler import install_jobs
 from bot.services import Services
@@ -194,12 +196,26 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
     ]
 
 
+def job_list() -> list[Job]:
+    """Every scheduled job (``bot/jobs/``), in the order each tick runs them."""
+    return [
+        jobs.reminders.send_due_reminders,       # follow-ups due now: one reminder each
+        jobs.reminders.escalate_overdue,         # overdue past ESCALATE_LEAD_DAYS: the lead
+        jobs.reminders.hand_back_after_leave,    # leave over: follow-ups back to the advisor
+        jobs.digest.morning_checklists,          # DIGEST_TIME in each person's time zone
+        jobs.digest.evening_work_logs,           # WRAPUP_TIME: own log, then the team's
+        jobs.questions.send_question_reminders,  # clients' questions waiting too long
+        jobs.practice.practice_housekeeping,     # idle drills expire, assignment reminders
+        jobs.briefings.briefings_tick,           # briefings start; deliveries and nudges
+    ]
+
+
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     services: Services = app.bot_data["services"]
     _ = services.catalog  # load the library and build the search index before the first query
     for hook in services.extras.get("post_init", []):
         await hook(app)
-    install_jobs(app, every=services.settings.tick_seconds)
+    install_jobs(app, job_list(), every=services.settings.tick_seconds)
 
 
 async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]

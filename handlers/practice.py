@@ -6,7 +6,6 @@ from datetime import date
 
 from telegram import Update
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -17,8 +16,6 @@ from telegram.ext import (
 from bot import notifier
 from bot.context import CoachContext
 from bot.guard import reply, requires
-from bot.scheduler import register_tick
-from bot.services import Services
 from coach.services import practice
 from coach.services.errors import ServiceError
 
@@ -242,14 +239,3 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
     )
 
 
-@register_tick
-async def practice_housekeeping(app: Application) -> None:  # type: ignore[type-arg]
-    """Expire idle sessions; remind advisors of open assignments once a day."""
-    svc: Services = app.bot_data["services"]
-    with svc.db.session() as s:
-        practice.expire_idle(s, clock=svc.clock)
-        due = practice.due_reminders(s, clock=svc.clock)
-    for item in due:
-        rendered = svc.renderer.render("practice_assigned", item.language, me=None,
-                                       scenario_id=item.scenario_id, due=item.due_on)
-        await notifier.send_text(app.bot, item.telegram_id, rendered.text, markup=rendered.markup)

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.chat import LocalChat
+from bot.jobs.briefings import briefings_tick, broadcast_pending
 from coach.actor import Me
 from coach.services import briefing, people
-from handlers.briefing import briefings_tick, broadcast_pending
 from storage.models import Briefing, BriefingDelivery, Interaction, Product, User
 from tests import factories
 from tests.conftest import BotHarness

@@ -10,9 +10,9 @@ from openpyxl import load_workbook
 
 from bot.app import build_application
 from bot.fakebot import FakeRequest
+from bot.jobs.digest import evening_work_logs, morning_checklists
 from coach.digest import CadenceConfig, birthday_in
 from coach.services import digest, people
-from handlers.digest import evening_work_logs, morning_checklists
 from storage.models import Appointment, DigestLog, FollowUp, Interaction, User
 from tests import factories
 from tests.conftest import BotHarness

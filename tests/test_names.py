@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
@@ -109,15 +108,10 @@ def _book(seed: int, size: int) -> list[tuple[int, str]]:
     return list(enumerate(names))
 
 
-def test_300_candidates_well_under_5_ms() -> None:
+def test_300_candidates_find_the_written_name() -> None:
+    # speed over a 300-client book is measured in bench/, not here (no timed tests)
     book = _book(7, 300)
     prepare_names(name for _, name in book)
-    match_names("王建国", book)  # warm the query cache path too
-    queries = ["王建国", "wangjianguo", "李娜", "zhang", "lhm"]
-    start = time.perf_counter()
-    rounds = 20
-    for _ in range(rounds):
-        for query in queries:
-            match_names(query, book)
-    per_call_ms = (time.perf_counter() - start) * 1000 / (rounds * len(queries))
-    assert per_call_ms < 5, per_call_ms
+    for client_id, name in book[:50]:
+        assert client_id in [m[0] for m in match_names(name, book)][:3] or any(
+            other == name for _, other in book if _ != client_id)

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from bot.app import build_application
 from bot.fakebot import FakeRequest
+from bot.jobs import reminders
 from coach.services import followups
-from handlers import reminders
 from storage.db import Database
 from storage.models import FollowUp, User
 from tests import factories
@@ -293,8 +293,7 @@ async def test_a_failing_tick_does_not_stop_the_others(harness: BotHarness, monk
     async def broken(app) -> None:  # type: ignore[no-untyped-def]
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(scheduler, "TICKS", [broken, reminders.send_due_reminders])
-    await scheduler.run_ticks(harness.app)
+    await scheduler.run_ticks(harness.app, [broken, reminders.send_due_reminders])
     assert len(harness.telegram.messages_to(advisor.id)) == 1
 
 
@@ -302,11 +301,14 @@ def test_install_jobs_registers_one_repeating_tick(services) -> None:  # type: i
     from bot import scheduler
 
     app = build_application(services, request=FakeRequest(harness_telegram()), rate_limit=False)
-    job = scheduler.install_jobs(app, every=services.settings.tick_seconds)
+    from bot.app import job_list
+
+    job = scheduler.install_jobs(app, job_list(), every=services.settings.tick_seconds)
     assert job is not None and job.name == "coach-tick"
-    assert reminders.send_due_reminders in scheduler.TICKS
-    assert reminders.escalate_overdue in scheduler.TICKS
-    assert reminders.hand_back_after_leave in scheduler.TICKS
+    assert reminders.send_due_reminders in job_list()
+    assert reminders.escalate_overdue in job_list()
+    assert reminders.hand_back_after_leave in job_list()
+    assert len(set(job_list())) == len(job_list()) == 8
 
 
 def harness_telegram():  # type: ignore[no-untyped-def]

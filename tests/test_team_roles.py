@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli import main
-from handlers import reminders
-from handlers.briefing import briefings_tick
-from handlers.digest import morning_checklists
+from bot.jobs import reminders
+from bot.jobs.briefings import briefings_tick
+from bot.jobs.digest import morning_checklists
 from storage.models import Briefing, FollowUp, PracticeSession, StaffAudit
 from tests.conftest import BotHarness
 from tests.test_reminders import _due_followup

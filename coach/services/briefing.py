@@ -28,8 +28,8 @@ from storage.models import Briefing, BriefingDelivery, Client, Interaction, Team
 __all__ = ["STYLES", "NUDGE_CHOICES", "BriefingStatus", "Claimed", "Prepared", "TeamNumbers",
            "ack", "claim_deliveries", "create", "due_nudges", "due_to_start", "finish",
            "get_for_member", "languages", "latest_for_team", "link_group", "parse_products",
-           "parse_advisor_targets", "parse_when", "prepare", "start_sending", "status",
-           "yesterday_numbers"]
+           "parse_advisor_targets", "parse_when", "personal_target", "prepare", "start_sending",
+           "status", "yesterday_numbers"]
 
 STYLES = ("standard", "short", "products", "kickoff")  # layouts in briefing_message.j2
 NUDGE_CHOICES = ("09:00", "09:30", "10:00", "11:00", "off")
@@ -62,6 +62,12 @@ def yesterday_numbers(session: Session, team_id: int, *, now: datetime, tz: str)
         meetings=sum(r.channel in ("meeting", "visit") for r in rows),
         sales=sum(r.outcome == "sale" for r in rows),
         amount=sum((r.amount or Decimal(0) for r in rows if r.outcome == "sale"), Decimal(0)))
+
+
+def personal_target(payload: dict[str, Any], user_id: int | None) -> str | None:
+    """The target the lead set for this one advisor in the briefing, if any."""
+    return next((target for uid, _name, target in payload.get("per_advisor") or []
+                 if uid == user_id), None)
 
 
 def nudge_time_for(send_at: datetime, choice: str | None, *, tz: str) -> datetime | None:

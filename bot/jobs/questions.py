@@ -1,0 +1,31 @@
+"""Question reminders: a client's question still unanswered after QUESTION_REMINDER_DAYS."""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from bot import notifier
+from bot.services import Services
+from coach.services import service_records as records
+
+
+async def send_question_reminders(app: Application) -> None:  # type: ignore[type-arg]
+    """Remind the advisor once when a question has waited ``QUESTION_REMINDER_DAYS``."""
+    svc: Services = app.bot_data["services"]
+    with svc.db.session() as s:
+        due = records.claim_question_reminders(s, now=svc.clock.now(),
+                                               days=svc.settings.question_reminder_days)
+    retry = []
+    for item in due:
+        person = item.to
+        rendered = svc.renderer.render("question_reminder", person.language, me=None,
+                                       q=item.question, tz=person.timezone, mask=False)
+        delivery = await notifier.send_text(app.bot, person.telegram_id, rendered.text,
+                                            markup=rendered.markup)
+        if delivery.status == "retry":
+            retry.append(item.question.id)
+        elif delivery.status == "blocked":
+            notifier.mark_blocked(svc.db, person.telegram_id)
+    if retry:
+        with svc.db.session() as s:
+            records.unclaim_question_reminders(s, retry)

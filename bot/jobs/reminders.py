@@ -1,0 +1,110 @@
+"""Follow-up jobs: due reminders (claimed and sent once), lead escalations, end of leave."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram.ext import Application
+
+from bot import notifier
+from bot.scheduler import worker_name
+from bot.services import Services
+from coach.services import followups
+
+RETRY_AFTER = timedelta(minutes=5)
+BATCH = 200  # reminders claimed per tick; the rest wait for the next tick
+
+
+log = logging.getLogger(__name__)
+
+
+def _suggested_script(svc: Services, reason: str) -> Any:
+    """The first library script for the reason's category; None if the library fails."""
+    category = followups.script_category(reason)
+    try:
+        scripts = svc.catalog.library.by_category(category)
+    except Exception:  # noqa: BLE001 - a reminder without a script beats no reminder
+        log.exception("script library unavailable for reminders")
+        return None
+    return scripts[0] if scripts else None
+
+
+def _render_reminder(svc: Services, item: followups.DueReminder) -> notifier.Outgoing:
+    script = _suggested_script(svc, item.reason)
+    try:
+        rendered = svc.renderer.render("reminder", item.language, me=None, r=item,
+                                       tz=item.timezone, script=script)
+    except Exception:  # noqa: BLE001 - e.g. a script whose text the template cannot show
+        if script is None:
+            raise
+        log.exception("reminder %s: script %s not shown", item.followup_id, script.id)
+        rendered = svc.renderer.render("reminder", item.language, me=None, r=item,
+                                       tz=item.timezone, script=None)
+    return notifier.Outgoing(item.followup_id, item.telegram_id, rendered.text, rendered.markup)
+
+
+async def send_due_reminders(app: Application) -> None:  # type: ignore[type-arg]
+    """Claim due follow-ups and send each reminder once; failures are retried later."""
+    svc: Services = app.bot_data["services"]
+    worker = worker_name()
+    with svc.db.session() as s:
+        ids = followups.claim_due(s, now=svc.clock.now(), lease_seconds=svc.settings.lease_seconds,
+                                  worker=worker, limit=BATCH)
+    if not ids:
+        return
+    with svc.db.session() as s:
+        items = followups.reminder_details(s, ids)
+    outgoing, unsendable = [], set(ids) - {item.followup_id for item in items}
+    for item in items:
+        try:
+            outgoing.append(_render_reminder(svc, item))
+        except Exception:  # noqa: BLE001 - one broken reminder must not stop the others
+            log.exception("reminder %s could not be rendered", item.followup_id)
+            unsendable.add(item.followup_id)
+    with svc.db.session() as s:
+        for followup_id in unsendable:  # rows we cannot show: stop claiming them
+            followups.release(s, followup_id, worker=worker, retry_at=svc.clock.now(),
+                              give_up=True)
+
+    def record(message: notifier.Outgoing, delivery: notifier.Delivery) -> None:
+        # committed right after each send: a crash later cannot resend this one
+        with svc.db.session() as s:
+            if delivery.status == "sent":
+                followups.mark_sent(s, message.key, worker=worker, now=svc.clock.now())
+            else:
+                followups.release(s, message.key, worker=worker,
+                                  retry_at=svc.clock.now() + RETRY_AFTER,
+                                  give_up=delivery.status in ("blocked", "failed"))
+
+    await notifier.send_all(app.bot, outgoing, db=svc.db, on_result=record)
+
+
+async def escalate_overdue(app: Application) -> None:  # type: ignore[type-arg]
+    """Tell each team lead, once, about follow-ups overdue for ``ESCALATE_LEAD_DAYS``."""
+    svc: Services = app.bot_data["services"]
+    with svc.db.session() as s:
+        due = followups.escalations_due(s, now=svc.clock.now(),
+                                        days=svc.settings.escalate_lead_days)
+    for escalation in due:
+        text = svc.renderer.text("escalation", escalation.lead_language, me=None,
+                                 items=escalation.items, tz=escalation.lead_timezone,
+                                 days=svc.settings.escalate_lead_days)
+        delivery = await notifier.send_text(app.bot, escalation.lead_telegram_id, text,
+                                            db=svc.db)
+        if delivery.status == "retry":  # told next tick instead
+            with svc.db.session() as s:
+                followups.unmark_escalated(s, [item[0] for item in escalation.items])
+
+
+async def hand_back_after_leave(app: Application) -> None:  # type: ignore[type-arg]
+    """After a leave, open follow-ups go back to the advisor, who is told how many."""
+    svc: Services = app.bot_data["services"]
+    today = svc.clock.now().astimezone(ZoneInfo(svc.settings.default_timezone)).date()
+    with svc.db.session() as s:
+        returned = followups.return_from_leave(s, today=today)
+    for back in returned:
+        text = svc.renderer.text("leave_returned", back.language, me=None, n=back.count)
+        await notifier.send_text(app.bot, back.telegram_id, text, db=svc.db)
