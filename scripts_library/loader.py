@@ -24,8 +24,8 @@ from scripts_library.normalize import normalize
 from scripts_library.schema import CATEGORIES, Script
 
 __all__ = [
-    "CONTENT_DIR", "Library", "Problem", "check_script", "load_entries", "load_library",
-    "validate_library",
+    "CONTENT_DIR", "Library", "Problem", "check_script", "coverage_problems", "load_entries",
+    "load_library", "typography_problems", "validate_library",
 ]
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
@@ -77,7 +77,23 @@ class Library:
         counts = Counter(s.category for s in self.scripts)
         by_category = {c: counts.get(c, 0) for c in CATEGORIES}
         by_category.update({c: n for c, n in sorted(counts.items()) if c not in by_category})
-        return {"total": len(self.scripts), "by_category": by_category}
+        return {"total": len(self.scripts), "by_category": by_category,
+                "by_language": self.language_coverage()}
+
+    def language_coverage(self) -> dict[str, dict[str, int]]:
+        """Complete translations per language: scripts, and risk notes among them.
+
+        ``zh-Hans`` is the source; an English script counts only when every Chinese
+        text (title, steps or say, short version, risk note) has an English match.
+        """
+        zh_notes = sum(1 for s in self.scripts if s.risk_note)
+        en_scripts = [s for s in self.scripts if not s.missing_translation("en")]
+        return {
+            "zh-Hans": {"scripts": len(self.scripts), "risk_notes": zh_notes},
+            "en": {"scripts": len(en_scripts),
+                   "risk_notes": sum(1 for s in self.scripts
+                                     if s.risk_note and s.en is not None and s.en.risk_note)},
+        }
 
 
 # --------------------------------------------------------------------------- loading
@@ -365,6 +381,8 @@ def check_script(script: Script, lines: dict[str, int] | None = None, *,
     for path, text in script.text_fields():
         for message in rules.violations(text, tags=script.tags):
             problems.append(at(path, f"{path}: {message}"))
+        for message in typography_problems(text):
+            problems.append(at(path, f"{path}: {message}"))
     problems += [at(path, msg) for path, msg in _variable_problems(script)]
     return problems
 
@@ -390,6 +408,52 @@ def _shape_problems(script: Script) -> list[tuple[str, str]]:
             out.append(("en", "English version needs 'say'"))
     if script.en is not None and script.en.steps is not None and script.en.say is not None:
         out.append(("en", "English version has both 'steps' and 'say'"))
+    return out
+
+
+def coverage_problems(library: Library) -> list[Problem]:
+    """What the shared library still lacks: short versions and complete English.
+
+    Kept apart from :func:`check_script` so a team's own script (or a test's
+    two-line fixture) is not held to the library's coverage bar.
+    """
+    out: list[Problem] = []
+    for script in library.scripts:
+        lines = library.field_lines.get(script.id, {})
+        name = script.source_file or f"<script {script.id}>"
+
+        def at(path: str, message: str, script: Script = script, lines: dict[str, int] = lines,
+               name: str = name) -> Problem:
+            return Problem(name, _nearest_line(lines, path, script.source_line or 1),
+                           f"script {script.id!r}: {message}")
+
+        if script.is_objection and not script.short:
+            out.append(at("id", "objection scripts need a 'short' one-breath version"))
+        for missing in script.missing_translation("en"):
+            out.append(at("en" if script.en is not None else "id",
+                          f"incomplete English version: {missing} missing"))
+    return sorted(out)
+
+
+# what shows up literally in a chat message when a writer escaped or quoted by hand
+_ESCAPES = (("\\n", "literal \\n"), ("\\t", "literal \\t"), ('\\"', 'literal \\"'),
+            ("\\'", "literal \\'"), ("\\u", "literal \\u escape"))
+# (’ doubles as the English apostrophe, so single curly quotes are not paired)
+_QUOTE_PAIRS = (("“", "”"), ("「", "」"), ("『", "』"), ("《", "》"), ("（", "）"),
+                ("(", ")"))
+
+
+def typography_problems(text: str) -> list[str]:
+    """Stray escape sequences and unmatched quotes/brackets that would show in a message."""
+    out = [f"{label} would show in the message" for seq, label in _ESCAPES if seq in text]
+    if not out and "\\" in text:
+        out.append("stray backslash would show in the message")
+    for left, right in _QUOTE_PAIRS:
+        if text.count(left) != text.count(right):
+            out.append(f"unmatched {left}{right} quotes")
+    # ASCII double quotes pair up; an odd count means one is stray
+    if text.count('"') % 2:
+        out.append('unmatched " quote')
     return out
 
 

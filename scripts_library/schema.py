@@ -24,6 +24,7 @@ __all__ = [
     "STEP_KEYS",
     "PLACEHOLDERS",
     "RenderedScript",
+    "SHORT_MAX",
     "Script",
     "Steps",
     "Translation",
@@ -82,6 +83,8 @@ def is_objection(category: str) -> bool:
 _Title = Annotated[str, Field(min_length=1, max_length=120)]
 _Text = Annotated[str, Field(min_length=1, max_length=2000)]
 _Short = Annotated[str, Field(max_length=200)]
+SHORT_MAX = 60  # a one-breath line: what fits on a phone screen without scrolling
+_ShortVersion = Annotated[str, Field(min_length=1, max_length=SHORT_MAX)]
 
 
 class _Strict(BaseModel):
@@ -89,25 +92,32 @@ class _Strict(BaseModel):
 
 
 class Steps(_Strict):
-    """The five steps of handling an objection, in speaking order."""
+    """The five steps of handling an objection, in speaking order.
+
+    The compliment is optional: a specific compliment helps, generic flattery
+    ("您真专业") hurts, so a script without an honest one leaves it out.
+    """
 
     restate: _Text
     acknowledge: _Text
-    compliment: _Text
+    compliment: _Text | None = None
     answer: _Text
     advance: _Text
 
     def items(self) -> list[tuple[str, str]]:
-        """``(step_key, text)`` pairs in speaking order."""
-        return [(key, getattr(self, key)) for key in STEP_KEYS]
+        """``(step_key, text)`` pairs in speaking order (a missing compliment is skipped)."""
+        return [(key, text) for key in STEP_KEYS if (text := getattr(self, key)) is not None]
+
 
 
 class Translation(_Strict):
-    """An optional English version of a script."""
+    """The English version of a script (complete when every Chinese text has a match)."""
 
     title: _Title
     steps: Steps | None = None
     say: _Text | None = None
+    short: _ShortVersion | None = None
+    risk_note: _Text | None = None
 
 
 class Script(_Strict):
@@ -122,6 +132,8 @@ class Script(_Strict):
     variables: list[_Short] = Field(default_factory=list, max_length=10)
     tags: list[_Short] = Field(default_factory=list, max_length=20)
     risk_note: _Text | None = None
+    # the one-breath answer shown first on a phone (objections); steps are one tap away
+    short: _ShortVersion | None = None
     en: Translation | None = None
     team_id: int | None = None  # None: shared library; set: a team's own script (from the DB)
     source_file: str | None = None
@@ -131,6 +143,25 @@ class Script(_Strict):
     def is_objection(self) -> bool:
         return is_objection(self.category)
 
+    def missing_translation(self, lang: str = "en") -> list[str]:
+        """Which texts the ``lang`` version still lacks (empty: a complete translation).
+
+        ``zh-Hans`` is the source language, so only an empty source is incomplete.
+        """
+        if lang != "en":
+            return []
+        if self.en is None:
+            return ["en"]
+        missing = []
+        if (self.steps is not None) != (self.en.steps is not None) or (
+                self.say is not None) != (self.en.say is not None):
+            missing.append("en body")
+        if self.risk_note and not self.en.risk_note:
+            missing.append("en.risk_note")
+        if self.short and not self.en.short:
+            missing.append("en.short")
+        return missing
+
     def text_fields(self) -> list[tuple[str, str]]:
         """Every human-readable text as ``(path, text)``, e.g. ``("en.steps.answer", ...)``."""
         out: list[tuple[str, str]] = [("title", self.title)]
@@ -138,9 +169,15 @@ class Script(_Strict):
         out += _body_fields("", self.steps, self.say)
         if self.risk_note:
             out.append(("risk_note", self.risk_note))
+        if self.short:
+            out.append(("short", self.short))
         if self.en is not None:
             out.append(("en.title", self.en.title))
             out += _body_fields("en.", self.en.steps, self.en.say)
+            if self.en.risk_note:
+                out.append(("en.risk_note", self.en.risk_note))
+            if self.en.short:
+                out.append(("en.short", self.en.short))
         return out
 
     def render(self, lang: str = "zh", variables: dict[str, Any] | None = None) -> RenderedScript:
@@ -155,11 +192,14 @@ class Script(_Strict):
         out_lang = "en" if use_en else "zh"
         context = _context(out_lang, variables or {})
         render = partial(_render, context=context, declared=self.variables)
+        risk_note, short = self.risk_note, self.short
         if use_en:
             assert self.en is not None
             title, steps, say = self.en.title, self.en.steps, self.en.say
             if steps is None and say is None:  # title-only translation: body falls back
                 steps, say = self.steps, self.say
+            risk_note = self.en.risk_note or risk_note
+            short = self.en.short
         else:
             title, steps, say = self.title, self.steps, self.say
         return RenderedScript(
@@ -168,7 +208,8 @@ class Script(_Strict):
             title=render(title),
             steps=[(k, render(t)) for k, t in steps.items()] if steps else None,
             say=render(say) if say else None,
-            risk_note=render(self.risk_note) if self.risk_note else None,
+            risk_note=render(risk_note) if risk_note else None,
+            short=render(short) if short else None,
         )
 
 
@@ -182,6 +223,7 @@ class RenderedScript:
     steps: list[tuple[str, str]] | None
     say: str | None
     risk_note: str | None
+    short: str | None = None
 
     def texts(self) -> list[str]:
         """All visible texts in reading order (handy for conversion and tests)."""

@@ -43,6 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _add_validate(group: argparse._SubParsersAction) -> None:
     p = group.add_parser("validate", help="check every YAML file; exit 1 on problems")
     p.add_argument("dir", nargs="?", default=None, help="content folder (default: the library)")
+    p.add_argument("--coverage", action="store_true",
+                   help="also check coverage (short versions, complete English) for DIR")
+    p.add_argument("--no-coverage", action="store_true",
+                   help="skip the coverage checks the shared library gets by default")
     p.set_defaults(func=_validate)
 
 
@@ -64,9 +68,12 @@ def _add_search(group: argparse._SubParsersAction) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from scripts_library.loader import load_library, validate_library
+    from scripts_library.loader import coverage_problems, load_library, validate_library
 
     problems = validate_library(args.dir)
+    # the coverage bar is the shared library's; another folder opts in with --coverage
+    if args.coverage or (args.dir is None and not args.no_coverage):
+        problems = sorted(problems + coverage_problems(load_library(args.dir)))
     if problems:
         for problem in problems:
             print(problem)
