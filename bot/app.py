@@ -47,6 +47,7 @@ from handlers import (
     clients,
     confidentiality,
     digest,
+    edits,
     errors,
     library,
     log,
@@ -104,6 +105,8 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
         (-2, TypeHandler(Update, guard)),
         # group -1: a flow left idle past FLOW_TIMEOUT_MINUTES is closed before it answers
         (-1, TypeHandler(Update, expire_idle_flows)),
+        # edited messages change nothing, in every feature (first in group 0 wins)
+        (0, MessageHandler(filters.UpdateType.EDITED, named(edits.ignore_edit))),
         # onboarding and personal settings
         (0, CommandHandler("start", named(onboarding.start))),
         (0, CommandHandler("help", named(help_.show_help))),

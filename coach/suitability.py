@@ -98,7 +98,7 @@ def _level(code: str | None, prefix: str) -> int | None:
     if not isinstance(code, str):
         return None
     text = code.strip().upper()
-    if len(text) == 2 and text[0] == prefix and text[1].isdigit() and int(text[1]) in _LEVELS:
+    if len(text) == 2 and text[0] == prefix and text[1] in "0123456789" and int(text[1]) in _LEVELS:
         return int(text[1])
     return None
 

@@ -13,10 +13,13 @@ from telegram.ext import (
     filters,
 )
 
+from bot import callback
+from bot.callback import INDEX
 from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.services.errors import ServiceError
 from handlers._flow import cancel_flow
+from handlers.help import stale_button
 from scripts_library.schema import CATEGORIES, STEP_KEYS
 
 CATEGORY, TITLE, TRIGGERS, BODY, CONFIRM = range(5)
@@ -40,13 +43,16 @@ async def start(update: Update, context: CoachContext) -> int:
 async def pick_category(update: Update, context: CoachContext) -> int:
     """Button ``as c <index>``."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    parsed = callback.parse(query.data, "as c", INDEX)
+    if parsed is None:
+        await stale_button(update, context)
+        return CATEGORY
     await query.answer()
-    index = query.data.split()[-1]
-    if not index.isdigit() or int(index) >= len(CATEGORIES):
+    if parsed[0] >= len(CATEGORIES):
         await _ask(update, context, "category")
         return CATEGORY
-    context.user_data[DRAFT]["category"] = CATEGORIES[int(index)]
+    context.user_data.setdefault(DRAFT, {})["category"] = CATEGORIES[parsed[0]]
     await _ask(update, context, "title")
     return TITLE
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot import callback
+from bot.callback import INDEX
 from bot.context import CoachContext
 from bot.guard import reply
 from coach.services import library
+from handlers.help import stale_button
 from scripts_library.schema import CATEGORIES
 
 LAST_QUERY = "ask"
@@ -50,11 +53,14 @@ async def ask_command(update: Update, context: CoachContext) -> None:
 async def next_match(update: Update, context: CoachContext) -> None:
     """Button ``sc n <position>``: the next script for the last question."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    parsed = callback.parse(query.data, "sc n", INDEX)
+    if parsed is None:
+        await stale_button(update, context)
+        return
     await query.answer()
     last = context.user_data.get(LAST_QUERY)
-    position = query.data.split()[-1]
-    if not last or not position.isdigit():
+    if not last:
         await reply(update, context, "usage", command="ask")
         return
-    await answer_query(update, context, last, position=min(int(position), 4))
+    await answer_query(update, context, last, position=min(parsed[0], 4))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 from telegram import Update
@@ -15,18 +16,22 @@ from telegram.ext import (
     filters,
 )
 
+from bot import callback
+from bot.callback import ID, TOKEN, one_of
 from bot.context import CoachContext
 from bot.guard import reply, requires
 from bot.jobs import briefings as briefing_jobs
 from coach.services import briefing, people
 from coach.services.errors import ServiceError
 from handlers._flow import cancel_flow
+from handlers.help import stale_button
 
 TARGETS, PER_ADVISOR, PRODUCTS, MARKET, MOTTO, PHOTO, PREVIEW, EDIT = range(8)
 DRAFT = "briefing"
 STEPS = [(TARGETS, "targets"), (PER_ADVISOR, "per_advisor"), (PRODUCTS, "products"),
          (MARKET, "market"), (MOTTO, "motto"), (PHOTO, "photo"), (PREVIEW, "preview")]
 DEFAULT_TIME = "08:15"
+BUTTONS = ("skip", "tpl", "grp", "ng", "edit", "reset", "now", "at", "rep", "x")
 log = logging.getLogger(__name__)
 
 
@@ -147,19 +152,23 @@ async def take_time(update: Update, context: CoachContext) -> int:
     """A typed "HH:MM" on the preview: the schedule buttons use that time."""
     value = _text(update).replace("：", ":")
     svc = context.svc
-    if briefing.parse_when(value, now=svc.clock.now(), tz=context.caller.timezone) is None:
+    when = briefing.parse_when(value, now=svc.clock.now(), tz=context.caller.timezone)
+    if when is None:
         return await _ask(update, context, PREVIEW, error="time")
-    hh, mm = (int(x) for x in value.split(":"))
-    _draft(context)["time"] = f"{hh:02d}:{mm:02d}"
+    _draft(context)["time"] = when.astimezone(ZoneInfo(context.caller.timezone)).strftime("%H:%M")
     return await _ask(update, context, PREVIEW)
 
 
-async def button(update: Update, context: CoachContext) -> int:
+async def button(update: Update, context: CoachContext) -> int | None:
     """``bf skip|tpl S|grp|ng|edit|reset|now|at HH:MM|rep HH:MM|x`` inside the flow."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    parsed = callback.parse(query.data, "bf", one_of(*BUTTONS), TOKEN, optional=1)
+    if parsed is None:
+        await stale_button(update, context)
+        return None
     await query.answer()
-    parts = query.data.split()
+    parts = [p for p in ("bf", *parsed) if p is not None]
     draft = _draft(context)
     action = parts[1]
     if action == "skip":
@@ -257,13 +266,15 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
 async def acknowledge(update: Update, context: CoachContext) -> None:
     """Button ``bf ack <delivery>``: "got it" (only the member it was sent to)."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    delivery = query.data.split()[-1]
+    assert query is not None
+    parsed = callback.parse(query.data, "bf ack", ID)
+    if parsed is None:
+        await stale_button(update, context)
+        return
     svc = context.svc
     try:
         with svc.db.session() as s:
-            briefing.ack(s, context.caller, int(delivery) if delivery.isdigit() else -1,
-                         now=svc.clock.now())
+            briefing.ack(s, context.caller, parsed[0], now=svc.clock.now())
     except ServiceError:
         await query.answer()
         return
@@ -273,16 +284,20 @@ async def acknowledge(update: Update, context: CoachContext) -> None:
 async def show(update: Update, context: CoachContext) -> None:
     """Button ``bf show <id>`` (from the morning checklist): read the briefing again."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    parsed = callback.parse(query.data, "bf show", ID)
+    if parsed is None:
+        await stale_button(update, context)
+        return
     await query.answer()
     svc, me = context.svc, context.caller
     try:
         with svc.db.session() as s:
-            row = briefing.get_for_member(s, me, int(query.data.split()[-1]))
+            row = briefing.get_for_member(s, me, parsed[0])
             payload = dict(row.payload)
             numbers = briefing.yesterday_numbers(s, row.team_id, now=row.sent_at or svc.clock.now(),
                                                  tz=me.timezone)
-    except (ServiceError, ValueError):
+    except ServiceError:
         await reply(update, context, "errors", code="briefing_not_found")
         return
     await reply(update, context, "briefing_message", p=payload, n=numbers, delivery_id=None,

@@ -13,6 +13,8 @@ from telegram.ext import (
     filters,
 )
 
+from bot import callback
+from bot.callback import ID, TOKEN, one_of
 from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.names import plausible_person_name
@@ -20,9 +22,14 @@ from coach.services import clients
 from coach.services.errors import ServiceError
 from coach.tiers import tier_for_aum
 from handlers._flow import cancel_flow, objection_instead
+from handlers.help import stale_button
 
 NAME, PHONE, AUM, TIER, RISK, ASSESSED, BIRTHDAY, CONFIRM = range(8)
 DRAFT = "addclient"
+# the values each ``ac <field> <value>`` button can carry; anything else is crafted
+ADD_VALUES: dict[str, tuple[str, ...]] = {
+    "phone": ("-",), "aum": ("-",), "tier": clients.TIERS, "risk": (*clients.RISK_LEVELS, "-"),
+    "assessed": ("today", "-"), "birthday": ("-",), "save": ("-",)}
 
 
 async def show_card(update: Update, context: CoachContext, client_id: int) -> None:
@@ -58,11 +65,13 @@ async def find_client(update: Update, context: CoachContext) -> None:
 async def open_card(update: Update, context: CoachContext) -> None:
     """Button ``cl <id>``: open a card (ownership re-checked by the service)."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    parsed = callback.parse(query.data, "cl", ID)
+    if parsed is None:
+        await stale_button(update, context)
+        return
     await query.answer()
-    parts = query.data.split()
-    if len(parts) == 2 and parts[1].isdigit():
-        await show_card(update, context, int(parts[1]))
+    await show_card(update, context, parsed[0])
 
 
 # --- /addclient -----------------------------------------------------------------
@@ -147,12 +156,16 @@ async def add_aum(update: Update, context: CoachContext) -> int:
     return RISK
 
 
-async def add_button(update: Update, context: CoachContext) -> int:
+async def add_button(update: Update, context: CoachContext) -> int | None:
     """Buttons ``ac <field> <value>`` for skip, tier, risk, assessment date, save."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    parsed = callback.parse(query.data, "ac", one_of(*ADD_VALUES), TOKEN)
+    if parsed is None or parsed[1] not in ADD_VALUES[parsed[0]]:
+        await stale_button(update, context)
+        return None
     await query.answer()
-    _, field, value = query.data.split(" ", 2)
+    field, value = parsed
     draft = context.user_data.setdefault(DRAFT, {})
     if field == "save":
         return await _save(update, context)
@@ -192,12 +205,12 @@ async def add_date(update: Update, context: CoachContext) -> int:
 
 async def _save(update: Update, context: CoachContext) -> int:
     data = context.user_data.pop(DRAFT, {})
-    draft = clients.ClientDraft.from_dict({
-        "name": data.get("name"), "phone": data.get("phone"), "tier": data.get("tier"),
-        "aum": data.get("aum"), "risk_tolerance": data.get("risk"),
-        "risk_assessed_on": data.get("assessed"), "birthday": data.get("birthday")})
     svc = context.svc
     try:
+        draft = clients.ClientDraft.from_dict({
+            "name": data.get("name"), "phone": data.get("phone"), "tier": data.get("tier"),
+            "aum": data.get("aum"), "risk_tolerance": data.get("risk"),
+            "risk_assessed_on": data.get("assessed"), "birthday": data.get("birthday")})
         with svc.db.session() as s:
             client = clients.add_client(s, context.caller, draft, clock=svc.clock,
                                         thresholds=svc.settings.tier_thresholds,

@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 from telegram import Update
 
+from bot import callback
+from bot.callback import ID, one_of
 from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.actor import Me
@@ -15,6 +17,7 @@ from coach.services import confidentiality as conf
 from coach.services.errors import ServiceError
 from coach.services.oversight import recipient
 from handlers._notify import notify, should_mask
+from handlers.help import stale_button
 from storage.models import Client, User
 
 
@@ -92,19 +95,21 @@ def _scrub_memory(context: CoachContext, needles: list[str]) -> None:
 async def forget_button(update: Update, context: CoachContext) -> None:
     """``fg ok <id>`` deletes, ``fg no <id>`` declines; both re-check the caller's access."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    parts = query.data.split()
-    if len(parts) != 3 or parts[1] not in ("ok", "no") or not parts[2].isdigit():
+    assert query is not None
+    parsed = callback.parse(query.data, "fg", one_of("ok", "no"), ID)
+    if parsed is None:
+        await stale_button(update, context)
         return
+    await query.answer()
+    verdict, wanted = parsed
     svc, me = context.svc, context.caller
     try:
         with svc.db.session() as s:
-            if parts[1] == "no":
-                client_id, name = conf.forgettable(s, me, int(parts[2]))
+            if verdict == "no":
+                client_id, name = conf.forgettable(s, me, wanted)
                 result = None
             else:
-                result = conf.forget_client(s, me, int(parts[2]), clock=svc.clock)
+                result = conf.forget_client(s, me, wanted, clock=svc.clock)
                 client_id, name = result.client_id, result.name
             row = s.get(Client, client_id)
             owner = s.get(User, row.advisor_id) if row else None

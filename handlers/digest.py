@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 from telegram import Update
 
+from bot import callback
+from bot.callback import INDEX
 from bot.context import CoachContext
 from bot.guard import reply, requires
 from bot.services import Services
@@ -16,6 +18,7 @@ from coach.cadence import CadenceConfig
 from coach.digest import Checklist
 from coach.reports.worklog_xlsx import COLUMNS, OUTCOMES, team_worklog_xlsx
 from coach.services import digest, people
+from handlers.help import stale_button
 
 
 def cadence_config(svc: Services) -> CadenceConfig:
@@ -41,11 +44,14 @@ async def today(update: Update, context: CoachContext) -> None:
 async def page(update: Update, context: CoachContext) -> None:
     """Button ``dg p <n>``: another page of the checklist (rebuilt for the caller)."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    parsed = callback.parse(query.data, "dg p", INDEX)
+    if parsed is None:
+        await stale_button(update, context)
+        return
     await query.answer()
-    number = query.data.split()[-1]
     checklist = _checklist(context.svc, context.caller.user_id)
-    wanted = int(number) if number.isdigit() else 0
+    wanted = parsed[0]
     await reply(update, context, "digest", c=checklist,
                 page=min(wanted, checklist.pages() - 1), morning=False)
 

@@ -6,10 +6,13 @@ from uuid import uuid4
 
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 
+from bot import callback
+from bot.callback import INDEX, TOKEN, one_of
 from bot.context import CoachContext
 from bot.guard import reply
 from bot.i18n import to_traditional
 from coach.services import library
+from handlers.help import stale_button
 from scripts_library.schema import CATEGORIES
 
 PAGE = 8
@@ -23,21 +26,23 @@ async def browse(update: Update, context: CoachContext) -> None:
 async def browse_button(update: Update, context: CoachContext) -> None:
     """Buttons ``lb`` (menu), ``lb c <cat#> [page]`` (a category), ``lb s <id>`` (a script)."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    category = callback.parse(query.data, "lb c", INDEX, INDEX, optional=1)
+    script_id = callback.parse(query.data, "lb s", TOKEN)
+    if category is None and script_id is None and query.data != "lb":
+        await stale_button(update, context)
+        return
     await query.answer()
-    parts = query.data.split()
     catalog, me = context.svc.catalog, context.caller
-    if len(parts) >= 3 and parts[1] == "c" and parts[2].isdigit() and int(parts[2]) < len(
-            CATEGORIES):
-        index = int(parts[2])
-        page = int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else 0
+    if category is not None and category[0] < len(CATEGORIES):
+        index, page = category[0], category[1] or 0
         scripts = catalog.by_category(CATEGORIES[index], team_id=me.team_id)
         await reply(update, context, "library_category", category=CATEGORIES[index],
                     index=index, scripts=scripts[page * PAGE:(page + 1) * PAGE], page=page,
                     has_more=len(scripts) > (page + 1) * PAGE)
         return
-    if len(parts) == 3 and parts[1] == "s":
-        script = catalog.get(parts[2], team_id=me.team_id)
+    if script_id is not None:
+        script = catalog.get(script_id[0], team_id=me.team_id)
         if script is not None:
             with context.svc.db.session() as s:
                 library.record_event(s, user_id=me.user_id, kind="shown", script_id=script.id,
@@ -51,8 +56,12 @@ async def browse_button(update: Update, context: CoachContext) -> None:
 async def feedback(update: Update, context: CoachContext) -> None:
     """Buttons ``sc up <id>`` / ``sc dn <id>``: store the vote, say thanks."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    _, vote, script_id = query.data.split(" ", 2)
+    assert query is not None
+    parsed = callback.parse(query.data, "sc", one_of("up", "dn"), TOKEN)
+    if parsed is None:
+        await stale_button(update, context)
+        return
+    vote, script_id = parsed
     me = context.caller
     if context.svc.catalog.get(script_id, team_id=me.team_id) is None:
         # a vote for a script that is gone: a toast says so instead of silence

@@ -21,6 +21,8 @@ from telegram.ext import (
     filters,
 )
 
+from bot import callback
+from bot.callback import ID, TOKEN, one_of
 from bot.context import CoachContext
 from bot.guard import reply, requires
 from bot.settings import Settings
@@ -32,6 +34,7 @@ from coach.services.errors import ServiceError
 from coach.services.interactions import LogDraft
 from handlers import referrals, suitability
 from handlers._flow import objection_instead
+from handlers.help import stale_button
 from scripts_library.normalize import to_simplified
 
 CLIENT, PICK, CHANNEL, OUTCOME, NEXT, NOTES, CONFIRM = range(7)
@@ -41,6 +44,7 @@ STATE_OF = {"client": CLIENT, "pick": PICK, "channel": CHANNEL, "outcome": OUTCO
 OUTCOMES = [o.value for o in Outcome]
 DATE_QUESTIONS = ("date_in_past", "ambiguous_date", "ambiguous_time", "invalid_date",
                   "alternative_dates", "weekday_mismatch", "unclear_date")
+BUTTONS = ("p", "new", "ch", "o", "nx", "nt", "e", "ok", "ins", "uns", "x")
 
 
 def policy_config(settings: Settings) -> PolicyConfig:
@@ -137,14 +141,18 @@ async def start(update: Update, context: CoachContext) -> int:
 async def start_for_client(update: Update, context: CoachContext) -> int:
     """Button ``lg c <client>`` on a card, a list or a reminder: guided, client known."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    parsed = callback.parse(query.data, "lg c", ID)
+    if parsed is None:
+        await stale_button(update, context)
+        return ConversationHandler.END
     await query.answer()
     _reset(context, "guided")
     try:
         with context.svc.db.session() as s:
-            client = interactions.loggable_client(s, context.caller, int(query.data.split()[-1]))
+            client = interactions.loggable_client(s, context.caller, parsed[0])
             draft = LogDraft(client_id=client.id, client_name=client.name)
-    except (ServiceError, ValueError):
+    except ServiceError:
         _reset(context, None)
         await reply(update, context, "errors", code="client_not_found")
         return ConversationHandler.END
@@ -228,13 +236,16 @@ async def typed_notes(update: Update, context: CoachContext) -> int:
 # --- buttons ------------------------------------------------------------------------------
 
 
-async def button(update: Update, context: CoachContext) -> int:
+async def button(update: Update, context: CoachContext) -> int | None:
     """Every ``lg …`` button inside the flow; values are checked, never trusted."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    parsed = callback.parse(query.data, "lg", one_of(*BUTTONS), TOKEN, optional=1)
+    if parsed is None:
+        await stale_button(update, context)
+        return None
     await query.answer()
-    parts = query.data.split()
-    action, value = parts[1], (parts[2] if len(parts) > 2 else "")
+    action, value = parsed[0], parsed[1] or ""
     draft = _draft(context)
     if action == "x":
         return await cancel(update, context)
@@ -255,9 +266,10 @@ async def button(update: Update, context: CoachContext) -> int:
 async def _apply(context: CoachContext, draft: LogDraft, action: str, value: str) -> str | None:
     """Change ``draft`` for one button; returns the step it answered (None: nothing)."""
     svc, me = context.svc, context.caller
-    if action == "p" and value.isdigit():
+    client_id = callback.ascii_int(value, low=1)
+    if action == "p" and client_id is not None:
         with svc.db.session() as s:
-            client = interactions.loggable_client(s, me, int(value))
+            client = interactions.loggable_client(s, me, client_id)
             draft.client_id, draft.client_name = client.id, client.name
         return "client"
     if action == "new" and _looks_like_name(context.user_data.get(TYPED)):

@@ -13,11 +13,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot import notifier
+from bot import callback, notifier
+from bot.callback import ID, INDEX, TOKEN
 from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.services import practice
 from coach.services.errors import ServiceError
+from handlers.help import stale_button
 
 ANSWERING = 0
 
@@ -41,14 +43,18 @@ async def list_scenarios(update: Update, context: CoachContext) -> None:
 async def start_scenario(update: Update, context: CoachContext) -> int | None:
     """Button ``pr s <scenario>``: the customer speaks first."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    parsed = callback.parse(query.data, "pr s", TOKEN)
+    if parsed is None:
+        await stale_button(update, context)
+        return ConversationHandler.END
     await query.answer()
     if context.me is None or context.me.role not in ("advisor", "lead", "admin"):
         return ConversationHandler.END
     svc = context.svc
     try:
         with svc.db.session() as s:
-            _, scenario, line = practice.start_scenario(s, context.caller, query.data.split()[-1],
+            _, scenario, line = practice.start_scenario(s, context.caller, parsed[0],
                                                         clock=svc.clock, lang=_lang(context))
     except ServiceError as err:
         await _refuse(update, context, err)
@@ -61,10 +67,14 @@ async def start_scenario(update: Update, context: CoachContext) -> int | None:
 async def start_drill(update: Update, context: CoachContext) -> int | None:
     """Button ``sc pr <script_id>`` on a script card: one-turn drill on that objection."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    parsed = callback.parse(query.data, "sc pr", TOKEN)
+    if parsed is None:
+        await stale_button(update, context)
+        return ConversationHandler.END
     await query.answer()
     svc = context.svc
-    script = svc.catalog.get(query.data.split()[-1], team_id=context.caller.team_id)
+    script = svc.catalog.get(parsed[0], team_id=context.caller.team_id)
     if script is None or not script.triggers:
         await reply(update, context, "errors", code="scenario_not_found")
         return ConversationHandler.END
@@ -110,14 +120,15 @@ async def stop(update: Update, context: CoachContext) -> int:
 async def show_model_answer(update: Update, context: CoachContext) -> None:
     """Button ``pr m <session> <turn>``: the model answer for that turn."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    parsed = callback.parse(query.data, "pr m", ID, INDEX)
+    if parsed is None:
+        await stale_button(update, context)
+        return
     await query.answer()
-    parts = query.data.split()
     try:
-        if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
-            raise ServiceError("practice_not_found")
         with context.svc.db.session() as s:
-            line, model = practice.model_answer(s, context.caller, int(parts[2]), int(parts[3]),
+            line, model = practice.model_answer(s, context.caller, parsed[0], parsed[1],
                                                 _lang(context))
     except ServiceError as err:
         await _refuse(update, context, err)
@@ -163,13 +174,15 @@ async def review_list(update: Update, context: CoachContext) -> None:
 async def review_open(update: Update, context: CoachContext) -> None:
     """Button ``pr v <session>``: the transcript with scores, overrides and comments."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    parsed = callback.parse(query.data, "pr v", ID)
+    if parsed is None:
+        await stale_button(update, context)
+        return
     await query.answer()
-    session_id = query.data.split()[-1]
     try:
         with context.svc.db.session() as s:
-            data = practice.review(s, context.caller, int(session_id) if session_id.isdigit()
-                                   else -1)
+            data = practice.review(s, context.caller, parsed[0])
     except ServiceError as err:
         await _refuse(update, context, err)
         return
@@ -180,22 +193,23 @@ async def review_open(update: Update, context: CoachContext) -> None:
 async def override(update: Update, context: CoachContext) -> None:
     """/override SESSION TURN SCORE|- [comment]: change a turn's score, tell the advisor."""
     args = context.args or []
-    if len(args) < 3 or not args[0].isdigit() or not args[1].isdigit() or not (
-            args[2].isdigit() or args[2] == "-"):
+    session_id = callback.ascii_int(args[0], low=1) if args else None
+    turn = callback.ascii_int(args[1], low=1, high=callback.MAX_INDEX) if len(args) > 1 else None
+    score = callback.ascii_int(args[2], high=callback.MAX_INDEX) if len(args) > 2 else None
+    if session_id is None or turn is None or (score is None and args[2] != "-"):
         await reply(update, context, "usage", command="override")
         return
     svc = context.svc
-    score = int(args[2]) if args[2].isdigit() else None
     try:
         with svc.db.session() as s:
-            data = practice.override_turn(s, context.caller, int(args[0]), int(args[1]) - 1,
+            data = practice.override_turn(s, context.caller, session_id, turn - 1,
                                           score, " ".join(args[3:]), clock=svc.clock)
     except ServiceError as err:
         await _refuse(update, context, err)
         return
     await reply(update, context, "practice_review", r=data)
     text = svc.renderer.text("practice_overridden", context.locale, me=context.me, r=data,
-                             turn=int(args[1]), score=score, comment=" ".join(args[3:]))
+                             turn=turn, score=score, comment=" ".join(args[3:]))
     await notifier.send_text(context.bot, data.advisor_telegram_id, text)
 
 

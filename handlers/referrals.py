@@ -11,15 +11,19 @@ from telegram.ext import (
     filters,
 )
 
-from bot import notifier
+from bot import callback, notifier
+from bot.callback import ID, one_of
 from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.services import referrals
 from coach.services.errors import ServiceError
 from handlers._flow import cancel_flow
+from handlers.help import stale_button
 
 NAME, PHONE, NEED, URGENCY, ADVISOR = range(5)
 DRAFT = "refer"
+# an advisor's user id, or "rot" for the team rotation
+ADVISOR_CHOICE = callback.Field("advisor", lambda text: "rot" if text == "rot" else ID.read(text))
 
 
 async def _ask(update: Update, context: CoachContext, step: str, state: int,
@@ -49,7 +53,7 @@ async def take_name(update: Update, context: CoachContext) -> int:
 
 async def take_phone(update: Update, context: CoachContext) -> int:
     phone = _text(update)
-    if not phone.replace("+", "").replace("-", "").replace(" ", "").isdigit():
+    if not callback.is_ascii_digits(phone.replace("+", "").replace("-", "").replace(" ", "")):
         return await _ask(update, context, "phone", PHONE, error=True)
     context.user_data[DRAFT]["phone"] = phone
     return await _ask(update, context, "need", NEED)
@@ -63,23 +67,29 @@ async def take_need(update: Update, context: CoachContext) -> int:
     return await _ask(update, context, "urgency", URGENCY)
 
 
-async def button(update: Update, context: CoachContext) -> int:
+async def button(update: Update, context: CoachContext) -> int | None:
     """``rf skip`` (phone), ``rf u <urgency>``, ``rf a <advisor id>|rot``."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    parsed = (callback.parse(query.data, "rf skip")
+              or callback.parse(query.data, "rf u", one_of(*referrals.URGENCIES))
+              or callback.parse(query.data, "rf a", ADVISOR_CHOICE))
+    if parsed is None:
+        await stale_button(update, context)
+        return None
     await query.answer()
-    parts = query.data.split()
+    parts = query.data.split(" ")  # type: ignore[union-attr]
     draft = context.user_data.setdefault(DRAFT, {})
     svc = context.svc
     if parts[1] == "skip":
         return await _ask(update, context, "need", NEED)
-    if parts[1] == "u" and len(parts) == 3 and parts[2] in referrals.URGENCIES:
+    if parts[1] == "u":
         draft["urgency"] = parts[2]
         with svc.db.session() as s:
             choices = referrals.advisors_for(s, context.caller)
         return await _ask(update, context, "advisor", ADVISOR, advisors=choices)
-    if parts[1] == "a" and len(parts) == 3:
-        advisor_id = None if parts[2] == "rot" else int(parts[2]) if parts[2].isdigit() else -1
+    if parts[1] == "a":
+        advisor_id = None if parsed[0] == "rot" else int(parsed[0])
         try:
             with svc.db.session() as s:
                 row, advisor = referrals.create(
@@ -123,11 +133,17 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
 async def decide(update: Update, context: CoachContext) -> None:
     """``rf ok <id>``; ``rf no <id>`` → reason buttons → ``rf no <id> <reason>``."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    parsed = (callback.parse(query.data, "rf ok", ID)
+              or callback.parse(query.data, "rf no", ID, one_of(*referrals.DECLINE_REASONS),
+                                optional=1))
+    if parsed is None:
+        await stale_button(update, context)
+        return
     await query.answer()
-    parts = query.data.split()
-    verdict, referral_id = parts[1], int(parts[2])
-    if verdict == "no" and len(parts) == 3:
+    verdict, referral_id, reason = query.data.split(" ")[1], parsed[0], (  # type: ignore[union-attr]
+        parsed[1] if len(parsed) > 1 else None)
+    if verdict == "no" and reason is None:
         await reply(update, context, "refer_decline_reasons", referral_id=referral_id,
                     reasons=referrals.DECLINE_REASONS)
         return
@@ -136,7 +152,7 @@ async def decide(update: Update, context: CoachContext) -> None:
         with svc.db.session() as s:
             decision = referrals.decide(s, context.caller, referral_id, accept=verdict == "ok",
                                         now=svc.clock.now(),
-                                        reason=parts[3] if len(parts) == 4 else None,
+                                        reason=reason,
                                         region=svc.settings.holiday_region)
             others = [a for a in referrals.advisors_for(s, context.caller)
                       if a[0] != context.caller.user_id]
@@ -154,20 +170,25 @@ async def decide(update: Update, context: CoachContext) -> None:
 async def redirect(update: Update, context: CoachContext) -> None:
     """A declined referral: ``rf re <id>`` → advisor buttons → ``rf to <id> <advisor|rot>``."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    again = callback.parse(query.data, "rf re", ID)
+    moved = callback.parse(query.data, "rf to", ID, ADVISOR_CHOICE)
+    if again is None and moved is None:
+        await stale_button(update, context)
+        return
     await query.answer()
-    parts = query.data.split()
     svc = context.svc
     try:
-        if parts[1] == "re":
+        if again is not None:
             with svc.db.session() as s:
-                choices = referrals.redirect_choices(s, context.caller, int(parts[2]))
+                choices = referrals.redirect_choices(s, context.caller, again[0])
             await reply(update, context, "refer_step", step="advisor", advisors=choices,
-                        redirect_id=int(parts[2]))
+                        redirect_id=again[0])
             return
-        target = None if parts[3] == "rot" else int(parts[3])
+        assert moved is not None
+        target = None if moved[1] == "rot" else int(moved[1])
         with svc.db.session() as s:
-            row, advisor = referrals.redirect(s, context.caller, int(parts[2]), target,
+            row, advisor = referrals.redirect(s, context.caller, moved[0], target,
                                               now=svc.clock.now())
             referral = {"name": row.client_name, "phone": row.phone, "need": row.need,
                         "urgency": row.urgency}

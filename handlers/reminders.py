@@ -15,7 +15,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot import notifier
+from bot import callback, notifier
+from bot.callback import ID, one_of
 from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.dates import parse_date
@@ -47,10 +48,8 @@ log = logging.getLogger(__name__)
 
 def _parse(update: Update) -> tuple[str, int] | None:
     query = update.callback_query
-    parts = (query.data or "").split() if query else []
-    if len(parts) == 3 and parts[2].isdigit():
-        return parts[1], int(parts[2])
-    return None
+    parsed = callback.parse(query.data if query else None, "fu", one_of(*"dhtxp"), ID)
+    return (parsed[0], parsed[1]) if parsed else None
 
 
 @requires("advisor", "lead")

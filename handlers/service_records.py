@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot import callback
 from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.services import service_records as records
@@ -25,9 +26,10 @@ def _private(update: Update) -> bool:
 
 
 def _id_and_text(args: list[str]) -> tuple[int, str] | None:
-    if len(args) < 2 or not args[0].lstrip("#").isdigit():
+    record_id = callback.ascii_int(args[0].removeprefix("#"), low=1) if args else None
+    if len(args) < 2 or record_id is None:
         return None
-    return int(args[0].lstrip("#")), " ".join(args[1:])
+    return record_id, " ".join(args[1:])
 
 
 # --- complaints -----------------------------------------------------------------------------

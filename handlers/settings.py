@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot import callback
+from bot.callback import TOKEN, one_of
 from bot.context import CoachContext
 from bot.guard import me_from_user, reply
 from coach.services import people
 from coach.services.errors import ServiceError
+from handlers.help import stale_button
 from storage.models import User
 
 FIELDS = {"lang": "language", "tz": "timezone", "dt": "digest_time"}
@@ -51,9 +54,11 @@ async def show_settings(update: Update, context: CoachContext) -> None:
 async def settings_button(update: Update, context: CoachContext) -> None:
     """Buttons ``st <field> <value>``."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    _, field, value = query.data.split(" ", 2)
-    if field not in FIELDS:
+    assert query is not None
+    parsed = callback.parse(query.data, "st", one_of(*FIELDS), TOKEN)
+    if parsed is None:
+        await stale_button(update, context)
         return
+    await query.answer()
+    field, value = parsed
     await _apply(update, context, field, value)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot import callback
+from bot.callback import ID
 from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.services import clients, products
@@ -11,6 +13,7 @@ from coach.services import suitability_check as suit
 from coach.services.errors import ServiceError
 from coach.services.interactions import LogDraft
 from handlers._notify import notify, should_mask
+from handlers.help import stale_button
 from storage.models import Product
 
 __all__ = ["after_sale_saved", "warn_if_unsuitable"]
@@ -44,11 +47,14 @@ async def show_product(update: Update, context: CoachContext) -> None:
 async def product_button(update: Update, context: CoachContext) -> None:
     """Button ``pd <id>``: a product card (the catalogue is not secret, ids are checked)."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    parsed = callback.parse(query.data, "pd", ID)
+    if parsed is None:
+        await stale_button(update, context)
+        return
     await query.answer()
-    parts = query.data.split()
     with context.svc.db.session() as s:
-        product = s.get(Product, int(parts[1])) if parts[1:] and parts[1].isdigit() else None
+        product = s.get(Product, parsed[0])
         view = suit.product_view(product) if product else None
     if view is None:
         await reply(update, context, "errors", code="product_not_found", value="")
@@ -108,11 +114,13 @@ async def suit_command(update: Update, context: CoachContext) -> None:
 async def suit_button(update: Update, context: CoachContext) -> None:
     """Button ``su <client> <product>``: the check again (access re-checked)."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    parsed = callback.parse(query.data, "su", ID, ID)
+    if parsed is None:
+        await stale_button(update, context)
+        return
     await query.answer()
-    parts = query.data.split()
-    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
-        await _show_check(update, context, int(parts[1]), int(parts[2]))
+    await _show_check(update, context, parsed[0], parsed[1])
 
 
 # --- /qualify ------------------------------------------------------------------------------

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import notifier
+from bot import callback, notifier
+from bot.callback import ID
 from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.reports import table
 from coach.reports.team import team_chart_png, team_report_xlsx
 from coach.services import reports
 from coach.services.errors import ServiceError
+from handlers.help import stale_button
 
 LABELS = ("advisor", "calls", "meetings", "sales", "amount", "overdue", "day", "referrer",
           "referrals", "sessions", "average", "assigned_done", "assigned_open", "complaints",
@@ -64,9 +66,13 @@ async def report(update: Update, context: CoachContext) -> None:
 async def overdue(update: Update, context: CoachContext) -> None:
     """/overdue: follow-ups of the team more than 3 days overdue, to reassign."""
     svc = context.svc
-    with svc.db.session() as s:
-        lines, _ = reports.overdue_for_team(s, context.caller, now=svc.clock.now(),
-                                            days=svc.settings.escalate_advisor_days)
+    try:
+        with svc.db.session() as s:
+            lines, _ = reports.overdue_for_team(s, context.caller, now=svc.clock.now(),
+                                                days=svc.settings.escalate_advisor_days)
+    except ServiceError as err:  # e.g. an admin without a team
+        await reply(update, context, "errors", code=err.code, **err.params)
+        return
     await reply(update, context, "team_overdue", lines=lines)
 
 
@@ -74,21 +80,25 @@ async def overdue(update: Update, context: CoachContext) -> None:
 async def overdue_button(update: Update, context: CoachContext) -> None:
     """``ov r <followup>`` → pick an advisor; ``ov to <followup> <user>`` → reassign."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    pick = callback.parse(query.data, "ov r", ID)
+    move = callback.parse(query.data, "ov to", ID, ID)
+    if pick is None and move is None:
+        await stale_button(update, context)
+        return
     await query.answer()
-    parts = query.data.split()
     svc = context.svc
     try:
-        if parts[1] == "r" and len(parts) == 3 and parts[2].isdigit():
+        if pick is not None:
             with svc.db.session() as s:
                 _, advisors = reports.overdue_for_team(s, context.caller, now=svc.clock.now())
-            await reply(update, context, "team_reassign", followup_id=int(parts[2]),
+            await reply(update, context, "team_reassign", followup_id=pick[0],
                         advisors=advisors)
             return
-        if parts[1] == "to" and len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
+        if move is not None:
             with svc.db.session() as s:
-                name, telegram_id, language = reports.reassign(s, context.caller, int(parts[2]),
-                                                               int(parts[3]))
+                name, telegram_id, language = reports.reassign(s, context.caller, move[0],
+                                                               move[1])
             await reply(update, context, "team_reassigned", name=name)
             text = svc.renderer.text("team_reassigned_notice", language, me=None)
             await notifier.send_text(context.bot, telegram_id, text)

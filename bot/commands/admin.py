@@ -7,6 +7,7 @@ import csv
 from pathlib import Path
 
 from bot.commands._common import cli_services, fail
+from coach.digits import is_ascii_digits
 
 __all__ = ["register"]
 
@@ -92,7 +93,7 @@ def users_import(args: argparse.Namespace) -> int:
     with args.file.open(encoding="utf-8-sig", newline="") as fh:
         for line_no, row in enumerate(csv.DictReader(fh), start=2):
             tid = (row.get("telegram_id") or "").strip()
-            if not tid.lstrip("-").isdigit():
+            if not is_ascii_digits(tid.removeprefix("-")) or len(tid) > 19:
                 problems.append(f"{args.file}:{line_no}: telegram_id must be a number")
                 continue
             rows.append({**row, "_line": str(line_no)})

@@ -38,6 +38,8 @@ _RATING = re.compile(r"[(（]?(?<![A-Za-z0-9])[Rr]([1-5])(?![0-9])[)）]?")
 _SPLIT_LINES = re.compile(r"[\n;；]+")
 _LEAD_PUNCT = " \t:：,，-—·•*"
 
+_HHMM = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+
 
 @dataclass(frozen=True)
 class TeamNumbers:
@@ -405,10 +407,13 @@ def link_group(session: Session, me: Me, chat_id: int) -> str:
 
 def parse_when(text: str, *, now: datetime, tz: str) -> datetime | None:
     """"08:15" today (tomorrow if past) in the lead's zone; None if unreadable."""
+    # ASCII digits only: int() also reads "٠٨" and " 8", which are no clock time
+    match = _HHMM.fullmatch(text.strip().replace("：", ":"))
+    if match is None:
+        return None
     try:
-        hh, mm = (int(x) for x in text.strip().replace("：", ":").split(":"))
-        at = time(hh, mm)
-    except (ValueError, TypeError):
+        at = time(int(match[1]), int(match[2]))
+    except ValueError:
         return None
     zone = ZoneInfo(tz)
     local = now.astimezone(zone)

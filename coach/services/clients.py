@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from coach.actor import Me
 from coach.clock import Clock
+from coach.digits import is_ascii_digits
 from coach.names import ambiguous, match_names
 from coach.privacy import mask_phone
 from coach.services.errors import ServiceError
@@ -189,7 +190,7 @@ class ClientDraft:
 def parse_date(value: str) -> date:
     """``YYYY-MM-DD`` (also with / or . separators, or 20260301); raises ServiceError."""
     text = value.strip().replace("/", "-").replace(".", "-")
-    if len(text) == 8 and text.isdigit():
+    if len(text) == 8 and is_ascii_digits(text):
         text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
     try:
         return date.fromisoformat(text)

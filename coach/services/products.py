@@ -15,6 +15,7 @@ from datetime import date
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from coach.digits import ascii_int
 from coach.services.clients import RATINGS, parse_amount, parse_date
 from coach.services.errors import ServiceError
 from storage.models import Holding, Interaction, Product
@@ -125,7 +126,7 @@ def _parse(row: dict[str, str]) -> dict[str, object]:
         raise ServiceError("type_invalid", value=kind)
     min_amount = _optional(row, "min_amount")
     term = _optional(row, "term_days")
-    if term is not None and (not term.isdigit() or int(term) <= 0):
+    if term is not None and ascii_int(term, low=1, high=100_000) is None:
         raise ServiceError("term_invalid", value=term)
     start, end = _optional(row, "sale_start"), _optional(row, "sale_end")
     sale_start: date | None = parse_date(start) if start else None
