@@ -53,6 +53,15 @@ class LocalChat:
         return await self._deliver(
             self.telegram.message_update(who, text, chat_id=chat_id, chat_type=chat_type))
 
+    async def edit(self, text: str, *, user: FakeUser | None = None,
+                   chat_id: int | None = None, chat_type: str = "private") -> list[SentMessage]:
+        """Edit an earlier message so it reads ``text`` (Telegram sends the whole new text)."""
+        who = user or self.user
+        message = self.telegram.message_update(who, text, chat_id=chat_id,
+                                               chat_type=chat_type)["message"]
+        return await self._deliver({"edited_message": {**message,
+                                                       "edit_date": message["date"] + 5}})
+
     async def press(self, which: int | str, *, message: SentMessage | None = None,
                     user: FakeUser | None = None) -> list[SentMessage]:
         """Press a button of ``message`` (default: the last one with buttons).

@@ -29,10 +29,7 @@ async def browse_button(update: Update, context: CoachContext) -> None:
     assert query is not None
     category = callback.parse(query.data, "lb c", INDEX, INDEX, optional=1)
     script_id = callback.parse(query.data, "lb s", TOKEN)
-    if category is None and script_id is None and query.data != "lb":
-        await stale_button(update, context)
-        return
-    await query.answer()
+    await query.answer()  # anything else (crafted, stale) shows the category menu
     catalog, me = context.svc.catalog, context.caller
     if category is not None and category[0] < len(CATEGORIES):
         index, page = category[0], category[1] or 0
