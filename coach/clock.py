@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
-__all__ = ["Clock", "SystemClock", "FixedClock"]
+__all__ = ["Clock", "SystemClock", "FixedClock", "local_day", "local_midnight"]
+
+
+def local_day(moment: datetime, tz: str) -> date:
+    """The calendar day ``moment`` falls on for someone in time zone ``tz``."""
+    return moment.astimezone(ZoneInfo(tz)).date()
+
+
+def local_midnight(moment: datetime, tz: str, days: int = 0) -> datetime:
+    """Midnight (aware) starting the local day of ``moment``, moved on by ``days``."""
+    return datetime.combine(local_day(moment, tz) + timedelta(days=days), time(0), ZoneInfo(tz))
 
 
 class Clock(Protocol):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 from telegram import Update
@@ -15,6 +14,7 @@ from bot.guard import reply, requires
 from bot.services import Services
 from coach.actor import Me
 from coach.cadence import CadenceConfig
+from coach.clock import local_day
 from coach.digest import Checklist
 from coach.reports.worklog_xlsx import COLUMNS, OUTCOMES, team_worklog_xlsx
 from coach.services import digest, people
@@ -78,7 +78,7 @@ async def log_today(update: Update, context: CoachContext) -> None:
     now = svc.clock.now()
     with svc.db.session() as s:
         logs = _logs_for(s, me, svc, now)
-    day = now.astimezone(ZoneInfo(me.timezone)).date()
+    day = local_day(now, me.timezone)
     await reply(update, context, "team_worklog" if _is_team_view(me) else "worklog",
                 logs=logs, day=day)
 
@@ -98,7 +98,7 @@ async def _send_xlsx(update: Update, context: CoachContext) -> None:
     now = svc.clock.now()
     with svc.db.session() as s:
         logs = _logs_for(s, me, svc, now)
-    day = now.astimezone(ZoneInfo(me.timezone)).date()
+    day = local_day(now, me.timezone)
     headers = {key: svc.renderer.text("worklog_xlsx_title", context.locale, me=me, key=key)
                for key in ("title", "total", *COLUMNS, *OUTCOMES)}
     message = update.effective_message
@@ -124,9 +124,6 @@ async def pause(update: Update, context: CoachContext) -> None:
 
 
 
-
-def _local_date(now: datetime, tz: str) -> date:
-    return now.astimezone(ZoneInfo(tz)).date()
 
 
 

@@ -19,6 +19,7 @@ from bot import callback, notifier
 from bot.callback import ID, one_of
 from bot.context import CoachContext
 from bot.guard import reply, requires
+from coach.clock import local_day, local_midnight
 from coach.dates import parse_date
 from coach.ics import followups_calendar
 from coach.privacy import mask_name
@@ -144,18 +145,13 @@ def pick_date_conversation() -> ConversationHandler:  # type: ignore[type-arg]
 # --- lists, leave, calendar ------------------------------------------------------------
 
 
-def _local_midnight(now: datetime, tz: str, days: int = 0) -> datetime:
-    zone = ZoneInfo(tz)
-    return datetime.combine(now.astimezone(zone).date() + timedelta(days=days), time(0), zone)
-
-
 @requires("advisor", "lead")
 async def list_today(update: Update, context: CoachContext) -> None:
     """/followups: due today and overdue (overdue stay until handled)."""
     svc, me = context.svc, context.caller
     now = svc.clock.now()
     with svc.db.session() as s:
-        items = followups.list_for(s, me, start=None, end=_local_midnight(now, me.timezone, 1),
+        items = followups.list_for(s, me, start=None, end=local_midnight(now, me.timezone, 1),
                                    now=now)
     await reply(update, context, "followups_list", items=items, week=False,
                 flag_days=svc.settings.escalate_advisor_days)
@@ -167,8 +163,8 @@ async def list_week(update: Update, context: CoachContext) -> None:
     svc, me = context.svc, context.caller
     now = svc.clock.now()
     with svc.db.session() as s:
-        items = followups.list_for(s, me, start=_local_midnight(now, me.timezone),
-                                   end=_local_midnight(now, me.timezone, 8), now=now)
+        items = followups.list_for(s, me, start=local_midnight(now, me.timezone),
+                                   end=local_midnight(now, me.timezone, 8), now=now)
     await reply(update, context, "followups_list", items=items, week=True,
                 flag_days=svc.settings.escalate_advisor_days)
 
@@ -194,7 +190,7 @@ async def leave(update: Update, context: CoachContext) -> None:
     who, start, end, colleague = parsed
     svc = context.svc
     me = context.caller
-    today = svc.clock.now().astimezone(ZoneInfo(me.timezone)).date()
+    today = local_day(svc.clock.now(), me.timezone)
     try:
         with svc.db.session() as s:
             result = followups.handover(s, me, advisor_handle=who, start=start, end=end,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup
@@ -13,6 +12,7 @@ from bot import notifier
 from bot.guard import me_from_user
 from bot.services import Services
 from coach.cadence import CadenceConfig
+from coach.clock import local_day
 from coach.services import digest, people
 from storage.models import User
 
@@ -84,7 +84,7 @@ def _render_batch(svc: Services, session: Session, kind: str, users: list[User],
                            now=now, target=st.daily_call_target)
     for user in users:
         me = me_from_user(user)
-        day = _local_date(now, user.timezone)
+        day = local_day(now, user.timezone)
         if kind == "lead_wrapup" and user.team_id:
             r = svc.renderer.render("team_worklog", me.locale, me=me, day=day,
                                     logs=teams[user.team_id])
@@ -93,9 +93,6 @@ def _render_batch(svc: Services, session: Session, kind: str, users: list[User],
         out[user.id] = (r.text, r.markup)
     return out
 
-
-def _local_date(now: datetime, tz: str) -> date:
-    return now.astimezone(ZoneInfo(tz)).date()
 
 
 async def morning_checklists(app: Application) -> None:  # type: ignore[type-arg]

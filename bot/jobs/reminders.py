@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from telegram.ext import Application
 
 from bot import notifier
 from bot.scheduler import worker_name
 from bot.services import Services
+from coach.clock import local_day
 from coach.services import followups
 
 RETRY_AFTER = timedelta(minutes=5)
@@ -102,7 +102,7 @@ async def escalate_overdue(app: Application) -> None:  # type: ignore[type-arg]
 async def hand_back_after_leave(app: Application) -> None:  # type: ignore[type-arg]
     """After a leave, open follow-ups go back to the advisor, who is told how many."""
     svc: Services = app.bot_data["services"]
-    today = svc.clock.now().astimezone(ZoneInfo(svc.settings.default_timezone)).date()
+    today = local_day(svc.clock.now(), svc.settings.default_timezone)
     with svc.db.session() as s:
         returned = followups.return_from_leave(s, today=today)
     for back in returned:

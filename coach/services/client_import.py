@@ -15,11 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from coach.clock import Clock
+from coach.clock import Clock, local_day
 from coach.services.clients import (
     RATINGS,
     ClientDraft,
@@ -100,7 +99,7 @@ def _parse_row(row: dict[str, str], today: date, thresholds: TierThresholds,
 def import_clients(session: Session, rows: list[tuple[int, dict[str, str]]], *,
                    advisor: User, clock: Clock, thresholds: TierThresholds) -> ImportReport:
     """Validate every row, then insert the good clients in one flush."""
-    today = clock.now().astimezone(ZoneInfo(advisor.timezone)).date()
+    today = local_day(clock.now(), advisor.timezone)
     groups: dict[tuple[str, str], _Group] = {}
     report = ImportReport()
     for line, row in rows:

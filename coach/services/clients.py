@@ -17,7 +17,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from coach.actor import Me
-from coach.clock import Clock
+from coach.clock import Clock, local_day
 from coach.digits import is_ascii_digits
 from coach.names import ambiguous, match_names
 from coach.privacy import mask_phone
@@ -144,7 +144,7 @@ def load_card(session: Session, me: Me, client_id: int, *, clock: Clock,
         select(FollowUp.due_at, FollowUp.reason).where(
             FollowUp.client_id == client.id, FollowUp.status.in_(("pending", "sent", "snoozed")))
         .order_by(FollowUp.due_at).limit(5)).all()
-    today = clock.now().astimezone(ZoneInfo(me.timezone)).date()
+    today = local_day(clock.now(), me.timezone)
     expired = (client.risk_assessed_on is None
                or (today - client.risk_assessed_on).days > assessment_valid_days)
     return ClientCard(

@@ -25,7 +25,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from coach.actor import Me
-from coach.clock import Clock
+from coach.clock import Clock, local_day
 from coach.logline import parse_log_line
 from coach.outcomes import Outcome
 from coach.policy import PolicyConfig, plan_followups
@@ -183,7 +183,7 @@ def record_outcome(session: Session, me: Me, draft: LogDraft, *, clock: Clock,
                        interaction_id=interaction.id, kind=step.kind, reason=step.reason,
                        due_at=step.due_at, status="pending", created_at=now)
         if covering_until is not None and (
-                step.due_at.astimezone(ZoneInfo(me.timezone)).date() <= covering_until):
+                local_day(step.due_at, me.timezone) <= covering_until):
             # a colleague covering a leave keeps what falls within it; the rest is the owner's
             row.advisor_id, row.original_advisor_id = me.user_id, client.advisor_id
             row.handover_until = covering_until

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from coach.actor import Me
+from coach.clock import local_day
 from coach.services.errors import ServiceError
 from coach.services.followups import ACTIVE
 from storage.models import (
@@ -155,7 +156,7 @@ def _day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
 
 def team_today(session: Session, me: Me, *, now: datetime, overdue_days: int = 3) -> TeamToday:
     team_id = _lead_team(me)
-    day = now.astimezone(ZoneInfo(me.timezone)).date()
+    day = local_day(now, me.timezone)
     start, end = _day_bounds(day, me.timezone)
     advisors = _advisors(session, team_id)
     numbers = {a.id: AdvisorNumbers(a.id, a.name) for a in advisors}
@@ -191,7 +192,7 @@ def period(session: Session, me: Me, kind: str, *, now: datetime) -> PeriodRepor
     if kind not in ("week", "month"):
         raise ServiceError("period_invalid")
     team_id = _lead_team(me)
-    today = now.astimezone(ZoneInfo(me.timezone)).date()
+    today = local_day(now, me.timezone)
     first = today - timedelta(days=6) if kind == "week" else today.replace(day=1)
     start, _ = _day_bounds(first, me.timezone)
     _, end = _day_bounds(today, me.timezone)

@@ -17,7 +17,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from coach.actor import Me
-from coach.clock import Clock
+from coach.clock import Clock, local_day
 from coach.complaints import CATEGORIES, guess_category
 from coach.services.clients import get_visible_client, lookup
 from coach.services.errors import ServiceError
@@ -396,7 +396,7 @@ def record_need(session: Session, me: Me, client_id: int, tag: str, text: str | 
 
 def needs_this_month(session: Session, me: Me, *, clock: Clock) -> list[NeedGroup]:
     """This month's needs (caller's time zone) grouped by tag, most frequent first."""
-    today = clock.now().astimezone(ZoneInfo(me.timezone)).date()
+    today = local_day(clock.now(), me.timezone)
     start, end = _month_bounds(today, me.timezone)
     query = select(UnmetNeed).where(UnmetNeed.created_at >= start, UnmetNeed.created_at < end)
     if me.role == "lead" and me.team_id is not None:

@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coach.actor import Me
-from coach.clock import Clock
+from coach.clock import Clock, local_day
 from coach.services.clients import get_visible_client
 from coach.services.errors import ServiceError
 from coach.services.oversight import Recipient, overseers_of
@@ -75,10 +74,6 @@ def product_view(product: Product) -> ProductView:
                        product.advantages, product.benefits)
 
 
-def _today(me: Me, clock: Clock) -> date:
-    return clock.now().astimezone(ZoneInfo(me.timezone)).date()
-
-
 def qualifications_of(session: Session, user_id: int, *, today: date | None = None) -> list[str]:
     query = select(Qualification.code).where(Qualification.user_id == user_id)
     if today is not None:
@@ -110,7 +105,7 @@ def check_client_product(session: Session, me: Me, client_id: int, product: Prod
     """Check ``product`` for a client ``me`` may see, as sold by ``me`` today."""
     client = get_visible_client(session, me, client_id, clock=clock if audit else None,
                                 action="suitability")
-    today = _today(me, clock)
+    today = local_day(clock.now(), me.timezone)
     held = qualifications_of(session, me.user_id, today=today)
     result = check_suitability(
         client_risk=client.risk_tolerance, product_risk=product.risk_rating,
@@ -254,7 +249,8 @@ def grant_qualification(session: Session, me: Me, handle: str, code: str, *, clo
         Qualification.user_id == user.id, Qualification.code == qual))
     if existing is not None:
         return user.name, qual, False
-    session.add(Qualification(user_id=user.id, code=qual, granted_on=on or _today(me, clock),
+    granted_on = on or local_day(clock.now(), me.timezone)
+    session.add(Qualification(user_id=user.id, code=qual, granted_on=granted_on,
                               granted_by_id=me.user_id))
     return user.name, qual, True
 
