@@ -25,6 +25,12 @@ async def answer_query(update: Update, context: CoachContext, query: str,
         library.record_event(s, user_id=me.user_id, clock=svc.clock, query=query,
                              kind="shown" if found.result.confident and script else "miss",
                              script_id=script.id if found.result.confident and script else None)
+    service = found.result.service
+    if service is not None:
+        # a bank-service request: the next step, never an objection script or a cross-sell
+        await reply(update, context, "service_answer", query=query, intent=service.key,
+                    next_step=service.text("en" if context.locale == "en" else "zh"))
+        return
     if not found.result.confident or script is None:
         await reply(update, context, "script_not_found", query=query,
                     hits=[h for h in found.result.hits[:3] if h.score >= 0.25],

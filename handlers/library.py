@@ -18,6 +18,7 @@ from scripts_library.schema import CATEGORIES
 PAGE = 8
 
 
+
 async def browse(update: Update, context: CoachContext) -> None:
     """/library: the category menu."""
     await reply(update, context, "library_menu", categories=CATEGORIES)
@@ -78,8 +79,23 @@ async def inline_search(update: Update, context: CoachContext) -> None:
     me = context.caller
     found = context.svc.catalog.ask(inline.query, team_id=me.team_id, limit=5)
     lang = "en" if context.locale == "en" else "zh"
-    results = []
-    for hit in found.result.hits if inline.query.strip() else []:
+    results: list[InlineQueryResultArticle] = []
+    service = found.result.service
+    if service is not None:
+        # a service request gets its next step, never a sales script (same rule as chat)
+        rendered = context.svc.renderer.render("service_answer", context.locale, me=me,
+                                               query=inline.query, intent=service.key,
+                                               next_step=service.text(lang), inline=True)
+        results.append(InlineQueryResultArticle(
+            id=uuid4().hex[:16], title=context.svc.renderer.text(
+                "service_answer", context.locale, me=me, query="", intent=service.key,
+                next_step="", title_only=True),
+            description=to_traditional(service.text(lang)[:80], context.locale),
+            input_message_content=InputTextMessageContent(rendered.text)))
+        await inline.answer(results, cache_time=0, is_personal=True)
+        return
+    # only what the bot would answer in chat: no confident match, no scripts
+    for hit in found.result.hits if found.result.confident else []:
         rendered = context.svc.renderer.render("script_card", context.locale, me=me,
                                                script=hit.script, position=0, has_next=False,
                                                lang=lang, inline=True)

@@ -18,9 +18,10 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import unicodedata
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +36,7 @@ __all__ = ["Analyzer", "SoundIndex", "get_analyzer", "jieba_startup_seconds"]
 _HERE = Path(__file__).resolve().parent
 SYNONYMS_FILE = _HERE / "synonyms.yaml"
 USERDICT_FILE = _HERE / "userdict.txt"
+DIALECT_FILE = _HERE / "dialect.yaml"
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _ASCII_WORD = re.compile(r"[a-z][a-z0-9\-']*|\d+(?:\.\d+)?%?")
@@ -81,20 +83,26 @@ class _Concepts:
 class Analyzer:
     """Feature extraction shared by indexing and querying (one per process)."""
 
-    def __init__(self, synonyms_file: Path = SYNONYMS_FILE, userdict_file: Path = USERDICT_FILE):
+    def __init__(self, synonyms_file: Path = SYNONYMS_FILE, userdict_file: Path = USERDICT_FILE,
+                 dialect_file: Path = DIALECT_FILE):
         data = yaml.safe_load(synonyms_file.read_text(encoding="utf-8")) or {}
         self._tok = _make_tokenizer(userdict_file)
-        self.stopwords = frozenset(stem(normalize(w)) for w in data.get("stopwords", []) if w)
+        self.dialect = DialectFolder.from_file(dialect_file)
+        self.stopwords = frozenset(stem(self.norm(w)) for w in data.get("stopwords", []) if w)
         self._noise = [re.compile(p) for p in data.get("noise", [])]
-        self._concepts = _compile_concepts(data.get("concepts", {}))
+        self._concepts = _compile_concepts(data.get("concepts", {}), self.norm)
         self.dictionary_words = frozenset(_userdict_words(userdict_file)) | frozenset(
             self._concepts.multi_map
         )
 
     # ---------------------------------------------------------------- text
+    def norm(self, text: str | None) -> str:
+        """:func:`normalize` plus dialect folding: the form every phrase is compared in."""
+        return self.dialect.fold(normalize(text))
+
     def clean(self, text: str | None, *, max_chars: int = MAX_QUERY_CHARS) -> str:
         """Normalised text without the advisor's framing, at most ``max_chars`` long."""
-        norm = normalize(text[:max_chars] if text else text)
+        norm = self.norm(text[:max_chars] if text else text)
         for pattern in self._noise:
             norm = pattern.sub(" ", norm).strip()
         return norm
@@ -169,6 +177,10 @@ class Analyzer:
                 feats["p:" + pinyin_key(pair)] += weight
         return feats
 
+    def body_features(self, text: str, *, weight: float) -> Counter[str]:
+        """Features of an answer text: words and bigrams, no concepts (they would blur)."""
+        return self.features(text, weight=weight, concepts=False)
+
     # ---------------------------------------------------------------- typos
     def sound_index(self, words: Iterable[str]) -> SoundIndex:
         """Index known words (from triggers, titles, dictionaries) by their pinyin."""
@@ -177,7 +189,25 @@ class Analyzer:
         by_sound: dict[str, set[str]] = {}
         for w in known:
             by_sound.setdefault(pinyin_key(w), set()).add(w)
-        return SoundIndex(frozenset(known), {k: tuple(sorted(v)) for k, v in by_sound.items()})
+        singles: dict[str, str] = {}
+        for ch in [*self.dialect.pinyin_singles, *sorted(self._concepts.single)]:
+            singles.setdefault(_char_pinyin(ch), ch)
+        return SoundIndex(frozenset(known), {k: tuple(sorted(v)) for k, v in by_sound.items()},
+                          singles)
+
+    def from_pinyin(self, clean: str, sounds: SoundIndex) -> str | None:
+        """Chinese words for a query typed in toneless pinyin ("shouxufei tai gui"), else None."""
+        if not clean.isascii():
+            return None
+        tokens = clean.split()
+        parsed = [syllabify(t) for t in tokens]
+        if not tokens or any(p is None for p in parsed):
+            return None
+        syllables = [s for p in parsed for s in p or ()]
+        if len(syllables) < 2:
+            return None
+        words = sounds.spell(syllables)
+        return " ".join(words) if words else None
 
 
 @dataclass(frozen=True)
@@ -186,6 +216,37 @@ class SoundIndex:
 
     known: frozenset[str]
     by_sound: dict[str, tuple[str, ...]]
+    singles: dict[str, str] = field(default_factory=dict)  # one syllable -> a likely character
+
+    def extended(self, words: Iterable[str]) -> SoundIndex:
+        """A copy that also knows ``words`` (a script added at run time)."""
+        new = {w for w in words if 2 <= len(w) <= 4 and _CJK.fullmatch(w)} - self.known
+        if not new:
+            return self
+        by_sound = dict(self.by_sound)
+        for w in new:
+            key = pinyin_key(w)
+            by_sound[key] = tuple(sorted({*by_sound.get(key, ()), w}))
+        return SoundIndex(self.known | new, by_sound, self.singles)
+
+    def spell(self, syllables: list[str]) -> list[str]:
+        """Known words for a run of toneless syllables, longest match first, left to right."""
+        out: list[str] = []
+        i = 0
+        while i < len(syllables):
+            for n in (4, 3, 2):
+                words = self.by_sound.get("|".join(syllables[i: i + n])) if i + n <= len(
+                    syllables) else None
+                if words:
+                    out += words
+                    i += n
+                    break
+            else:
+                single = self.singles.get(syllables[i])
+                if single:
+                    out.append(single)
+                i += 1
+        return out
 
     def corrections(self, clean: str) -> list[str]:
         """Known words that sound exactly like an unknown 2-4 character window."""
@@ -200,6 +261,71 @@ class SoundIndex:
         return out
 
 
+@lru_cache(maxsize=1)
+def pinyin_syllables() -> frozenset[str]:
+    """Every toneless pinyin syllable pypinyin knows, with ü written "v" as people type it."""
+    from pypinyin.constants import PINYIN_DICT
+
+    out: set[str] = set()
+    for value in PINYIN_DICT.values():
+        for reading in value.split(","):
+            base = unicodedata.normalize("NFD", reading).replace("u\u0308", "v")
+            base = "".join(c for c in base if not unicodedata.combining(c))
+            if base.isascii() and base.isalpha():
+                out.add(base)
+    return frozenset(out)
+
+
+@lru_cache(maxsize=4096)
+def syllabify(token: str) -> tuple[str, ...] | None:
+    """Split ``token`` into the fewest toneless syllables ("shouxufei" -> shou xu fei), or None."""
+    if not token.isalpha() or not token.isascii():
+        return None
+    known = pinyin_syllables()
+    n = len(token)
+    best: list[tuple[str, ...] | None] = [None] * (n + 1)
+    best[0] = ()
+    for end in range(1, n + 1):
+        for start in range(max(0, end - 6), end):
+            prev = best[start]
+            if prev is not None and token[start:end] in known:
+                cand = (*prev, token[start:end])
+                if best[end] is None or len(cand) < len(best[end] or ()):
+                    best[end] = cand
+    return best[n]
+
+
+@dataclass(frozen=True)
+class DialectFolder:
+    """Rewrites Cantonese, northern, south-western and Taiwan wording to plain Mandarin.
+
+    One regex alternation, longest phrase first, so "唔得闲" is read before "唔".
+    """
+
+    pattern: re.Pattern[str] | None
+    table: dict[str, str]
+    pinyin_singles: tuple[str, ...] = ()  # characters a lone pinyin syllable most likely means
+
+    @classmethod
+    def from_file(cls, path: Path) -> DialectFolder:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+        table: dict[str, str] = {}
+        for src, dst in ((raw or {}).get("rewrites") or {}).items():
+            key = normalize(str(src))
+            if key:
+                table[key] = normalize(str(dst))
+        singles = tuple(normalize(str(c)) for c in (raw or {}).get("pinyin_singles") or [])
+        if not table:
+            return cls(None, {}, singles)
+        alternatives = sorted(table, key=len, reverse=True)
+        return cls(re.compile("|".join(re.escape(a) for a in alternatives)), table, singles)
+
+    def fold(self, norm: str) -> str:
+        if self.pattern is None or not norm or norm.isascii():
+            return norm
+        return self.pattern.sub(lambda m: self.table[m.group(0)], norm)
+
+
 def _userdict_words(path: Path) -> list[str]:
     if not path.exists():
         return []
@@ -207,13 +333,14 @@ def _userdict_words(path: Path) -> list[str]:
     return [ln.split()[0] for ln in lines if ln.strip() and not ln.startswith("#")]
 
 
-def _compile_concepts(raw: dict[str, list[str]]) -> _Concepts:
+def _compile_concepts(raw: dict[str, list[str]],
+                      norm_fn: Callable[[str], str] = normalize) -> _Concepts:
     multi: dict[str, str] = {}
     single: dict[str, str] = {}
     english: dict[str, str] = {}
     for concept, phrases in raw.items():
         for phrase in phrases or []:
-            norm = normalize(str(phrase))
+            norm = norm_fn(str(phrase))
             if not norm:
                 continue
             if norm.isascii():

@@ -3,14 +3,17 @@
 :class:`ScriptIndex` is built once from the library. Each script becomes one
 document whose features (see :mod:`scripts_library.analyze`) come from its
 triggers (weighted highest), title, tags and text, in Chinese and English. A
-query is scored with a hand-written sparse BM25 over precomputed postings
-(numpy), then the best candidates are re-ranked with rapidfuzz similarity
-against their normalised triggers. Nothing is re-read or re-segmented per query.
+query is scored with a hand-written sparse BM25 over postings of term counts
+(numpy; idf and length normalisation are read at query time, so adding a team
+script only touches that script's own postings), then the best candidates are
+re-ranked with rapidfuzz similarity against their normalised triggers.
 
-Scores are 0..1; ``SearchResult.confident`` says whether the top hit clears
-:data:`STRONG_THRESHOLD`, or :data:`CONFIDENCE_THRESHOLD` while sharing a concept or
-two words with the query (otherwise the bot should offer choices instead).
-Team scripts (``team_id`` set) are visible only to searches with that team id.
+A query typed in toneless pinyin is first spelled back into known Chinese words;
+dialect wording is folded to Mandarin by the analyzer. Whether the bot may answer
+with the top script is decided by :func:`decide` alone: not a service request
+(``services.yaml``), a high enough score, and the evidence the category needs
+(``evidence.yaml``). Team scripts (``team_id`` set) are visible only to searches
+with that team id.
 """
 
 from __future__ import annotations
@@ -20,31 +23,27 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from rapidfuzz import fuzz
 
 from scripts_library.analyze import Analyzer, SoundIndex, get_analyzer
+from scripts_library.intents import QueryReader, ServiceIntent, get_reader
 from scripts_library.schema import Script
 
 __all__ = [
-    "CONFIDENCE_THRESHOLD",
-    "STRONG_THRESHOLD",
     "MAX_SEARCH_CHARS",
     "Hit",
     "ScriptIndex",
     "SearchResult",
     "Weights",
+    "decide",
 ]
 
 # queries longer than this are cut: a Telegram message can be 4,096 characters,
 # but the objection is always stated well before that
 MAX_SEARCH_CHARS = 600
-CONFIDENCE_THRESHOLD = 0.30
-# at or above this, a hit is confident without the shared-words check
-STRONG_THRESHOLD = 0.45
-
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 
 
@@ -72,6 +71,10 @@ class Weights:
     category_support: float = 0.3
     candidates: int = 40
     ceiling_terms: int = 25
+    # confidence (see decide()) and the lift a hit gets when the query carries its evidence
+    confident_score: float = 0.30
+    margin: float = 0.05
+    evidence_bonus: float = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,8 @@ class SearchResult:
     query: str
     hits: list[Hit] = field(default_factory=list)
     confident: bool = False
+    service: ServiceIntent | None = None  # a bank-service request: answer that, not a script
+    reason: str = "empty"  # why (not) confident; see :func:`decide`
 
     @property
     def top(self) -> Hit | None:
@@ -93,66 +98,130 @@ class SearchResult:
 
 @dataclass(frozen=True)
 class _Doc:
+    """What a query needs of one script after the index is built (no feature counts kept)."""
+
     script: Script
-    features: Counter[str]
     triggers: tuple[str, ...]  # content words of each trigger, for fuzzy matching
     vocab: tuple[str, ...]  # trigger and title words: targets for homophone typos
 
 
 @dataclass(frozen=True)
+class _Posting:
+    ids: np.ndarray  # int32 doc positions
+    tfs: np.ndarray  # float32 weighted term counts
+
+
+@dataclass(frozen=True)
 class _Snapshot:
-    """Immutable search structures; replaced wholesale when scripts change."""
+    """Immutable search structures. :meth:`ScriptIndex.add` makes a new snapshot that shares
+    every array it does not touch, so a search in flight keeps a consistent view."""
 
     docs: tuple[_Doc, ...]
+    alive: np.ndarray  # bool per doc position (a replaced or removed script is dead)
     team: np.ndarray  # int64 per doc, -1 = shared
-    postings: dict[str, tuple[np.ndarray, np.ndarray]]  # term -> (doc ids, impacts)
-    idf: dict[str, float]
-    default_idf: float
+    lengths: np.ndarray  # float64 per doc: sum of weighted term counts
+    postings: dict[str, _Posting]
+    live: int  # number of alive docs
+    total_length: float  # sum of alive lengths
     sounds: SoundIndex
+    positions: dict[str, int]  # script id -> doc position
+
+    @property
+    def avgdl(self) -> float:
+        return self.total_length / self.live if self.live else 1.0
+
+    def idf(self, df: int) -> float:
+        return math.log(1.0 + (self.live - df + 0.5) / (df + 0.5))
 
 
 class ScriptIndex:
-    """Search index over scripts; build once, then :meth:`search` many times."""
+    """Search index over scripts; build once, then :meth:`search` many times.
 
-    def __init__(self, analyzer: Analyzer | None = None, weights: Weights | None = None):
+    :meth:`add` and :meth:`remove` change only the postings of the script's own terms
+    (BM25 statistics are read at query time), never re-analysing the other scripts.
+    """
+
+    def __init__(self, analyzer: Analyzer | None = None, weights: Weights | None = None,
+                 reader: QueryReader | None = None):
         self.analyzer = analyzer or get_analyzer()
         self.weights = weights or Weights()
-        self._docs: dict[str, _Doc] = {}
+        self.reader = reader or (get_reader() if analyzer is None else QueryReader(self.analyzer))
         self._lock = threading.Lock()
-        self._snap = self._compile([])
+        self._snap = self._compile([], [])
 
     # ---------------------------------------------------------------- building
     @classmethod
     def build(cls, scripts: Iterable[Script], *, analyzer: Analyzer | None = None,
               weights: Weights | None = None) -> ScriptIndex:
         index = cls(analyzer, weights)
+        latest: dict[str, Script] = {}
         for script in scripts:
-            index._docs[script.id] = index._analyze(script)
-        index._snap = index._compile(list(index._docs.values()))
+            latest[script.id] = script  # a later script with the same id replaces the earlier
+        analysed = [index._analyze(s) for s in latest.values()]
+        index._snap = index._compile([d for d, _ in analysed], [f for _, f in analysed])
         return index
 
+    def copy(self) -> ScriptIndex:
+        """A second index sharing this one's data; adding to either leaves the other as it was."""
+        twin = ScriptIndex.__new__(ScriptIndex)
+        twin.analyzer, twin.weights, twin.reader = self.analyzer, self.weights, self.reader
+        twin._lock = threading.Lock()
+        twin._snap = self._snap
+        return twin
+
     def add(self, script: Script) -> None:
-        """Add or replace a script (e.g. a team script saved at runtime)."""
-        doc = self._analyze(script)
+        """Add or replace one script (e.g. a team script saved at runtime), incrementally."""
+        doc, feats = self._analyze(script)
         with self._lock:
-            self._docs[script.id] = doc
-            self._snap = self._compile(list(self._docs.values()))
+            snap = self._kill(self._snap, script.id)
+            pos = len(snap.docs)
+            postings = dict(snap.postings)
+            for term, tf in feats.items():
+                old = postings.get(term)
+                if old is None:
+                    postings[term] = _Posting(np.array([pos], dtype=np.int32),
+                                              np.array([tf], dtype=np.float32))
+                else:
+                    postings[term] = _Posting(np.append(old.ids, np.int32(pos)),
+                                              np.append(old.tfs, np.float32(tf)))
+            length = float(sum(feats.values()))
+            words = [w for w in doc.vocab if w not in snap.sounds.known]
+            self._snap = replace(
+                snap, docs=(*snap.docs, doc), alive=np.append(snap.alive, True),
+                team=np.append(snap.team, _team(script)),
+                lengths=np.append(snap.lengths, length), postings=postings,
+                live=snap.live + 1, total_length=snap.total_length + length,
+                sounds=snap.sounds.extended(words) if words else snap.sounds,
+                positions={**snap.positions, script.id: pos})
 
     def remove(self, script_id: str) -> bool:
         """Drop a script; False if it was not indexed."""
         with self._lock:
-            if self._docs.pop(script_id, None) is None:
+            if script_id not in self._snap.positions:
                 return False
-            self._snap = self._compile(list(self._docs.values()))
+            self._snap = self._kill(self._snap, script_id)
             return True
 
+    @staticmethod
+    def _kill(snap: _Snapshot, script_id: str) -> _Snapshot:
+        pos = snap.positions.get(script_id)
+        if pos is None:
+            return snap
+        alive = snap.alive.copy()
+        alive[pos] = False
+        positions = dict(snap.positions)
+        del positions[script_id]
+        return replace(snap, alive=alive, live=snap.live - 1,
+                       total_length=snap.total_length - float(snap.lengths[pos]),
+                       positions=positions)
+
     def __len__(self) -> int:
-        return len(self._snap.docs)
+        return self._snap.live
 
     def __contains__(self, script_id: object) -> bool:
-        return script_id in self._docs
+        return script_id in self._snap.positions
 
-    def _analyze(self, script: Script) -> _Doc:
+    def _analyze(self, script: Script) -> tuple[_Doc, Counter[str]]:
         a, w = self.analyzer, self.weights
         feats: Counter[str] = Counter()
         cleaned: list[str] = []
@@ -165,36 +234,33 @@ class ScriptIndex:
         for path, text in script.text_fields():
             if path.startswith("triggers") or path == "title":
                 continue
-            short = path == "en.title"
-            feats.update(a.features(_strip_templates(text), weight=w.title if short else w.body,
-                                    concepts=short))
+            if path == "en.title":
+                feats.update(a.features(text, weight=w.title))
+            elif w.body > 0:
+                feats.update(a.body_features(_strip_templates(text), weight=w.body))
         vocab = [w for c in cleaned for w in c.split()] + a.words(a.clean(script.title))
-        return _Doc(script, feats, tuple(c for c in cleaned if c), tuple(vocab))
+        return _Doc(script, tuple(c for c in cleaned if c), tuple(vocab)), feats
 
-    def _compile(self, docs: list[_Doc]) -> _Snapshot:
-        w = self.weights
-        n = len(docs)
-        lengths = np.array([sum(d.features.values()) for d in docs], dtype=np.float64)
-        avgdl = float(lengths.mean()) if n else 1.0
-        df: Counter[str] = Counter()
-        for d in docs:
-            df.update(d.features.keys())
-        idf = {t: math.log(1.0 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+    def _compile(self, docs: list[_Doc], feats: list[Counter[str]]) -> _Snapshot:
         rows: dict[str, tuple[list[int], list[float]]] = {}
-        for i, d in enumerate(docs):
-            norm = w.k1 * (1.0 - w.b + w.b * lengths[i] / avgdl)
-            for term, tf in d.features.items():
-                ids, imps = rows.setdefault(term, ([], []))
-                ids.append(i)
-                imps.append(idf[term] * tf * (w.k1 + 1.0) / (tf + norm))
-        postings = {t: (np.array(ids, dtype=np.int32), np.array(imps, dtype=np.float64))
-                    for t, (ids, imps) in rows.items()}
-        team = np.array([-1 if d.script.team_id is None else d.script.team_id for d in docs],
-                        dtype=np.int64)
+        for i, f in enumerate(feats):
+            for term, tf in f.items():
+                entry = rows.get(term)
+                if entry is None:
+                    rows[term] = ([i], [tf])
+                else:
+                    entry[0].append(i)
+                    entry[1].append(tf)
+        postings = {t: _Posting(np.array(ids, dtype=np.int32), np.array(tfs, dtype=np.float32))
+                    for t, (ids, tfs) in rows.items()}
+        lengths = np.array([sum(f.values()) for f in feats], dtype=np.float64)
         return _Snapshot(
-            docs=tuple(docs), team=team, postings=postings, idf=idf,
-            default_idf=math.log(1.0 + (n - 0.5) / 1.5) if n else 1.0,  # as if df = 1
+            docs=tuple(docs), alive=np.ones(len(docs), dtype=bool),
+            team=np.array([_team(d.script) for d in docs], dtype=np.int64),
+            lengths=lengths, postings=postings, live=len(docs),
+            total_length=float(lengths.sum()),
             sounds=self.analyzer.sound_index(w for d in docs for w in d.vocab),
+            positions={d.script.id: i for i, d in enumerate(docs)},
         )
 
     # ---------------------------------------------------------------- searching
@@ -204,28 +270,40 @@ class ScriptIndex:
         snap = self._snap  # one consistent snapshot even if add() runs meanwhile
         text = query or ""
         clean = self.analyzer.clean(text, max_chars=MAX_SEARCH_CHARS)
-        if not clean or not snap.docs or limit <= 0:
-            return SearchResult(query=text)
+        if not clean or not snap.live or limit <= 0:
+            return SearchResult(query=text, reason="empty")
+        spelled = self.analyzer.from_pinyin(clean, snap.sounds)
+        if spelled:
+            clean = spelled
+        view = self.reader.view(clean)
+        service = self.reader.service(clean, view)
         qfeats = self._query_features(clean, snap)
         if not qfeats:
-            return SearchResult(query=text)
+            return SearchResult(query=text, service=service,
+                                reason="service" if service else "empty")
+        concepts = {t[1:] for t in qfeats if t[0] == "@"}
+        supported = self.reader.supported(concepts, view)
         bm25 = self._bm25(qfeats, snap)
-        allowed = (snap.team == -1) | (snap.team == (team_id if team_id is not None else -2))
+        allowed = snap.alive & ((snap.team == -1) | (
+            snap.team == (team_id if team_id is not None else -2)))
         bm25[~allowed] = -1.0
         k = min(self.weights.candidates, len(bm25))
         cand = np.argpartition(-bm25, k - 1)[:k]
         cand = cand[bm25[cand] > 0]
         if cand.size == 0:
-            return SearchResult(query=text)
+            return SearchResult(query=text, service=service,
+                                reason="service" if service else "no_match")
         content = self.analyzer.content(clean)
         scored = self._support([(self._final(bm25[i], content, snap.docs[i]), int(i))
                                 for i in cand], snap)
+        bonus = self.weights.evidence_bonus
+        scored = [(min(1.0, s + bonus) if snap.docs[i].script.category in supported else s, i)
+                  for s, i in scored]
         scored.sort(key=lambda s: (-s[0], s[1]))
         hits = [Hit(snap.docs[i].script, round(s, 4)) for s, i in scored[:limit]]
-        top = snap.docs[scored[0][1]]
-        confident = hits[0].score >= STRONG_THRESHOLD or (
-            hits[0].score >= CONFIDENCE_THRESHOLD and _enough_evidence(qfeats, top))
-        return SearchResult(query=text, hits=hits, confident=confident)
+        confident, reason = decide(hits, supported, service, self.weights)
+        return SearchResult(query=text, hits=hits, confident=confident, service=service,
+                            reason=reason)
 
     def _query_features(self, clean: str, snap: _Snapshot) -> dict[str, float]:
         w = self.weights
@@ -239,18 +317,21 @@ class ScriptIndex:
         """BM25 normalised by the best a document could score for this query."""
         scores = np.zeros(len(snap.docs), dtype=np.float64)
         parts: list[float] = []
-        k1 = self.weights.k1
+        k1, b = self.weights.k1, self.weights.b
+        default_idf = snap.idf(1)  # an unknown word: as rare as can be
+        norm = k1 * (1.0 - b + b * snap.lengths / snap.avgdl)
         for term, qw in qfeats.items():
             posting = snap.postings.get(term)
             if posting is None:
                 # an unknown word counts against confidence, mildly; unknown bigrams,
                 # pinyin and concept pairs only re-encode words already counted
                 if term[0] == "w":
-                    parts.append(qw * snap.default_idf * 0.5 * (k1 + 1.0))
+                    parts.append(qw * default_idf * 0.5 * (k1 + 1.0))
                 continue
-            ids, impacts = posting
-            scores[ids] += qw * impacts
-            parts.append(qw * snap.idf[term] * (k1 + 1.0))
+            idf = snap.idf(int(np.count_nonzero(snap.alive[posting.ids])))
+            tfs = posting.tfs
+            scores[posting.ids] += qw * idf * tfs * (k1 + 1.0) / (tfs + norm[posting.ids])
+            parts.append(qw * idf * (k1 + 1.0))
         # the ceiling counts the query's strongest terms only, so a long ramble that
         # states the objection somewhere is not drowned by its other words
         parts.sort(reverse=True)
@@ -284,14 +365,37 @@ class ScriptIndex:
         return out
 
 
-def _enough_evidence(qfeats: dict[str, float], doc: _Doc) -> bool:
-    """A confident answer shares a concept, or at least two words, with the query.
+def decide(hits: list[Hit], supported: set[str], service: ServiceIntent | None,
+           weights: Weights | None = None) -> tuple[bool, str]:
+    """THE confidence rule, used by the bot, inline mode and ``coach scripts search``.
 
-    One shared word ("好听" in a question about a pop song) can score well on a
-    short query but means nothing.
+    Confident only when the query is not a service request, the top hit scores at least
+    ``confident_score``, the query carries the evidence its category needs
+    (``evidence.yaml``), and no other category with evidence is within ``margin``.
+    Returns ``(confident, reason)``; reason is one of ok, service, no_match, low_score,
+    no_evidence, ambiguous.
     """
-    shared = [t for t in qfeats if t[0] in "w@" and t in doc.features]
-    return any(t[0] == "@" for t in shared) or len(shared) >= 2
+    w = weights or Weights()
+    if service is not None:
+        return False, "service"
+    if not hits:
+        return False, "no_match"
+    top = hits[0]
+    if top.script.category not in supported:
+        return False, "no_evidence"
+    if top.score < w.confident_score:
+        return False, "low_score"
+    for other in hits[1:]:
+        if other.script.category == top.script.category:
+            continue
+        if other.script.category in supported and top.score - other.score < w.margin:
+            return False, "ambiguous"
+        break
+    return True, "ok"
+
+
+def _team(script: Script) -> int:
+    return -1 if script.team_id is None else script.team_id
 
 
 def _fuzzy(query: str, trigger: str) -> float:

@@ -310,9 +310,11 @@ def test_cli_search_json(capsys):
     assert main(["scripts", "search", "申购费太贵", "--json", "--limit", "2",
                  "--dir", str(FIXTURE)]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert len(data) == 2
-    assert set(data[0]) == {"id", "category", "title", "score"}
-    assert data[0]["id"] == "fx_fee.per_day"
+    assert set(data) == {"query", "confident", "reason", "service", "results"}
+    assert data["confident"] is True and data["service"] is None
+    assert len(data["results"]) == 2
+    assert set(data["results"][0]) == {"id", "category", "title", "score"}
+    assert data["results"][0]["id"] == "fx_fee.per_day"
 
 
 def test_cli_search_stdin(capsys, monkeypatch):
@@ -320,6 +322,7 @@ def test_cli_search_stdin(capsys, monkeypatch):
     assert main(["scripts", "search", "-", "--json", "--limit", "1", "--dir", str(FIXTURE)]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["query"] for line in lines] == ["申购费太贵", "", "问问老婆"]
+    assert [line["confident"] for line in lines] == [True, False, True]
     assert lines[0]["results"][0]["id"] == "fx_fee.per_day"
     assert lines[1]["results"] == []
     assert lines[2]["results"][0]["category"] == "objection.ask_family"

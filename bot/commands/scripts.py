@@ -3,8 +3,11 @@
 ``validate`` is what CI runs on the YAML content; ``stats`` and ``search`` help
 trainers check coverage and see what an advisor would get for a phrase.
 ``search -`` reads one query per line from stdin and answers each as one JSON
-line, loading the library and index once. Sub-commands that need the database
-(``report``, ``import``) are added by :func:`add_subcommand` from their own module.
+line, loading the library and index once. Each answer carries ``confident`` (the
+same :func:`scripts_library.search.decide` the bot uses), the ``reason``, and the
+``service`` intent when the line is an ordinary bank-service request. Sub-commands
+that need the database (``report``, ``import``) are added by :func:`add_subcommand`
+from their own module.
 """
 
 from __future__ import annotations
@@ -102,36 +105,42 @@ def _search(args: argparse.Namespace) -> int:
     from scripts_library.search import ScriptIndex
 
     index = ScriptIndex.build(load_library(args.dir).scripts)
-    if args.query == "-":
-        for line in sys.stdin:
-            query = line.rstrip("\n")
-            results = _results(index, query, args)
-            if args.json:
-                print(json.dumps({"query": query, "results": results}, ensure_ascii=False),
-                      flush=True)
-            else:
-                _print_human(query, results)
-        return 0
-    results = _results(index, args.query, args)
-    if args.json:
-        print(json.dumps(results, ensure_ascii=False))
-    else:
-        _print_human(args.query, results)
+    queries = (line.rstrip("\n") for line in sys.stdin) if args.query == "-" else [args.query]
+    for query in queries:
+        answer = _answer(index, query, args)
+        if args.json:
+            print(json.dumps(answer, ensure_ascii=False), flush=True)
+        else:
+            _print_human(answer)
     return 0
 
 
-def _results(index: Any, query: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+def _answer(index: Any, query: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One query's answer: the bot's confidence decision, a service intent, the hits."""
     result = index.search(query, team_id=args.team, limit=args.limit)
-    return [
-        {"id": h.script.id, "category": h.script.category, "title": h.script.title,
-         "score": h.score}
-        for h in result.hits
-    ]
+    service = result.service
+    return {
+        "query": query,
+        "confident": result.confident,
+        "reason": result.reason,
+        "service": None if service is None else {
+            "intent": service.key, "next_step": service.text("zh"),
+            "next_step_en": service.text("en")},
+        "results": [
+            {"id": h.script.id, "category": h.script.category, "title": h.script.title,
+             "score": h.score}
+            for h in result.hits
+        ],
+    }
 
 
-def _print_human(query: str, results: list[dict[str, Any]]) -> None:
-    print(f"» {query}")
-    if not results:
+def _print_human(answer: dict[str, Any]) -> None:
+    mark = "✓ confident" if answer["confident"] else f"? not confident ({answer['reason']})"
+    print(f"» {answer['query']}  [{mark}]")
+    if answer["service"]:
+        print(f"  service question: {answer['service']['intent']} — "
+              f"{answer['service']['next_step']}")
+    if not answer["results"]:
         print("  (no match)")
-    for r in results:
+    for r in answer["results"]:
         print(f"  {r['score']:.3f}  {r['category']:<28} {r['id']}  {r['title']}")

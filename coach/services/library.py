@@ -2,8 +2,8 @@
 
 The shared library and its index are loaded once per process (the YAML never
 changes while the bot runs). Team scripts live in the database; the first time a
-process needs them, it builds its own index of shared + team scripts, so one
-team's scripts are only ever returned for that team.
+process needs them, it takes a copy of the shared index and adds them one by one
+(incrementally), so one team's scripts are only ever returned for that team.
 """
 
 from __future__ import annotations
@@ -109,11 +109,11 @@ class ScriptCatalog:
         for script in scripts:
             self.team_scripts[script.id] = script
         if self.index is self._shared_index:
-            # never mutate the process-wide shared index: build our own once
-            self.index = ScriptIndex.build([*self.library.scripts, *self.team_scripts.values()])
-        else:
-            for script in scripts:
-                self.index.add(script)
+            # never mutate the process-wide shared index: a copy shares its data, and adding
+            # to the copy touches only the new script's postings (no full rebuild)
+            self.index = self._shared_index.copy()
+        for script in scripts:
+            self.index.add(script)
 
     def save_team_script(self, session: Session, me: Me, data: dict[str, Any], *,
                          clock: Clock, team_id: int | None = None) -> Script:
