@@ -1,11 +1,15 @@
-"""Latency of script search: per-query p50/p95/p99 and build time; last line is JSON.
+"""Latency of script search: build time, memory, per-query p50/p95/p99, incremental add.
 
-Two libraries: the real one (queried with tests/data/search_eval.yaml) and a
-synthetic one of 5,000 scripts made by recombining real triggers and titles.
+Two libraries: the real one (queried with the tuning and held-out query files) and
+synthetic ones (default 5,000 scripts; ``--synthetic 5000,20000``) made by recombining
+real triggers, and answer texts from several real scripts with a unique suffix, so
+that no text repeats and no cache can flatter the build time. Memory is the growth of
+the process's resident set while building. The last line is JSON.
 ``--compare-bm25s`` also times the bm25s package's ``get_scores`` on the same
 features, for the record (the hand-written index is what ships).
 
-    .venv/bin/python bench/search_latency.py [--synthetic 5000] [--rounds 5] [--compare-bm25s]
+    .venv/bin/python bench/search_latency.py [--synthetic 5000,20000] [--rounds 5]
+                                             [--compare-bm25s]
 """
 
 from __future__ import annotations
@@ -29,7 +33,28 @@ from scripts_library.loader import load_library  # noqa: E402
 from scripts_library.schema import Script  # noqa: E402
 from scripts_library.search import ScriptIndex  # noqa: E402
 
-EVAL_FILE = ROOT / "tests" / "data" / "search_eval.yaml"
+DATA = ROOT / "tests" / "data"
+QUERY_FILES = ("search_eval.yaml", "search_tuning.yaml", "search_heldout.yaml")
+
+
+def rss_mb() -> float:
+    """Resident set size of this process in MB (Linux /proc; 0 elsewhere)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
+
+
+def load_queries() -> list[str]:
+    out: list[str] = []
+    for name in QUERY_FILES:
+        data = yaml.safe_load((DATA / name).read_text(encoding="utf-8")) or {}
+        out += [q["q"] for q in data.get("queries") or []]
+        out += [q["q"] for q in data.get("offtopic") or []]
+    return out
 
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
@@ -38,13 +63,14 @@ def percentiles(samples_ms: list[float]) -> dict[str, float]:
             "p99_ms": round(cuts[98], 3), "max_ms": round(max(samples_ms), 3)}
 
 
-def time_queries(index: ScriptIndex, queries: list[str], rounds: int) -> list[float]:
+def time_queries(index: ScriptIndex, queries: list[str], rounds: int,
+                 clock: Any = time.perf_counter) -> list[float]:
     samples: list[float] = []
     for _ in range(rounds):
         for q in queries:
-            start = time.perf_counter()
+            start = clock()
             index.search(q)
-            samples.append((time.perf_counter() - start) * 1000.0)
+            samples.append((clock() - start) * 1000.0)
     return samples
 
 
@@ -55,30 +81,57 @@ def synthetic_library(real: list[Script], size: int, seed: int = 7) -> list[Scri
     fragments = [analyzer.words(analyzer.clean(t)) for s in real for t in s.triggers]
     fragments = [f for f in fragments if f]
     out: list[Script] = []
+    by_kind = {True: [s for s in real if s.steps], False: [s for s in real if s.say]}
     for i in range(size):
         base = rng.choice(real)
         triggers = []
         for _ in range(rng.randint(3, 6)):
             a, b = rng.choice(fragments), rng.choice(fragments)
             triggers.append("".join(a[: rng.randint(1, len(a))] + b[rng.randint(0, len(b) - 1):]))
-        out.append(base.model_copy(update={
+        update: dict[str, Any] = {
             "id": f"synthetic.{i}", "title": f"{base.title}（{i}）", "triggers": triggers,
-            "team_id": None if i % 10 else (i % 7),
-        }))
+            "team_id": None if i % 10 else (i % 7), "en": None}
+        donors = [rng.choice(by_kind[base.steps is not None]) for _ in range(3)]
+        if base.steps is not None:
+            fields = {k: f"{getattr(rng.choice(donors).steps, k)}（第{i}版）"
+                      for k in ("restate", "acknowledge", "compliment", "answer", "advance")}
+            update["steps"] = base.steps.model_copy(update=fields)
+        else:
+            update["say"] = f"{rng.choice(donors).say}（第{i}版）"
+        out.append(base.model_copy(update=update))
     return out
 
 
 def bench(name: str, scripts: list[Script], queries: list[str], rounds: int) -> dict[str, Any]:
-    start = time.perf_counter()
+    before = rss_mb()
+    start, cpu = time.perf_counter(), time.process_time()
     index = ScriptIndex.build(scripts)
     build_s = time.perf_counter() - start
+    build_cpu = time.process_time() - cpu  # the machine is shared: CPU time is steadier
+    grown = rss_mb() - before
     time_queries(index, queries, 1)  # warm caches (pinyin, numpy)
     stats = percentiles(time_queries(index, queries, rounds))
-    print(f"{name:>9}: {len(scripts):5d} scripts, build {build_s * 1000:7.1f} ms, "
-          f"p50 {stats['p50_ms']:.2f} ms, p95 {stats['p95_ms']:.2f} ms, "
-          f"p99 {stats['p99_ms']:.2f} ms ({len(queries) * rounds} queries)")
-    return {"scripts": len(scripts), "build_ms": round(build_s * 1000, 1), **stats,
-            "queries": len(queries) * rounds}
+    cpu_stats = percentiles(time_queries(index, queries, rounds, time.thread_time))
+    team = index.copy()
+    adds: list[float] = []
+    for i, script in enumerate(scripts[:50]):
+        extra = script.model_copy(update={"id": f"added.{i}", "team_id": 1})
+        start = time.perf_counter()
+        team.add(extra)
+        adds.append((time.perf_counter() - start) * 1000.0)
+    add_ms = round(statistics.median(adds), 2)
+    print(f"{name:>9}: {len(scripts):5d} scripts, build {build_s * 1000:7.1f} ms "
+          f"(CPU {build_cpu * 1000:.0f} ms), "
+          f"memory +{grown:.0f} MB, p50 {stats['p50_ms']:.2f} ms, p95 {stats['p95_ms']:.2f} ms, "
+          f"p99 {stats['p99_ms']:.2f} ms ({len(queries) * rounds} queries; CPU p50 "
+          f"{cpu_stats['p50_ms']:.2f} p95 {cpu_stats['p95_ms']:.2f} "
+          f"p99 {cpu_stats['p99_ms']:.2f}), "
+          f"add one script {add_ms} ms")
+    return {"scripts": len(scripts), "build_ms": round(build_s * 1000, 1),
+            "build_cpu_ms": round(build_cpu * 1000, 1),
+            "memory_mb": round(grown, 1), **stats, "queries": len(queries) * rounds,
+            "cpu": cpu_stats,
+            "add_ms_p50": add_ms}
 
 
 def compare_bm25s(scripts: list[Script], queries: list[str], rounds: int) -> dict[str, Any]:
@@ -87,8 +140,8 @@ def compare_bm25s(scripts: list[Script], queries: list[str], rounds: int) -> dic
 
     index = ScriptIndex.build(scripts)
     snap = index._snap  # noqa: SLF001 - bench peeks inside on purpose
-    corpus = [[t for t, c in d.features.items() for _ in range(max(1, round(c)))]
-              for d in snap.docs]
+    feats = [index._analyze(s)[1] for s in scripts]  # noqa: SLF001
+    corpus = [[t for t, c in f.items() for _ in range(max(1, round(c)))] for f in feats]
     retriever = bm25s.BM25()
     retriever.index(corpus, show_progress=False)
     feats = [list(index._query_features(index.analyzer.clean(q), snap)) for q in queries]
@@ -109,7 +162,8 @@ def compare_bm25s(scripts: list[Script], queries: list[str], rounds: int) -> dic
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--synthetic", type=int, default=5000, help="synthetic library size")
+    parser.add_argument("--synthetic", default="5000",
+                        help="synthetic library sizes, comma-separated (0 = none)")
     parser.add_argument("--rounds", type=int, default=5, help="passes over the eval queries")
     parser.add_argument("--compare-bm25s", action="store_true")
     args = parser.parse_args(argv)
@@ -120,19 +174,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"analyzer start-up {startup_s * 1000:.0f} ms "
           f"(jieba {1000 * (jieba_startup_seconds() or 0):.0f} ms)")
     real = load_library().scripts
-    queries = [q["q"] for q in yaml.safe_load(EVAL_FILE.read_text(encoding="utf-8"))["queries"]]
+    queries = load_queries()
     result: dict[str, Any] = {"startup_ms": round(startup_s * 1000, 1),
                               "jieba_ms": round(1000 * (jieba_startup_seconds() or 0), 1)}
     result["real"] = bench("real", real, queries, args.rounds)
-    if args.synthetic:
-        synthetic = synthetic_library(real, args.synthetic)
-        result["synthetic"] = bench("synthetic", synthetic, queries, args.rounds)
-        if args.compare_bm25s:
-            for label, scripts in (("real", real), ("synthetic", synthetic)):
-                cmp = compare_bm25s(scripts, queries, args.rounds)
-                print(f"bm25 only, {label}: ours p50 {cmp['ours_p50_ms']} ms, "
-                      f"bm25s p50 {cmp['bm25s_p50_ms']} ms")
-                result[f"bm25_compare_{label}"] = cmp
+    sizes = [int(n) for n in str(args.synthetic).split(",") if n.strip() and int(n) > 0]
+    synthetic: list[Script] = []
+    for size in sizes:
+        synthetic = synthetic_library(real, size)
+        key = "synthetic" if size == 5000 else f"synthetic_{size}"
+        result[key] = bench("synthetic", synthetic, queries, args.rounds)
+    if synthetic and args.compare_bm25s:
+        for label, scripts in (("real", real), ("synthetic", synthetic)):
+            cmp = compare_bm25s(scripts, queries, args.rounds)
+            print(f"bm25 only, {label}: ours p50 {cmp['ours_p50_ms']} ms, "
+                  f"bm25s p50 {cmp['bm25s_p50_ms']} ms")
+            result[f"bm25_compare_{label}"] = cmp
     print(json.dumps(result))
     return 0
 

@@ -41,6 +41,7 @@ DIALECT_FILE = _HERE / "dialect.yaml"
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _ASCII_WORD = re.compile(r"[a-z][a-z0-9\-']*|\d+(?:\.\d+)?%?")
 _NUMBER = re.compile(r"[\d.%]+")
+_BIGRAM = "b:{}{}"
 
 _jieba_lock = threading.Lock()
 _jieba_seconds: float | None = None
@@ -51,6 +52,7 @@ def jieba_startup_seconds() -> float | None:
     return _jieba_seconds
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A deliberately tiny English stemmer: the same rule on both sides is all we need."""
     if len(word) <= 3 or not word.isascii():
@@ -142,7 +144,9 @@ class Analyzer:
         return found
 
     def features(self, text: str | None, *, weight: float = 1.0, clean: str | None = None,
-                 sounds: SoundIndex | None = None, concepts: bool = True) -> Counter[str]:
+                 sounds: SoundIndex | None = None, concepts: bool = True,
+                 words: list[str] | None = None,
+                 into: Counter[str] | None = None) -> Counter[str]:
         """Weighted feature counts of ``text`` (already cleaned when ``clean`` is given).
 
         Concepts count once per text, and co-occurring concepts add a pair feature
@@ -151,10 +155,10 @@ class Analyzer:
         mention every concept and would blur them).
         """
         clean = self.clean(text) if clean is None else clean
-        feats: Counter[str] = Counter()
+        feats: Counter[str] = Counter() if into is None else into  # into: add to a doc's counts
         if not clean:
             return feats
-        words = self.words(clean)
+        words = self.words(clean) if words is None else words
         extra = sounds.corrections(clean) if sounds is not None else []
         for w in words:
             feats["w:" + w] += weight * (0.5 if len(w) == 1 and not w.isascii() else 1.0)
@@ -171,15 +175,39 @@ class Analyzer:
                 feats[f"&{first}+{second}"] += weight
         # bigrams over content words only, so "你们这" adds nothing
         for run in _CJK.findall("".join(w if not w.isascii() else " " for w in words)):
+            keys = [_char_pinyin(c) for c in run]
             for i in range(len(run) - 1):
-                pair = run[i: i + 2]
-                feats["b:" + pair] += weight
-                feats["p:" + pinyin_key(pair)] += weight
+                feats["b:" + run[i: i + 2]] += weight
+                feats["p:" + keys[i] + "|" + keys[i + 1]] += weight
         return feats
 
-    def body_features(self, text: str, *, weight: float) -> Counter[str]:
-        """Features of an answer text: words and bigrams, no concepts (they would blur)."""
-        return self.features(text, weight=weight, concepts=False)
+    def body_features(self, text: str, *, weight: float,
+                      into: Counter[str] | None = None) -> Counter[str]:
+        """Cheap features of a long answer text: English words and Chinese character bigrams.
+
+        No jieba, pinyin or concepts here: answer texts are the bulk of the library and
+        weigh little in ranking, and segmenting them was most of the build time.
+        """
+        counts: Counter[str] = Counter()
+        clean = self.norm(text)
+        if not clean:
+            return counts if into is None else into
+        stop = self.stopwords
+        if not clean.isascii():
+            # "b:" + each pair of neighbouring characters, counted in C
+            for run in _CJK.findall(clean):
+                counts.update(map(_BIGRAM.format, run, run[1:]))
+        words = [stem(w) for w in _ASCII_WORD.findall(clean)]
+        counts.update("w:" + w for w in words if w not in stop and not _NUMBER.fullmatch(w))
+        if into is None:
+            if weight != 1.0:
+                for key in counts:
+                    counts[key] *= weight
+            return counts
+        get = into.get
+        for key, n in counts.items():
+            into[key] = get(key, 0.0) + n * weight
+        return into
 
     # ---------------------------------------------------------------- typos
     def sound_index(self, words: Iterable[str]) -> SoundIndex:

@@ -31,10 +31,27 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text) if text else text
 
 
+@lru_cache(maxsize=65536)
 def _keep(ch: str) -> bool:
     cat = unicodedata.category(ch)
     # letters, digits and a few symbols that carry meaning in money talk
     return cat[0] in ("L", "N") or ch in "%.+-/:$¥"
+
+
+class _KeepTable(dict[int, int]):
+    """``str.translate`` table: a kept character maps to itself, any other to a space.
+
+    Filled lazily, one entry per distinct character, so a long text costs one C-level
+    pass instead of a Python call per character.
+    """
+
+    def __missing__(self, codepoint: int) -> int:
+        value = codepoint if _keep(chr(codepoint)) else 0x20
+        self[codepoint] = value
+        return value
+
+
+_KEEP_TABLE = _KeepTable()
 
 
 def normalize(text: str | None) -> str:
@@ -44,5 +61,5 @@ def normalize(text: str | None) -> str:
     text = text[:MAX_QUERY_CHARS]
     text = unicodedata.normalize("NFKC", text)  # full-width → half-width
     text = to_simplified(text).lower()
-    text = "".join(ch if _keep(ch) else " " for ch in text)
+    text = text.translate(_KEEP_TABLE)
     return _SPACES.sub(" ", text).strip()

@@ -195,9 +195,12 @@ def test_tuning_figures(index):
 
 
 def test_heldout_figures(index):
-    """Floors at the figures measured once, after tuning (reported in the README)."""
+    """Regression floors a little under the held-out figures measured after tuning
+    (README). The set only guards against getting worse; it never steers a rule."""
     queries, offtopic = load(HELDOUT)
     assert len(queries) >= 150 and len(offtopic) >= 60
     figures = evaluate(index, queries, offtopic)
-    assert figures["confident_wrong_rate"] <= 0.03, figures
-    assert figures["offtopic_confident_rate"] <= 0.10, figures
+    assert figures["confident_wrong_rate"] <= 0.05, "held-out got worse"
+    assert figures["offtopic_confident_rate"] <= 0.10, "held-out got worse"
+    assert figures["top1"] >= 0.83 and figures["top3"] >= 0.90, "held-out got worse"
+    assert figures["service_intent_right"] >= 0.85 * figures["service_lines"], "held-out"
