@@ -14,6 +14,7 @@ from bot.i18n import to_traditional
 from coach.services import library
 from handlers.help import stale_button
 from scripts_library.schema import CATEGORIES
+from scripts_library.search import browsable
 
 PAGE = 8
 
@@ -94,8 +95,8 @@ async def inline_search(update: Update, context: CoachContext) -> None:
             input_message_content=InputTextMessageContent(rendered.text)))
         await inline.answer(results, cache_time=0, is_personal=True)
         return
-    # only what the bot would answer in chat: no confident match, no scripts
-    for hit in found.result.hits if found.result.confident else []:
+    # small talk and chatter list nothing; see scripts_library.search.browsable
+    for hit in browsable(found.result):
         rendered = context.svc.renderer.render("script_card", context.locale, me=me,
                                                script=hit.script, position=0, has_next=False,
                                                lang=lang, inline=True)

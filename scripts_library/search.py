@@ -38,6 +38,7 @@ __all__ = [
     "ScriptIndex",
     "SearchResult",
     "Weights",
+    "browsable",
     "decide",
 ]
 
@@ -415,6 +416,21 @@ def decide(hits: list[Hit], supported: set[str], service: ServiceIntent | None,
                 return False, "ambiguous"
             break  # hits are sorted: the first competitor is the closest
     return True, "ok"
+
+
+# inline mode is browsing: besides confident answers it lists scripts whose own phrasing
+# the query matches this closely (2 of 67 off-topic tuning lines reach it)
+BROWSE_SCORE = 0.7
+
+
+def browsable(result: SearchResult) -> list[Hit]:
+    """Hits inline mode may list: none for a service request, all when confident, and
+    otherwise only when the top hit is a near-exact match (a team script's own title)."""
+    if result.service is not None or not result.hits:
+        return []
+    if result.confident or result.hits[0].score >= BROWSE_SCORE:
+        return result.hits
+    return []
 
 
 def _team(script: Script) -> int:
