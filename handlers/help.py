@@ -73,3 +73,30 @@ async def stale_button(update: Update, context: CoachContext) -> None:
     assert query is not None
     await query.answer(context.svc.renderer.text("stale_button", context.locale, me=context.me),
                        show_alert=True)
+
+
+PRESSED = "_pressed"  # user_data: the last buttons this person pressed, to spot double taps
+_REMEMBER = 50
+
+
+async def pressed_before(update: Update, context: CoachContext) -> bool:
+    """True (after a short "already done" toast) when this exact button was pressed before.
+
+    Buttons that create or send something call this first: a double tap (or a tap on the
+    same button a minute later) then changes nothing. The key is the chat, the message and
+    the button data, so the same action offered again on a new message still works.
+    """
+    query = update.callback_query
+    if query is None:
+        return False
+    message = query.message
+    key = f"{message.chat.id}:{message.message_id}:{query.data}" if message else (
+        f"inline:{query.inline_message_id}:{query.data}")
+    seen: list[str] = context.user_data.setdefault(PRESSED, [])
+    if key in seen:
+        await query.answer(context.svc.renderer.text("already_done", context.locale,
+                                                     me=context.me))
+        return True
+    seen.append(key)
+    del seen[:-_REMEMBER]
+    return False

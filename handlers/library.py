@@ -12,7 +12,7 @@ from bot.context import CoachContext
 from bot.guard import reply
 from bot.i18n import to_traditional
 from coach.services import library
-from handlers.help import stale_button
+from handlers.help import pressed_before, stale_button
 from scripts_library.schema import CATEGORIES
 from scripts_library.search import browsable
 
@@ -60,6 +60,8 @@ async def feedback(update: Update, context: CoachContext) -> None:
     if parsed is None:
         await stale_button(update, context)
         return
+    if await pressed_before(update, context):
+        return  # one vote per card
     vote, script_id = parsed
     me = context.caller
     if context.svc.catalog.get(script_id, team_id=me.team_id) is None:

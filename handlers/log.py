@@ -34,7 +34,7 @@ from coach.services.errors import ServiceError
 from coach.services.interactions import LogDraft
 from handlers import referrals, suitability
 from handlers._flow import objection_instead
-from handlers.help import stale_button
+from handlers.help import pressed_before, stale_button
 from scripts_library.normalize import to_simplified
 
 CLIENT, PICK, CHANNEL, OUTCOME, NEXT, NOTES, CONFIRM = range(7)
@@ -244,6 +244,8 @@ async def button(update: Update, context: CoachContext) -> int | None:
     if parsed is None:
         await stale_button(update, context)
         return None
+    if parsed[0] == "new" and await pressed_before(update, context):
+        return None  # a double tap on "➕ Add NAME": the client exists already
     await query.answer()
     action, value = parsed[0], parsed[1] or ""
     draft = _draft(context)
@@ -279,6 +281,7 @@ async def _apply(context: CoachContext, draft: LogDraft, action: str, value: str
                 clock=svc.clock, thresholds=svc.settings.tier_thresholds,
                 callback_days=svc.settings.new_account_callback_days)
             draft.client_id, draft.client_name = client.id, client.name
+        context.user_data.pop(TYPED, None)  # added: no later "➕ Add" can add it again
         return "client"
     if action == "ch" and value in interactions.CHANNELS:
         draft.channel = value

@@ -19,7 +19,7 @@ from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.services import practice
 from coach.services.errors import ServiceError
-from handlers.help import stale_button
+from handlers.help import pressed_before, stale_button
 
 ANSWERING = 0
 
@@ -48,6 +48,8 @@ async def start_scenario(update: Update, context: CoachContext) -> int | None:
     if parsed is None:
         await stale_button(update, context)
         return ConversationHandler.END
+    if await pressed_before(update, context):
+        return None  # a double tap: the session started by the first tap goes on
     await query.answer()
     if context.me is None or context.me.role not in ("advisor", "lead", "admin"):
         return ConversationHandler.END
@@ -72,6 +74,8 @@ async def start_drill(update: Update, context: CoachContext) -> int | None:
     if parsed is None:
         await stale_button(update, context)
         return ConversationHandler.END
+    if await pressed_before(update, context):
+        return None
     await query.answer()
     svc = context.svc
     script = svc.catalog.get(parsed[0], team_id=context.caller.team_id)

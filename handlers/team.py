@@ -12,7 +12,7 @@ from coach.reports import table
 from coach.reports.team import team_chart_png, team_report_xlsx
 from coach.services import reports
 from coach.services.errors import ServiceError
-from handlers.help import stale_button
+from handlers.help import pressed_before, stale_button
 
 LABELS = ("advisor", "calls", "meetings", "sales", "amount", "overdue", "day", "referrer",
           "referrals", "sessions", "average", "assigned_done", "assigned_open", "complaints",
@@ -86,6 +86,8 @@ async def overdue_button(update: Update, context: CoachContext) -> None:
     if pick is None and move is None:
         await stale_button(update, context)
         return
+    if move is not None and await pressed_before(update, context):
+        return  # reassigned already; the advisor is not told twice
     await query.answer()
     svc = context.svc
     try:
