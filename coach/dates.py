@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["ParsedDate", "find_date", "parse_date"]
+__all__ = ["DATE_PATTERNS", "TIME_PATTERNS", "ParsedDate", "all_matches", "find_date",
+           "parse_date"]
 
 CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
              "七": 7, "八": 8, "九": 9, "十": 10}
@@ -251,7 +252,7 @@ def _valid_md(kind: str, m: re.Match[str]) -> bool:
     return 1 <= month <= 12 and 1 <= day <= 31
 
 
-def _all(patterns: list[tuple[str, re.Pattern[str]]], text: str
+def all_matches(patterns: list[tuple[str, re.Pattern[str]]], text: str
          ) -> list[tuple[str, re.Match[str]]]:
     """Every non-overlapping match, earliest first (at one place the longest wins)."""
     found = [(kind, m) for kind, pattern in patterns for m in pattern.finditer(text)
@@ -266,7 +267,7 @@ def _all(patterns: list[tuple[str, re.Pattern[str]]], text: str
 
 def _first(patterns: list[tuple[str, re.Pattern[str]]], text: str
            ) -> tuple[str, re.Match[str]] | None:
-    found = _all(patterns, text)
+    found = all_matches(patterns, text)
     return found[0] if found else None
 
 
@@ -292,7 +293,7 @@ def find_date(text: str, now: datetime, tz: str, *,
     zone = ZoneInfo(tz)
     local_now = now.astimezone(zone)
     lowered = text.lower()
-    dates = _all(DATE_PATTERNS, lowered)
+    dates = all_matches(DATE_PATTERNS, lowered)
     # "12/3" is not 12:03, "3天后" has no time: dates win an overlap
     found_time = _first(TIME_PATTERNS, _blank(lowered, [m.span() for _, m in dates]))
     found_date = dates[0] if dates else None

@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 import cn2an
 
-from coach.dates import find_date
-from coach.outcomes import Outcome, find_outcome, fold_separators
+from coach.dates import DATE_PATTERNS, TIME_PATTERNS, all_matches, find_date
+from coach.outcomes import Outcome, find_outcome, fold_separators, phrase_starts
 from coach.privacy import COMPOUND_SURNAMES
 from scripts_library.normalize import to_simplified
 
@@ -69,7 +70,7 @@ FILLERS = re.compile(r"再打|再联系|再电话|再约|再聊|再回访|回访
 PARTICLES = frozenset({
     "了", "的", "说", "他说", "她说", "客户说", "再", "吧", "啊", "呢", "哦", "嘛",
     "呀", "已", "已经", "都", "也", "就", "还", "先", "和", "跟", "在", "于",
-    "时", "左右", "大概", "约", "咗", "啦", "喔",
+    "时", "左右", "大概", "约", "咗", "啦", "喔", "见",
     "and", "at", "in", "to", "the", "said", "him", "her", "then", "for", "of", "is", "was",
 })
 PARTICLE_EDGES = "了的说再吧啊呢哦嘛呀啦"
@@ -78,6 +79,12 @@ UNREAD_DATE = re.compile(r"\d{1,4}\s*[月号日]|\d{1,2}\s*[/-]\s*\d{1,2}|"
                          r"[一二三四五六七八九十]{1,3}[号]|"
                          r"(?:周|星期|礼拜)[一二三四五六日天]")
 
+# where a booked meeting takes place: a venue word, with the name in front of it
+PLACE = re.compile(
+    r"(?P<cn>[^\s在到来去于的约见]{0,6}?(?:网点|支行|分行|营业部|营业厅|银行|办公室|公司|家里|家中|"
+    r"咖啡厅|咖啡馆|星巴克|茶楼|茶馆|酒店|会所|餐厅|大厦))|"
+    r"\bat (?:the |our |his |her )?(?P<en>(?:[a-z0-9'&-]+ ){0,3}?(?:branch|office|cafe|café|"
+    r"starbucks|hotel|home|restaurant|centre|center|tower|plaza|mall|club))\b")
 TITLE_WORDS = frozenset({"mr", "mrs", "ms", "miss", "mdm", "madam", "dr", "uncle", "auntie",
                          "aunty", "sir", "mister", "prof"})
 CN_TITLE_SUFFIXES = (
@@ -105,6 +112,7 @@ class LogLine:
     notes: str
     questions: list[str] = field(default_factory=list)
     period: str | None = None  # month | quarter | year: the amount is paid per period
+    place: str | None = None  # where a booked meeting takes place (not in as_json)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -154,6 +162,11 @@ def _money(m: re.Match[str], cn: str | None) -> Decimal | None:
 
 def _find_amount(text: str) -> tuple[Decimal, tuple[int, int], str | None] | None:
     """The first sum in ``text`` (folded): value, span (with its period words), period."""
+    return next(_amounts(text), None)
+
+
+def _amounts(text: str) -> Iterator[tuple[Decimal, tuple[int, int], str | None]]:
+    """Every sum in ``text`` (folded), in order."""
     for m in AMOUNT.finditer(text):
         if not (m.group("num") or m.group("cn")):
             continue
@@ -187,8 +200,7 @@ def _find_amount(text: str) -> tuple[Decimal, tuple[int, int], str | None] | Non
         if period_after:
             period = PERIODS[period_after.group("p") or period_after.group("w")]
             end += period_after.end()
-        return value, (start, end), period
-    return None
+        yield value, (start, end), period
 
 
 def _period_word(word: str) -> str | None:
@@ -211,16 +223,17 @@ def _blank(text: str, span: tuple[int, int]) -> str:
     return text[: span[0]] + " " * (span[1] - span[0]) + text[span[1]:]
 
 
-def _starts_other_part(text: str, now: datetime) -> bool:
-    """``text`` (folded) begins with an outcome, a date or a sum: not a name."""
-    found = find_outcome(text)
-    if found and found.span[0] == 0:
-        return True
-    when = find_date(text, now, "UTC")
-    if when and when.span[0] == 0:
-        return True
-    money = _find_amount(text)
-    return bool(money and money[1][0] == 0)
+def _other_starts(folded: str, now: datetime) -> frozenset[int]:
+    """Where an outcome phrase, a date or time, or a sum begins: a name stops there.
+
+    Computed once per line (the name scan asks about every word of it).
+    """
+    starts = set(phrase_starts(folded))
+    lowered = folded.lower()
+    starts.update(m.start() for _, m in all_matches(DATE_PATTERNS, lowered))
+    starts.update(m.start() for _, m in all_matches(TIME_PATTERNS, lowered))
+    starts.update(span[0] for _, span, _ in _amounts(folded))
+    return frozenset(starts)
 
 
 def _strip_cn_title(name: str) -> tuple[int, int]:
@@ -244,6 +257,7 @@ def _split_client(folded: str, now: datetime) -> tuple[tuple[int, int] | None, i
     words = [(m.start(), m.end()) for m in re.finditer(r"\S+", folded)]
     if not words:
         return None, 0
+    others = _other_starts(folded, now)
     first_start, first_end = words[0]
     first = folded[first_start:first_end]
     if first.isascii():
@@ -254,23 +268,23 @@ def _split_client(folded: str, now: datetime) -> tuple[tuple[int, int] | None, i
         for start, end in words[index:index + 3]:
             word = folded[start:end]
             if not (word.isascii() and word.isalpha()) or word in NOT_NAMES or (
-                    _starts_other_part(folded[start:], now)):
+                    start in others):
                 break
             name_words.append((start, end))
         if not name_words:
             if index:  # "Mrs" alone, then something else: no client
                 return None, words[0][1]
-            if _starts_other_part(folded[first_start:], now):
+            if first_start in others:
                 return None, first_start
             return (first_start, first_end), first_end  # "123", "A.": asked about later
         return (name_words[0][0], name_words[-1][1]), name_words[-1][1]
     # Chinese: the first word, cut where an outcome, a date or a sum glued to it begins
     cut = first_end
     for i in range(first_start + 1, first_end):
-        if _starts_other_part(folded[i:first_end], now):
+        if i in others:
             cut = i
             break
-    if _starts_other_part(folded[first_start:first_end], now):
+    if first_start in others:
         return None, first_start
     start, end = _strip_cn_title(folded[first_start:cut])
     return (first_start + start, first_start + end), cut
@@ -326,6 +340,15 @@ def parse_log_line(text: str, *, now: datetime, tz: str) -> LogLine:
     if money:
         amount, span, period = money
         rest = _blank(rest, span)
+    place = None
+    if outcome is Outcome.MEETING_BOOKED:
+        where = PLACE.search(rest)
+        if where:
+            group = "cn" if where.group("cn") else "en"
+            place = original[where.start(group):where.end(group)]
+            rest = _blank(rest, where.span())
+        elif "网点" in folded[found.span[0]:found.span[1]] if found else False:
+            place = "网点"  # "来网点", "约到网点": the branch itself
     if UNREAD_DATE.search(rest) and not any(q in questions for q in (
             "invalid_date", "unclear_date", "alternative_dates")):
         questions.append("unclear_date")  # a date we could not read is asked, not noted
@@ -345,4 +368,4 @@ def parse_log_line(text: str, *, now: datetime, tz: str) -> LogLine:
     if outcome is None:
         questions.append("missing_outcome")
     return LogLine(client, outcome, due, has_time, amount, product, notes, questions,
-                   period=period)
+                   period=period, place=place)

@@ -19,7 +19,7 @@ import yaml
 from scripts_library.normalize import to_simplified
 
 __all__ = ["Outcome", "OutcomeMatch", "detect_outcome", "find_outcome", "fold_separators",
-           "outcome_words"]
+           "outcome_words", "phrase_starts"]
 
 DATA = Path(__file__).with_name("data") / "outcome_words.yaml"
 
@@ -124,6 +124,14 @@ def _occurrences(text: str, word: str, spaced: re.Pattern[str] | None
         out.append((start, start + len(word)))
         start = text.find(word, start + 1)
     return out
+
+
+def phrase_starts(text: str) -> list[int]:
+    """Where any outcome phrase (negated or not) begins in ``text`` (folded)."""
+    lowered = text.lower()
+    return [start for word, _, spaced in _data()[0]
+            for start, end in _occurrences(lowered, word, spaced)
+            if _is_word_boundary(lowered, start, end)]
 
 
 def find_outcome(text: str) -> OutcomeMatch | None:

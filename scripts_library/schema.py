@@ -55,6 +55,7 @@ CATEGORIES: tuple[str, ...] = (
     "closing",
     "followup.post_sale",
     "followup.new_account",
+    "followup.meeting_prep",
     "crosssell",
     "referral.handoff",
     "complaint",

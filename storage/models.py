@@ -222,6 +222,8 @@ class Interaction(Base):
     outcome: Mapped[str] = mapped_column(String(24))
     amount: Mapped[Decimal | None]
     product: Mapped[str | None] = mapped_column(String(120))
+    # the amount is paid per month / quarter / year ("每月1.5w定投"); None: a single sum
+    amount_period: Mapped[str | None] = mapped_column(String(8))
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
     notes: Mapped[str | None] = mapped_column(Text)
     unsuitable_reasons: Mapped[str | None] = mapped_column(String(200))
@@ -251,6 +253,10 @@ class FollowUp(Base):
     interaction_id: Mapped[int | None] = mapped_column(
         ForeignKey("interactions.id", ondelete="SET NULL")
     )
+    # a meeting reminder's own meeting (its time and place are shown in the reminder)
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL")
+    )
     kind: Mapped[str] = mapped_column(String(24), default="call")
     reason: Mapped[str] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(Text)
@@ -266,6 +272,20 @@ class FollowUp(Base):
     created_at: Mapped[datetime]
 
 
+class Leave(Base):
+    """An advisor's leave and who covers it: follow-ups due within it go to the colleague,
+    including those created after the handover (``coach.services.followups.route``)."""
+
+    __tablename__ = "leaves"
+    __table_args__ = (Index("ix_leaves_advisor_end", "advisor_id", "ends_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    colleague_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+
+
 class Appointment(Base):
     __tablename__ = "appointments"
     __table_args__ = (Index("ix_appointments_advisor_start", "advisor_id", "starts_at"),)
@@ -274,6 +294,7 @@ class Appointment(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
     advisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     starts_at: Mapped[datetime]
+    place: Mapped[str | None] = mapped_column(String(120))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
 

@@ -78,7 +78,7 @@ def test_normalize_caps_long_input():
 
 def test_categories_constant():
     assert CATEGORIES[0] == "objection.fee_too_high"
-    assert len(CATEGORIES) == 27 and len(OBJECTION_CATEGORIES) == 14
+    assert len(CATEGORIES) == 28 and len(OBJECTION_CATEGORIES) == 14
     assert all(c.startswith("objection.") for c in OBJECTION_CATEGORIES)
 
 

@@ -21,9 +21,9 @@ BATCH = 200  # reminders claimed per tick; the rest wait for the next tick
 log = logging.getLogger(__name__)
 
 
-def _suggested_script(svc: Services, reason: str) -> Any:
+def _suggested_script(svc: Services, reason: str, kind: str | None = None) -> Any:
     """The first library script for the reason's category; None if the library fails."""
-    category = followups.script_category(reason)
+    category = followups.script_category(reason, kind)
     try:
         scripts = svc.catalog.library.by_category(category)
     except Exception:  # noqa: BLE001 - a reminder without a script beats no reminder
@@ -33,7 +33,7 @@ def _suggested_script(svc: Services, reason: str) -> Any:
 
 
 def _render_reminder(svc: Services, item: followups.DueReminder) -> notifier.Outgoing:
-    script = _suggested_script(svc, item.reason)
+    script = _suggested_script(svc, item.reason, item.kind)
     try:
         rendered = svc.renderer.render("reminder", item.language, me=None, r=item,
                                        tz=item.timezone, script=script)

@@ -320,8 +320,11 @@ def schedule_new_account_call(session: Session, client: Client, *, tz: ZoneInfo,
     from coach.policy import PolicyConfig, plan_new_client
 
     step = plan_new_client(opened_at=now, tz=tz.key, config=PolicyConfig(new_account_days=days))
+    from coach.services.followups import route
+
     followup = FollowUp(client_id=client.id, advisor_id=client.advisor_id, kind=step.kind,
                         reason=step.reason, due_at=step.due_at, status="pending", created_at=now)
+    route(session, followup, tz=tz.key)  # added during the advisor's leave: the colleague calls
     session.add(followup)
     return followup
 

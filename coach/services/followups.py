@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from coach.actor import Me
 from coach.clock import Clock
 from coach.services.errors import ServiceError
-from storage.models import Client, FollowUp, Interaction, User
+from storage.models import Appointment, Client, FollowUp, Interaction, Leave, User
 
 __all__ = [
     "ACTIVE",
@@ -49,6 +49,7 @@ __all__ = [
     "reminder_details",
     "reschedule",
     "return_from_leave",
+    "route",
     "snooze_target",
     "unmark_escalated",
 ]
@@ -119,19 +120,24 @@ class DueReminder:
     last_contact_at: datetime | None
     last_outcome: str | None
     note: str | None
+    meeting_at: datetime | None = None  # a meeting reminder: the meeting's own time
+    meeting_place: str | None = None
 
 
 def reminder_details(session: Session, ids: list[int]) -> list[DueReminder]:
     rows = session.execute(
-        select(FollowUp, Client, User).join(Client, Client.id == FollowUp.client_id)
-        .join(User, User.id == FollowUp.advisor_id).where(FollowUp.id.in_(ids))).all()
+        select(FollowUp, Client, User, Appointment).join(Client, Client.id == FollowUp.client_id)
+        .join(User, User.id == FollowUp.advisor_id)
+        .outerjoin(Appointment, Appointment.id == FollowUp.appointment_id)
+        .where(FollowUp.id.in_(ids))).all()
     last = {cid: outcome for cid, outcome in session.execute(
         select(Interaction.client_id, Interaction.outcome)
-        .where(Interaction.client_id.in_([c.id for _, c, _ in rows]))
+        .where(Interaction.client_id.in_([c.id for _, c, _, _ in rows]))
         .order_by(Interaction.occurred_at))}
     return [DueReminder(f.id, u.telegram_id, u.language, u.timezone, c.id, c.name, f.kind,
-                        f.reason, f.due_at, c.last_contact_at, last.get(c.id), f.note)
-            for f, c, u in rows]
+                        f.reason, f.due_at, c.last_contact_at, last.get(c.id), f.note,
+                        a.starts_at if a else None, a.place if a else None)
+            for f, c, u, a in rows]
 
 
 def _own(session: Session, me: Me, followup_id: int) -> FollowUp:
@@ -315,8 +321,30 @@ def handover(session: Session, me: Me, *, advisor_handle: str | None, start: dat
         row.advisor_id = colleague.id
         row.handover_until = end
         row.status = "pending" if row.status == "sent" else row.status
+    # kept, so follow-ups created later but due within the leave go to the colleague too
+    session.add(Leave(advisor_id=advisor.id, colleague_id=colleague.id, starts_on=start,
+                      ends_on=end))
     return Handover(len(rows), colleague.telegram_id, colleague.language, colleague.name,
                     advisor.name, start, end)
+
+
+def route(session: Session, row: FollowUp, *, tz: str) -> FollowUp:
+    """Give a new follow-up to whoever covers its advisor's leave on the day it is due.
+
+    Call it for every follow-up created for an advisor (logging, a new account…): the
+    row keeps its owner in ``original_advisor_id`` and returns after the leave
+    (:func:`return_from_leave`), exactly like the rows moved by :func:`handover`.
+    """
+    if row.original_advisor_id is not None:
+        return row  # already with a colleague
+    day = row.due_at.astimezone(ZoneInfo(tz)).date()
+    leave = session.scalar(select(Leave).where(
+        Leave.advisor_id == row.advisor_id, Leave.starts_on <= day, Leave.ends_on >= day)
+        .order_by(Leave.id.desc()).limit(1))
+    if leave is not None:
+        row.original_advisor_id, row.advisor_id = row.advisor_id, leave.colleague_id
+        row.handover_until = leave.ends_on
+    return row
 
 
 def _member(session: Session, me: Me, handle: str | None, *, team_id: int | None = None) -> User:
@@ -373,11 +401,17 @@ REASON_CATEGORY = {
     "interested_thinking": "objection.think_it_over", "soft_decline": "opening.phone_call",
     "sale": "followup.post_sale", "service_call": "followup.post_sale",
     "new_account": "followup.new_account", "no_answer": "opening.phone_call",
-    "meeting_booked": "opening.invitation", "meeting_to_confirm": "opening.invitation",
+    "meeting_booked": "followup.meeting_prep", "meeting_to_confirm": "opening.invitation",
     "referral": "referral.handoff", "manual": "opening.phone_call",
 }
 
 
-def script_category(reason: str) -> str:
-    """The script category to suggest in a reminder for ``reason``."""
+def script_category(reason: str, kind: str | None = None) -> str:
+    """The script category to suggest in a reminder for ``reason`` (and ``kind``).
+
+    A meeting reminder prepares the meeting already booked; only the call that
+    confirms a meeting time still uses the invitation scripts.
+    """
+    if kind == "meeting_reminder":
+        return "followup.meeting_prep"
     return REASON_CATEGORY.get(reason, "opening.phone_call")

@@ -29,6 +29,7 @@ from coach.clock import Clock, local_day
 from coach.logline import parse_log_line
 from coach.outcomes import Outcome
 from coach.policy import PolicyConfig, plan_followups
+from coach.services import followups
 from coach.services.clients import Lookup, get_visible_client, lookup
 from coach.services.errors import ServiceError
 from storage.models import Appointment, Client, FollowUp, Interaction
@@ -72,7 +73,9 @@ class LogDraft:
     channel: str = "phone"
     outcome: str | None = None
     amount: str | None = None
+    period: str | None = None  # month | quarter | year when the amount is per period
     product: str | None = None
+    place: str | None = None  # where a booked meeting takes place
     notes: str = ""
     due: str | None = None  # ISO, aware
     has_time: bool = False
@@ -105,7 +108,8 @@ def prepare(session: Session, me: Me, line: str, *, clock: Clock) -> Prepared:
     draft = LogDraft(
         outcome=parsed.outcome.value if parsed.outcome else None,
         amount=str(parsed.amount) if parsed.amount is not None else None,
-        product=parsed.product, notes=parsed.notes,
+        period=parsed.period if parsed.amount is not None else None,
+        product=parsed.product, place=parsed.place, notes=parsed.notes,
         due=parsed.due.isoformat() if parsed.due else None, has_time=parsed.has_time,
         next_step="custom" if parsed.due else "default",
         questions=[q for q in parsed.questions if not q.startswith("missing_")])
@@ -159,6 +163,7 @@ def record_outcome(session: Session, me: Me, draft: LogDraft, *, clock: Clock,
     interaction = Interaction(
         client_id=client.id, advisor_id=me.user_id, channel=draft.channel, outcome=draft.outcome,
         amount=Decimal(draft.amount) if draft.amount else None, product=draft.product,
+        amount_period=draft.period if draft.amount else None,
         notes=draft.notes or None, occurred_at=now, created_at=now)
     session.add(interaction)
     session.flush()
@@ -177,22 +182,29 @@ def record_outcome(session: Session, me: Me, draft: LogDraft, *, clock: Clock,
             FollowUp.client_id == client.id, FollowUp.status.in_(OPEN))
             .values(status="cancelled", done_at=now).execution_options(synchronize_session=False))
     covering_until = _covering_until(session, me, client)
+    appointment = None
+    if draft.outcome == Outcome.MEETING_BOOKED.value and draft.due_at is not None:
+        appointment = Appointment(client_id=client.id, advisor_id=me.user_id,
+                                  starts_at=draft.due_at, place=(draft.place or None),
+                                  note=draft.notes or None, created_at=now)
+        session.add(appointment)
+        session.flush()
     created = []
     for step in steps:
         row = FollowUp(client_id=client.id, advisor_id=client.advisor_id,
                        interaction_id=interaction.id, kind=step.kind, reason=step.reason,
                        due_at=step.due_at, status="pending", created_at=now)
+        if appointment is not None and step.kind == "meeting_reminder":
+            row.appointment_id = appointment.id  # the reminder shows this meeting's time/place
         if covering_until is not None and (
                 local_day(step.due_at, me.timezone) <= covering_until):
             # a colleague covering a leave keeps what falls within it; the rest is the owner's
             row.advisor_id, row.original_advisor_id = me.user_id, client.advisor_id
             row.handover_until = covering_until
+        else:
+            followups.route(session, row, tz=me.timezone)  # due in the owner's leave
         session.add(row)
         created.append((step.due_at, step.kind))
-    if draft.outcome == Outcome.MEETING_BOOKED.value and draft.due_at is not None:
-        session.add(Appointment(client_id=client.id, advisor_id=me.user_id,
-                                starts_at=draft.due_at, note=draft.notes or None,
-                                created_at=now))
     if plan.do_not_contact_until is not None:
         client.do_not_contact_until = plan.do_not_contact_until
     log.info("interaction %s logged by user %s (update %s)", interaction.id, me.user_id,
