@@ -55,11 +55,11 @@ CATEGORIES: tuple[str, ...] = (
     "closing",
     "followup.post_sale",
     "followup.new_account",
-    "followup.meeting_prep",
     "crosssell",
     "referral.handoff",
     "complaint",
     "greeting.holiday",
+    "followup.meeting_prep",  # last, so the /library buttons of the others keep their index
 )
 
 OBJECTION_CATEGORIES: tuple[str, ...] = tuple(c for c in CATEGORIES if c.startswith("objection."))

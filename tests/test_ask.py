@@ -71,7 +71,7 @@ async def test_feedback_is_stored(harness: BotHarness) -> None:
 async def test_library_menu_category_and_script(harness: BotHarness) -> None:
     chat = harness.chat(harness.person("advisor"))
     menu = (await chat.send("/library"))[-1]
-    assert len(menu.buttons) == 27
+    assert len(menu.buttons) == 28
     category = (await chat.press("lb c 0"))[-1]
     assert "嫌手续费高" in category.text
     assert ("更多 ▶️", "lb c 0 1") in category.buttons
