@@ -83,7 +83,7 @@ async def forget(update: Update, context: CoachContext) -> None:
                 mask=should_mask(update, context, own=True))
 
 
-def _scrub_memory(context: CoachContext, needles: list[str]) -> None:
+def _scrub_memory(context: CoachContext, needles: conf.Needles) -> None:
     """Drafts held in memory (e.g. a /log in progress) lose the name too."""
     for data in context.application.user_data.values():
         cleaned: dict[Any, Any] = conf.scrub_value(dict(data), needles)

@@ -187,10 +187,10 @@ def test_import_bad_rows_are_reported_not_imported(services: Services) -> None:
                                 thresholds=_thresholds())
     lines = [line for line, _ in report.problems]
     assert lines == [2, 3, 4, 5, 8]
-    assert report.clients == 1  # only 吴芳; 周平 has one bad holding so none of 周平 is kept
+    assert report.clients == 0  # a file with any bad row writes nothing (not even 吴芳)
     with services.db.session() as s:
-        assert s.scalars(select(Client.name)).all() == ["吴芳"]
-        assert s.scalar(select(func.count()).select_from(Holding)) == 1
+        assert s.scalars(select(Client.name)).all() == []
+        assert s.scalar(select(func.count()).select_from(Holding)) == 0
 
 
 def test_cli_import_reports_file_and_line(services: Services, monkeypatch: pytest.MonkeyPatch,
@@ -201,7 +201,8 @@ def test_cli_import_reports_file_and_line(services: Services, monkeypatch: pytes
                  "--advisor", str(me.telegram_id)])
     out = capsys.readouterr().out
     assert code == 1
-    assert "clients_bad.csv:2: risk_invalid" in out and "imported 1 clients" in out
+    assert "clients_bad.csv:2: risk_tolerance: risk_invalid" in out
+    assert "nothing imported: 5 of 7 rows" in out
     assert main(["clients", "import", str(DATA / "nope.csv"), "--advisor", "1"]) == 1
 
 

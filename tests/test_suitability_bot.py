@@ -72,7 +72,15 @@ def test_cli_import_upserts_by_code_and_reports_bad_rows(
     for line, code in ((3, "code_invalid"), (4, "rating_invalid"), (5, "sale_window_invalid"),
                        (6, "amount_invalid")):
         assert f"{bad}:{line}: {code}" in out
-    assert "imported 1 new and 1 updated" in out
+    assert "nothing imported: 4 rows have problems" in out  # one bad row: nothing written
+    with services.db.session() as s:
+        assert s.scalars(select(Product).where(Product.code == "WM090")).one().name == "稳健增利90天"
+    good = tmp_path / "good.csv"
+    good.write_text("code,name,risk_rating,min_amount,sale_start,sale_end\n"
+                    "WM090,稳健增利90天(新),R2,5000,,\n"
+                    "NEW1,新产品,r3,1万,,\n", encoding="utf-8")
+    assert main(["products", "import", str(good)]) == 0
+    assert "imported 1 new and 1 updated" in capsys.readouterr().out
     with services.db.session() as s:
         wm = s.scalars(select(Product).where(Product.code == "WM090")).one()
         assert (wm.name, wm.min_amount) == ("稳健增利90天(新)", 5000)

@@ -198,6 +198,9 @@ def parse_date(value: str) -> date:
         raise ServiceError("date_invalid", value=value) from None
 
 
+MAX_AMOUNT = Decimal(10) ** 15  # a quadrillion yuan: beyond any client's holdings
+
+
 def parse_amount(value: str) -> Decimal:
     text = value.strip().replace(",", "").replace("¥", "").replace("元", "").lower()
     factor = Decimal(1)
@@ -209,7 +212,8 @@ def parse_amount(value: str) -> Decimal:
         amount = Decimal(text) * factor
     except InvalidOperation:
         raise ServiceError("amount_invalid", value=value) from None
-    if amount < 0:
+    # Decimal accepts "NaN", "inf" and "1e999"; none of them is an amount of money
+    if not amount.is_finite() or amount < 0 or amount >= MAX_AMOUNT:
         raise ServiceError("amount_invalid", value=value)
     return amount
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from coach.actor import Me
 from coach.clock import Clock
+from coach.forget_variants import Needles, needles_for
 from coach.services.clients import get_visible_client
 from coach.services.errors import ServiceError
 from coach.services.oversight import Recipient, overseers_of
@@ -43,6 +44,7 @@ __all__ = [
     "forget_client",
     "forgettable",
     "request_forget",
+    "Needles",
     "scrub_value",
 ]
 
@@ -96,30 +98,17 @@ class Forgotten:
     phone: str | None
 
     @property
-    def needles(self) -> list[str]:
-        """The strings that must not survive anywhere (name, phone as typed and as digits)."""
-        return _needles(self.name, self.phone)
+    def needles(self) -> Needles:
+        """What must not survive anywhere: name (Simplified, Traditional, pinyin), phone
+        (as typed, as digits, with any separators and +86)."""
+        return needles_for(self.name, self.phone)
 
 
-def scrub_value(value: Any, needles: list[str]) -> Any:
+def scrub_value(value: Any, needles: Needles | list[str]) -> Any:
     """``value`` (JSON-like) with every needle in every string replaced."""
-    if isinstance(value, str):
-        for needle in needles:
-            value = value.replace(needle, REDACTED)
-        return value
-    if isinstance(value, list):
-        return [scrub_value(v, needles) for v in value]
-    if isinstance(value, dict):
-        return {scrub_value(k, needles): scrub_value(v, needles) for k, v in value.items()}
-    return value
-
-
-def _needles(name: str, phone: str | None) -> list[str]:
-    found = [name.strip()] if len(name.strip()) >= 2 else []
-    if phone:
-        digits = "".join(ch for ch in phone if ch.isdigit())
-        found += [p for p in {phone.strip(), digits} if len(p) >= 5]
-    return sorted(set(found), key=len, reverse=True)
+    if not isinstance(needles, Needles):
+        needles = Needles(plain=sorted(needles, key=len, reverse=True))
+    return needles.scrub_value(value, REDACTED)
 
 
 def forget_client(session: Session, me: Me, client_id: int, *, clock: Clock) -> Forgotten:
@@ -146,7 +135,7 @@ def forget_client(session: Session, me: Me, client_id: int, *, clock: Clock) -> 
     _blank(session, Referral, Referral.client_id == cid, client_name=client.name, phone=None,
            need=None)
     session.flush()
-    _sweep(session, _needles(name, phone))
+    _sweep(session, needles_for(name, phone))
     return Forgotten(cid, client.advisor_id, name, phone)
 
 
@@ -155,24 +144,35 @@ def _blank(session: Session, model: type[Base], where: Any, **values: Any) -> No
                     .execution_options(synchronize_session=False))
 
 
-def _sweep(session: Session, needles: list[str]) -> None:
-    """Replace the name and phone in free text and JSON of every other table."""
+def _sweep(session: Session, needles: Needles) -> None:
+    """Replace the name and phone, in every spelling, in free text and JSON of every table."""
     if not needles:
         return
     for table in Base.metadata.sorted_tables:
         if table.name in _NOT_SWEPT:
             continue
+        keys = list(table.primary_key.columns)
         texts = [c for c in table.columns if isinstance(c.type, String | Text)
                  and not c.primary_key and (table.name, c.name) not in _NOT_SWEPT_COLUMNS]
         for column in texts:
-            for needle in needles:
+            # pinyin and phones with separators (whole "+86 139…" first): LIKE, then regex
+            for pattern in needles.patterns:
+                hits = session.execute(select(*keys, column).where(
+                    func.lower(column).contains(pattern.hint, autoescape=True))).all()
+                for row in hits:
+                    cleaned = pattern.regex.sub(REDACTED, row[-1])
+                    if cleaned != row[-1]:
+                        session.execute(table.update()
+                                        .where(*[k == row[i] for i, k in enumerate(keys)])
+                                        .values({column.name: cleaned}))
+            # then exact spellings (Traditional, as stored): one UPDATE each, in the database
+            for needle in needles.plain:
                 session.execute(table.update().where(column.contains(needle, autoescape=True))
                                 .values({column.name: func.replace(column, needle, REDACTED)}))
         for column in (c for c in table.columns if isinstance(c.type, JSON)):
-            keys = list(table.primary_key.columns)
             for row in session.execute(select(*keys, column)).all():
                 value = row[-1]
-                if not any(n in json.dumps(value, ensure_ascii=False) for n in needles):
+                if not needles.found_in(json.dumps(value, ensure_ascii=False)):
                     continue
                 where = [k == row[i] for i, k in enumerate(keys)]
                 session.execute(table.update().where(*where)

@@ -7,7 +7,6 @@ a catalogue product's code (any case) or exact name, ``product_id`` points at it
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -98,13 +97,15 @@ class ProductImport:
     problems: list[tuple[int, str]] = field(default_factory=list)
 
 
-def read_product_rows(lines: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(lines)
-    missing = {"code", "name", "risk_rating"} - {f.strip() for f in reader.fieldnames or []}
-    if missing:
-        raise ServiceError("csv_missing_columns", columns=", ".join(sorted(missing)))
-    return [(n, {k.strip(): (v or "").strip() for k, v in row.items() if k})
-            for n, row in enumerate(reader, start=2)]
+MAX_FIELD = 2000
+
+
+def read_product_rows(lines: Iterable[str] | str) -> list[tuple[int, dict[str, str]]]:
+    """``(line, row)`` for every data row; the header needs code, name and risk_rating."""
+    from coach.services.client_import import CsvRows
+
+    text = lines if isinstance(lines, str) else "".join(lines)
+    return list(CsvRows(text, required=("code", "name", "risk_rating")))
 
 
 def _optional(row: dict[str, str], key: str) -> str | None:
@@ -112,6 +113,11 @@ def _optional(row: dict[str, str], key: str) -> str | None:
 
 
 def _parse(row: dict[str, str]) -> dict[str, object]:
+    if "\0error" in row:
+        raise ServiceError("row_invalid", value=row["\0error"])
+    for key, value in row.items():
+        if len(value) > MAX_FIELD:
+            raise ServiceError("too_long", value=f"{key} over {MAX_FIELD} characters")
     code = row.get("code", "")
     if not code or len(code) > 32 or " " in code:
         raise ServiceError("code_invalid", value=code)
@@ -146,9 +152,10 @@ def _parse(row: dict[str, str]) -> dict[str, object]:
 
 
 def import_products(session: Session, rows: list[tuple[int, dict[str, str]]]) -> ProductImport:
-    """Upsert every good row by code; bad rows are reported and skipped."""
+    """Upsert every row by code, or nothing when any row has a problem."""
     report = ProductImport()
     seen: dict[str, int] = {}
+    parsed: list[dict[str, object]] = []
     for line, row in rows:
         try:
             values = _parse(row)
@@ -161,6 +168,11 @@ def import_products(session: Session, rows: list[tuple[int, dict[str, str]]]) ->
             report.problems.append((line, f"duplicate_code: {code} (line {seen[code.upper()]})"))
             continue
         seen[code.upper()] = line
+        parsed.append(values)
+    if report.problems:
+        return report  # validate the whole file first: one bad row, nothing written
+    for values in parsed:
+        code = str(values["code"])
         existing = session.scalar(select(Product).where(func.upper(Product.code) == code.upper()))
         if existing is None:
             session.add(Product(**values))

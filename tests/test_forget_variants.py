@@ -1,0 +1,134 @@
+"""Issue 11.9: after /forget, no spelling of the client's name or phone survives."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.fakebot import FakeUser
+from coach.forget_variants import needles_for
+from storage.models import (
+    Appointment,
+    Base,
+    ClientQuestion,
+    Complaint,
+    FollowUp,
+    Interaction,
+    Referral,
+    ScriptEvent,
+    StateEntry,
+    UnmetNeed,
+)
+from tests import factories
+from tests.conftest import BotHarness
+
+NAME, PHONE = "王建国", "13912345678"
+# (label, how an advisor wrote it) -- each must be gone after /forget
+VARIANTS = [
+    ("traditional", "王建國"),
+    ("pinyin", "wangjianguo"),
+    ("pinyin spaced", "Wang Jianguo"),
+    ("pinyin upper", "WANG JIAN GUO"),
+    ("pinyin camel", "WangJianGuo"),
+    ("given name first", "Jianguo Wang"),
+    ("pinyin dashed", "wang-jian-guo"),
+    ("pinyin tones", "Wáng Jiànguó"),
+    ("phone spaces", "139 1234 5678"),
+    ("phone dashes", "139-1234-5678"),
+    ("phone +86", "+86 139 1234 5678"),
+    ("phone +86 dashes", "+86-139-1234-5678"),
+    ("phone 0086", "0086 13912345678"),
+    ("phone brackets", "(+86) 139-1234-5678"),
+]
+# look-alikes that belong to other people and must be kept
+KEEP = ["wangjiang", "Wang Jian", "139 1234 5679", "王建", "wangjianguoji"]
+
+
+def _team(harness: BotHarness) -> tuple[FakeUser, FakeUser, int, int]:
+    """An advisor with the client to forget and another client whose notes mention them."""
+    advisor = harness.person("advisor", team="Alpha")
+    lead = harness.person("lead", team="Alpha")
+    with harness.services.db.session() as s:
+        uid = harness.user_row(advisor).id
+        client = factories.client(s, advisor_id=uid, now=harness.clock.now(), name=NAME,
+                                  phone=PHONE)
+        other = factories.client(s, advisor_id=uid, now=harness.clock.now(), name="李娜",
+                                 phone="13700000000")
+        return advisor, lead, client.id, other.id
+
+
+def _write_everywhere(harness: BotHarness, client_id: int, advisor: FakeUser, text: str) -> None:
+    """``text`` in the free text of records of another client (not blanked by /forget)."""
+    now = harness.clock.now()
+    uid = harness.user_row(advisor).id
+    with harness.services.db.session() as s:
+        s.add_all([
+            Interaction(client_id=client_id, advisor_id=uid, outcome="sale", amount=1000,
+                        notes=f"见了{text}", occurred_at=now, created_at=now),
+            FollowUp(client_id=client_id, advisor_id=uid, reason="manual",
+                     note=f"回电 {text}", due_at=now + timedelta(days=1), created_at=now),
+            Appointment(client_id=client_id, advisor_id=uid, starts_at=now,
+                        note=f"{text} 来网点", created_at=now),
+            Complaint(client_id=client_id, received_by_id=uid, text=f"{text}嫌费用高",
+                      created_at=now),
+            ClientQuestion(client_id=client_id, advisor_id=uid, text=f"{text}问到期",
+                           answer="ok", created_at=now),
+            UnmetNeed(client_id=client_id, advisor_id=uid, tag="usd", text=f"{text}要美元",
+                      created_at=now),
+            Referral(referrer_id=uid, client_name="x", need=f"{text}理财", created_at=now),
+            ScriptEvent(user_id=uid, query=f"{text}说太贵", kind="miss", created_at=now),
+            StateEntry(namespace="chat_data", key=f"k{abs(hash(text)) % 10**6}",
+                       data={"note": f"call {text}"}, updated_at=now),
+        ])
+
+
+def _all_text(harness: BotHarness) -> str:
+    parts = []
+    with harness.services.db.session() as s:
+        for table in Base.metadata.sorted_tables:
+            for row in s.execute(table.select()).mappings():
+                parts.append(json.dumps(dict(row), ensure_ascii=False, default=str))
+    return "\n".join(parts)
+
+
+async def _forget(harness: BotHarness, lead: FakeUser, client_id: int) -> None:
+    chat = harness.chat(lead)
+    await chat.send(f"/forget {NAME}")
+    await chat.press(f"fg ok {client_id}")
+
+
+@pytest.mark.parametrize("label, written", VARIANTS, ids=[v[0] for v in VARIANTS])
+async def test_variant_is_swept_from_every_record(harness: BotHarness, label: str,
+                                                  written: str) -> None:
+    advisor, lead, client_id, other_id = _team(harness)
+    _write_everywhere(harness, other_id, advisor, written)
+    assert _all_text(harness).count(written) >= 9
+    await _forget(harness, lead, client_id)
+    text = _all_text(harness)
+    assert written not in text, label
+    assert text.count("***") >= 9  # replaced, not deleted: the rest of each note stays
+    with harness.services.db.session() as s:
+        assert s.scalars(select(Interaction.notes)).one() == "见了***"
+
+
+async def test_look_alikes_of_other_people_are_kept(harness: BotHarness) -> None:
+    advisor, lead, client_id, other_id = _team(harness)
+    for other in KEEP:
+        _write_everywhere(harness, other_id, advisor, other)
+    await _forget(harness, lead, client_id)
+    text = _all_text(harness)
+    for other in KEEP:
+        assert other in text, other
+
+
+def test_needles_cover_compound_surname_and_latin_names() -> None:
+    needles = needles_for("欧阳晓梅", "+86 138-0013-8000")
+    for written in ("歐陽曉梅", "ouyang xiaomei", "Xiaomei Ouyang", "OUYANGXIAOMEI",
+                    "138 0013 8000", "8613800138000", "+86(138)00138000"):
+        assert needles.scrub(f"a {written} b", "***") == "a *** b", written
+    latin = needles_for("Chen Mei", None)
+    assert latin.scrub("chen mei / MEI CHEN / ChenMei", "*") == "* / * / *"
+    assert latin.scrub("Chen Meiling", "*") == "Chen Meiling"
