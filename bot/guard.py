@@ -13,7 +13,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
@@ -36,10 +35,17 @@ def me_from_user(user: User) -> Me:
               timezone=user.timezone)
 
 
-def _is_start_with_code(update: Update) -> bool:
+def _is_start_with_code(update: Update, bot_username: str | None) -> bool:
+    """Exactly ``/start CODE`` (or ``/start@ThisBot CODE``): not ``/startx``, not another bot."""
     message = update.message
-    text = (message.text or "") if message else ""
-    return text.startswith("/start") and len(text.split()) == 2
+    parts = ((message.text or "") if message else "").split()
+    if len(parts) != 2:
+        return False
+    command, _, addressee = parts[0].partition("@")
+    if command != "/start":
+        return False
+    return not addressee or (bot_username is not None
+                             and addressee.lower() == bot_username.lower())
 
 
 def _first_time(context: CoachContext, update_id: int) -> bool:
@@ -89,8 +95,17 @@ async def guard(update: Update, context: CoachContext) -> None:
     if not _first_time(context, update.update_id):
         log.info("duplicate update %s ignored", update.update_id)
         raise ApplicationHandlerStop
-    # "is not None": an idle FloodLimiter has len() 0, so it is falsy
-    verdict = svc.flood.hit(tg_user.id) if svc.flood is not None else None
+    if update.inline_query is not None:
+        # one query per keystroke: inline has its own budget and is refused silently,
+        # so typing "@bot …" never locks anyone out of normal messages
+        inline = svc.inline_flood
+        if inline is not None and not inline.hit(tg_user.id).allowed:
+            await update.inline_query.answer([], cache_time=0, is_personal=True)
+            raise ApplicationHandlerStop
+        verdict = None
+    else:
+        # "is not None": an idle FloodLimiter has len() 0, so it is falsy
+        verdict = svc.flood.hit(tg_user.id) if svc.flood is not None else None
     if verdict is not None and not verdict.allowed:
         chat = update.effective_chat
         if verdict.first_refusal and chat is not None and chat.type == "private":
@@ -118,7 +133,7 @@ async def guard(update: Update, context: CoachContext) -> None:
     if context.me is not None:
         await _refuse_too_long(update, context)
         return
-    if _is_start_with_code(update) and not disabled:
+    if _is_start_with_code(update, context.bot.username) and not disabled:
         return
     await _turn_away(update, context)
     raise ApplicationHandlerStop
@@ -154,13 +169,3 @@ def requires(*roles: str) -> Callable[[Handler], Handler]:
         return wrapper
 
     return decorate
-
-
-def prune_processed(context: CoachContext, *, keep_days: int = 7) -> int:
-    """Forget update ids older than ``keep_days`` (Telegram keeps updates 24 h)."""
-    from datetime import timedelta
-
-    cutoff = context.svc.clock.now() - timedelta(days=keep_days)
-    with context.svc.db.session() as s:
-        result = s.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < cutoff))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]

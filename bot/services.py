@@ -26,6 +26,7 @@ class Services:
     clock: Clock = field(default_factory=SystemClock)
     renderer: Renderer = field(default_factory=Renderer)
     flood: FloodLimiter | None = None
+    inline_flood: FloodLimiter | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     _catalog: ScriptCatalog | None = field(default=None, repr=False)
 
@@ -33,6 +34,9 @@ class Services:
         if self.flood is None:
             self.flood = FloodLimiter(limit=self.settings.flood_limit_per_minute,
                                       per_seconds=60, clock=self.clock)
+        if self.inline_flood is None:
+            self.inline_flood = FloodLimiter(limit=self.settings.inline_limit_per_minute,
+                                             per_seconds=60, clock=self.clock)
 
     @property
     def catalog(self) -> ScriptCatalog:

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     followup_retry_afternoon_time: time = time(15, 0)
 
     flood_limit_per_minute: int = 30
+    # inline mode sends a query per keystroke: its own budget, never shared with messages
+    inline_limit_per_minute: int = 120
+    # Telegram keeps undelivered updates 24 h; dedup ids older than this are deleted
+    processed_updates_keep_hours: int = 48
     tick_seconds: float = 30.0
     lease_seconds: int = 120
     privacy_mode: bool = True

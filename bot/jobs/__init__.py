@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 
 from telegram.ext import Application
 
-from bot.jobs import briefings, digest, practice, questions, reminders
+from bot.jobs import briefings, digest, housekeeping, practice, questions, reminders
 
-__all__ = ["Job", "briefings", "digest", "practice", "questions", "reminders"]
+__all__ = ["Job", "briefings", "digest", "housekeeping", "practice", "questions", "reminders"]
 
 Job = Callable[[Application], Awaitable[None]]  # type: ignore[type-arg]
