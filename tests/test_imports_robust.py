@@ -184,3 +184,15 @@ def test_scripts_import_unknown_team_and_gbk(cli, capsys, tmp_path) -> None:  # 
     assert code == 1 and "no team called 'Nope'" in out
     code, out = _run(capsys, "scripts", "import", str(path), "--team", "Alpha")
     assert code == 0 and "saved 1 team scripts" in out
+
+
+def test_users_import_ids_beyond_range_and_unknown_team(cli, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "people.csv"
+    path.write_text("telegram_id,role,team,name\n"
+                    f"{2**63},advisor,Alpha,甲\n{2**64 + 1},advisor,Alpha,乙\n²,advisor,Alpha,丙\n"
+                    "901,advisor,Nowhere,丁\n", encoding="utf-8")
+    code, out = _run(capsys, "users", "import", str(path))
+    assert code == 1 and "Traceback" not in out
+    for line in (2, 3, 4):
+        assert f"{path}:{line}: telegram_id must be a number from 1 to 2^63-1" in out
+    assert f"{path}:5: team_not_found" in out

@@ -93,8 +93,10 @@ def users_import(args: argparse.Namespace) -> int:
     with args.file.open(encoding="utf-8-sig", newline="") as fh:
         for line_no, row in enumerate(csv.DictReader(fh), start=2):
             tid = (row.get("telegram_id") or "").strip()
-            if not is_ascii_digits(tid.removeprefix("-")) or len(tid) > 19:
-                problems.append(f"{args.file}:{line_no}: telegram_id must be a number")
+            # ASCII digits only ("²".isdigit() is True) and within a database BIGINT
+            if not (is_ascii_digits(tid) and 0 < int(tid) < 2**63):
+                problems.append(f"{args.file}:{line_no}: telegram_id must be a number "
+                                "from 1 to 2^63-1")
                 continue
             rows.append({**row, "_line": str(line_no)})
     imported = 0
