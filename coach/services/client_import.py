@@ -196,18 +196,20 @@ def import_clients(session: Session, rows: Iterable[Row], *, advisor: User, cloc
     if report.problems:
         return report
     now = clock.now()
-    book: dict[tuple[str, str], int] = {
-        (name, phone or ""): cid for cid, name, phone in session.execute(
-            select(Client.id, Client.name, Client.phone)
-            .where(Client.advisor_id == advisor.id, Client.forgotten.is_(False)))}
+    book: dict[tuple[str, str], int] = {}
+    current: dict[int, tuple[Any, ...]] = {}  # the updatable fields of clients already there
+    for cid, name, phone, *values in session.execute(
+            select(Client.id, Client.name, Client.phone,
+                   *(getattr(Client, f) for f in _UPDATABLE))
+            .where(Client.advisor_id == advisor.id, Client.forgotten.is_(False))):
+        book[(name, phone or "")] = cid
+        current[cid] = tuple(values)
     known_holdings: set[tuple[int, HoldingKey]] = set()
     for cid, product, rating, amount, maturity in session.execute(
             select(Holding.client_id, Holding.product_name, Holding.risk_rating, Holding.amount,
                    Holding.maturity_date).join(Client, Client.id == Holding.client_id)
             .where(Client.advisor_id == advisor.id)):
         known_holdings.add((cid, (product, rating, Decimal(amount), maturity)))
-    existing = set(book.values())
-    touched: set[int] = set()
     product_id = catalogue_resolver(session)
     pending: list[tuple[Client, int, HoldingKey | None]] = []
 
@@ -253,9 +255,8 @@ def import_clients(session: Session, rows: Iterable[Row], *, advisor: User, cloc
             if dry_run:
                 report.changes.append((line, "add client"))
         else:
-            if cid in existing and cid not in touched:
-                touched.add(cid)
-                _update(session, cid, draft, line, report, dry_run)
+            if cid in current:  # first row of a client already in the book (popped: once)
+                _update(session, cid, draft, current.pop(cid), line, report, dry_run)
             if holding is not None:
                 _add_holding(cid, holding, line)
         if len(pending) >= batch:
@@ -266,17 +267,21 @@ def import_clients(session: Session, rows: Iterable[Row], *, advisor: User, cloc
     return report
 
 
-def _update(session: Session, cid: int, draft: ClientDraft, line: int, report: ImportReport,
-            dry_run: bool) -> None:
-    """Bring an existing client in line with the file; count it updated or unchanged."""
-    client = session.get(Client, cid)
-    assert client is not None
+def _update(session: Session, cid: int, draft: ClientDraft, values: tuple[Any, ...], line: int,
+            report: ImportReport, dry_run: bool) -> None:
+    """Bring an existing client in line with the file; count it updated or unchanged.
+
+    ``values`` are the client's fields as loaded up front, so an unchanged client
+    (the usual case when a file is imported again) costs no query at all.
+    """
+    stored = dict(zip(_UPDATABLE, values, strict=True))
     changed = [name for name in _UPDATABLE
-               if getattr(draft, name) is not None and getattr(draft, name) != getattr(client,
-                                                                                        name)]
-    for name in changed:
-        setattr(client, name, getattr(draft, name))
+               if getattr(draft, name) is not None and getattr(draft, name) != stored[name]]
     if changed:
+        client = session.get(Client, cid)
+        assert client is not None
+        for name in changed:
+            setattr(client, name, getattr(draft, name))
         report.updated += 1
         if dry_run:
             report.changes.append((line, "update client: " + ", ".join(changed)))
