@@ -308,7 +308,7 @@ def test_install_jobs_registers_one_repeating_tick(services) -> None:  # type: i
     assert reminders.send_due_reminders in job_list()
     assert reminders.escalate_overdue in job_list()
     assert reminders.hand_back_after_leave in job_list()
-    assert len(set(job_list())) == len(job_list()) == 8
+    assert len(set(job_list())) == len(job_list()) == 9
 
 
 def harness_telegram():  # type: ignore[no-untyped-def]
