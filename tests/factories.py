@@ -24,8 +24,9 @@ def team(s: Session, name: str = "Alpha", *, now: datetime) -> Team:
 def user(s: Session, *, role: str = "advisor", team_id: int | None = None, name: str | None = None,
          telegram_id: int | None = None, now: datetime, **extra: Any) -> User:
     tid = telegram_id or 10_000 + next(_ids)
+    extra.setdefault("username", f"u{tid}")
     row = User(telegram_id=tid, name=name or f"{role}{tid}", role=role, team_id=team_id,
-               username=f"u{tid}", created_at=now, **extra)
+               created_at=now, **extra)
     s.add(row)
     s.flush()
     return row

@@ -24,11 +24,12 @@ from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from coach.actor import Me
 from coach.clock import Clock
+from coach.services import people
 from coach.services.errors import ServiceError
 from storage.models import Appointment, Client, FollowUp, Interaction, Leave, User
 
@@ -352,8 +353,7 @@ def _member(session: Session, me: Me, handle: str | None, *, team_id: int | None
         user = session.get(User, me.user_id)
         assert user is not None
         return user
-    user = session.scalar(select(User).where(
-        func.lower(User.username) == handle.lstrip("@").lower()).order_by(User.id))
+    user = people.find_by_handle(session, handle)
     same_team = user is not None and user.team_id == (team_id if team_id is not None
                                                       else me.team_id)
     if user is None or not (same_team or me.role == "admin"):

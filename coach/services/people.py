@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -22,6 +23,7 @@ __all__ = [
     "create_invite",
     "create_team",
     "ensure_admin",
+    "find_by_handle",
     "find_user",
     "get_team",
     "get_user",
@@ -45,6 +47,23 @@ class RedeemResult:
 
 def find_user(session: Session, telegram_id: int) -> User | None:
     return session.scalar(select(User).where(User.telegram_id == telegram_id))
+
+
+_HANDLE = re.compile(r"@?([A-Za-z0-9_]{1,32})")
+
+
+def find_by_handle(session: Session, handle: str | None) -> User | None:
+    """The person with Telegram ``@username`` ``handle``; the one lookup by handle.
+
+    Telegram usernames are case-insensitive and at most 32 ASCII letters, digits or
+    underscores, so ``@Chen_SY`` and ``chen_sy`` are the same person and anything else
+    is nobody (never a database error). Who may see that person is the caller's rule.
+    """
+    match = _HANDLE.fullmatch((handle or "").strip())
+    if match is None:
+        return None
+    return session.scalar(select(User).where(
+        func.lower(User.username) == match.group(1).lower()).order_by(User.id).limit(1))
 
 
 def get_user(session: Session, user_id: int) -> User:

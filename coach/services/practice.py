@@ -18,6 +18,7 @@ from coach.actor import Me
 from coach.clock import Clock
 from coach.roleplay import engine
 from coach.roleplay.scenario import Scenario, load_scenarios
+from coach.services import people
 from coach.services.errors import ServiceError
 from storage.models import PracticeAssignment, PracticeReview, PracticeSession, User
 
@@ -209,8 +210,7 @@ def find_member(session: Session, me: Me, handle: str | None) -> User:
         user = session.get(User, me.user_id)
         assert user is not None
         return user
-    name = handle.lstrip("@").strip()
-    user = session.scalar(select(User).where(User.username == name))
+    user = people.find_by_handle(session, handle)
     if user is None or not _may_see(me, user):
         raise ServiceError("member_not_found", name=handle)
     return user

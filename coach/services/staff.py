@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from coach.actor import Me
 from coach.clock import Clock
+from coach.services import people
 from coach.services.errors import ServiceError
 from storage.models import Client, FollowUp, StaffAudit, Team, User
 
@@ -81,8 +82,7 @@ def _advisor(session: Session, me: Me, *, handle: str | None = None,
              user_id: int | None = None) -> User:
     team_id = _lead_team(me)
     if handle is not None:
-        name = handle.lstrip("@").strip()
-        user = session.scalar(select(User).where(User.username == name)) if name else None
+        user = people.find_by_handle(session, handle)
     else:
         user = session.get(User, user_id) if user_id is not None else None
     shown = handle or str(user_id)

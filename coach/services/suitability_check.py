@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from coach.actor import Me
 from coach.clock import Clock, local_day
+from coach.services import people
 from coach.services.clients import get_visible_client
 from coach.services.errors import ServiceError
 from coach.services.oversight import Recipient, overseers_of
@@ -201,8 +202,7 @@ def _member(session: Session, me: Me, handle: str | None) -> User:
         user = session.get(User, me.user_id)
         assert user is not None
         return user
-    name = handle.lstrip("@").strip()
-    user = session.scalar(select(User).where(User.username == name))
+    user = people.find_by_handle(session, handle)
     if user is None or user.role not in ("advisor", "lead"):
         raise ServiceError("member_not_found", name=handle)
     if user.id != me.user_id and not (

@@ -1,0 +1,38 @@
+"""One lookup by @handle: case-insensitive, bounded, the same in every feature."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from coach.actor import Me
+from coach.services import followups, people, practice, suitability_check
+from coach.services.errors import ServiceError
+from tests import factories
+
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+def test_handles_are_case_insensitive_and_bounded(services) -> None:  # type: ignore[no-untyped-def]
+    with services.db.session() as s:
+        team = factories.team(s, now=NOW)
+        advisor = factories.user(s, team_id=team.id, now=NOW, username="Chen_SY")
+        assert people.find_by_handle(s, "@chen_sy") is advisor
+        assert people.find_by_handle(s, " CHEN_SY ") is advisor
+        for nobody in ("", "@", None, "@chen sy", "@" + "x" * 40, "@陈思雨", "'; drop table"):
+            assert people.find_by_handle(s, nobody) is None
+
+
+def test_every_feature_finds_the_member_the_same_way(services) -> None:  # type: ignore[no-untyped-def]
+    with services.db.session() as s:
+        team = factories.team(s, now=NOW)
+        lead = factories.user(s, role="lead", team_id=team.id, now=NOW)
+        advisor = factories.user(s, team_id=team.id, now=NOW, username="Chen_SY")
+        me = Me(lead.id, lead.telegram_id, lead.name, "lead", team.id, "zh-Hans", "Asia/Shanghai")
+        for handle in ("@chen_sy", "@CHEN_SY", "@Chen_SY"):
+            assert practice.find_member(s, me, handle) is advisor
+            assert suitability_check._member(s, me, handle) is advisor  # noqa: SLF001
+            assert followups._member(s, me, handle) is advisor  # noqa: SLF001
+        with pytest.raises(ServiceError):
+            practice.find_member(s, me, "@nobody")
