@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 from telegram import Update
@@ -154,7 +155,8 @@ async def show_progress(update: Update, context: CoachContext) -> None:
     if data.sessions >= 5 and update.effective_message is not None:
         from coach.reports.practice_chart import progress_png
 
-        await update.effective_message.reply_photo(progress_png(data), caption=data.user_name)
+        chart = await asyncio.to_thread(progress_png, data)  # CPU work: keep the loop free
+        await update.effective_message.reply_photo(chart, caption=data.user_name)
 
 
 @requires("lead")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Update
 
 from bot import callback, notifier
@@ -57,8 +59,11 @@ async def report(update: Update, context: CoachContext) -> None:
     labels = _labels(context)
     message = update.effective_message
     assert message is not None
-    await message.reply_photo(team_chart_png(data, titles=labels))
-    await message.reply_document(team_report_xlsx(data, headers=labels),
+    # drawing and the workbook are CPU work: off the event loop, other chats keep flowing
+    chart = await asyncio.to_thread(team_chart_png, data, titles=labels)
+    workbook = await asyncio.to_thread(team_report_xlsx, data, headers=labels)
+    await message.reply_photo(chart)
+    await message.reply_document(workbook,
                                  filename=f"team-{kind}-{data.end.isoformat()}.xlsx")
 
 

@@ -12,13 +12,12 @@ TECHNIQUES = ("restate", "acknowledge", "compliment", "answer_fact", "benefit_fi
 
 def progress_png(progress: Any, *, width_px: int = 900, height_px: int = 500) -> bytes:
     """Line chart of session totals and the main techniques' pass rates (ASCII labels only)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib.figure import Figure
 
     dpi = 100
-    fig, ax = plt.subplots(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
+    # the object API (no pyplot): no global figure state, safe off the event loop
+    fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
+    ax = fig.subplots()
     xs = list(range(1, len(progress.history) + 1))
     totals = [total or 0 for _, _, total, _ in progress.history]
     ax.plot(xs, totals, marker="o", linewidth=2.5, label="total")
@@ -36,5 +35,4 @@ def progress_png(progress: Any, *, width_px: int = 900, height_px: int = 500) ->
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
-    plt.close(fig)
     return buffer.getvalue()

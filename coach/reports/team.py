@@ -14,18 +14,25 @@ CHART_SIZE = (1200, 800)
 
 def team_chart_png(report: Any, *, titles: dict[str, str]) -> bytes:
     """Calls and sales per advisor (bars) and the daily trend (lines)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
 
     font = cjk_font()
-    if font:
-        plt.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
-    plt.rcParams["axes.unicode_minus"] = False
+    style = {"axes.unicode_minus": False,
+             **({"font.sans-serif": [font, "DejaVu Sans"]} if font else {})}
     dpi = 100
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(CHART_SIZE[0] / dpi, CHART_SIZE[1] / dpi),
-                                      dpi=dpi)
+    # the object API (no pyplot): no global figure state, safe off the event loop
+    with rc_context(style):
+        fig = Figure(figsize=(CHART_SIZE[0] / dpi, CHART_SIZE[1] / dpi), dpi=dpi)
+        top, bottom = fig.subplots(2, 1)
+        _draw_team(report, titles, top, bottom)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def _draw_team(report: Any, titles: dict[str, str], top: Any, bottom: Any) -> None:
     names = [label(a.name) for a in report.advisors] or ["-"]
     xs = range(len(names))
     calls = [a.calls for a in report.advisors] or [0]
@@ -41,11 +48,6 @@ def team_chart_png(report: Any, *, titles: dict[str, str]) -> bytes:
     bottom.set_title(label(titles["per_day"]))
     bottom.tick_params(axis="x", labelrotation=45)
     bottom.legend()
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    plt.close(fig)
-    return buffer.getvalue()
 
 
 def team_report_xlsx(report: Any, *, headers: dict[str, str]) -> bytes:
