@@ -21,6 +21,7 @@ from bot.context import CoachContext, Me
 from bot.i18n import from_telegram, normalize_locale
 from coach.services import people
 from coach.textsplit import is_too_long, split_message
+from coach.vocabulary import Role
 from storage.models import ProcessedUpdate, User
 
 __all__ = ["guard", "requires", "reply", "me_from_user"]
@@ -152,14 +153,14 @@ async def _turn_away(update: Update, context: CoachContext) -> None:
         await update.effective_message.reply_text(text)
 
 
-def requires(*roles: str) -> Callable[[Handler], Handler]:
-    """Let only callers with one of ``roles`` reach the handler."""
+def requires(*roles: Role) -> Callable[[Handler], Handler]:
+    """Let only callers with one of ``roles`` (or an admin) reach the handler."""
 
     def decorate(func: Handler) -> Handler:
         @functools.wraps(func)
         async def wrapper(update: Update, context: CoachContext) -> Any:
             me = context.me
-            if me is None or (me.role not in roles and me.role != "admin"):
+            if me is None or (me.role not in roles and me.role != Role.ADMIN):
                 if update.callback_query is not None:
                     await update.callback_query.answer()
                 await reply(update, context, "errors", code="role_forbidden")

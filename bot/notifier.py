@@ -24,6 +24,7 @@ from sqlalchemy import update
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from coach.vocabulary import DeliveryStatus
 from storage.db import Database
 from storage.models import User
 
@@ -37,7 +38,7 @@ _sleep: Sleep = asyncio.sleep  # tests replace this to wait without waiting
 
 @dataclass(frozen=True)
 class Delivery:
-    status: str  # sent | blocked | retry | failed
+    status: DeliveryStatus
     message_id: int | None = None
     retry_after: float | None = None
 
@@ -46,7 +47,7 @@ async def _deliver(call: Callable[[], Awaitable[Message]], chat_id: int, *,
                    sleep: Sleep | None = None, max_waits: int = 2,
                    db: Database | None = None) -> Delivery:
     delivery = await _attempt(call, chat_id, sleep=sleep, max_waits=max_waits)
-    if delivery.status == "blocked" and db is not None:
+    if delivery.status == DeliveryStatus.BLOCKED and db is not None:
         mark_blocked(db, chat_id)
     return delivery
 
@@ -57,7 +58,7 @@ async def _attempt(call: Callable[[], Awaitable[Message]], chat_id: int, *,
     for _ in range(max_waits + 1):
         try:
             message = await call()
-            return Delivery("sent", message.message_id)
+            return Delivery(DeliveryStatus.SENT, message.message_id)
         except RetryAfter as err:
             wait = float(err.retry_after if isinstance(err.retry_after, int | float)
                          else err.retry_after.total_seconds())
@@ -65,14 +66,14 @@ async def _attempt(call: Callable[[], Awaitable[Message]], chat_id: int, *,
             await (sleep or _sleep)(wait)
             last = wait
         except Forbidden:
-            return Delivery("blocked")
+            return Delivery(DeliveryStatus.BLOCKED)
         except (TimedOut, NetworkError) as err:
             if isinstance(err, BadRequest):
                 log.warning("bad request to chat %s: %s", chat_id, err.message)
-                return Delivery("failed")
+                return Delivery(DeliveryStatus.FAILED)
             log.warning("network error to chat %s: %s", chat_id, type(err).__name__)
-            return Delivery("retry")
-    return Delivery("retry", retry_after=last)
+            return Delivery(DeliveryStatus.RETRY)
+    return Delivery(DeliveryStatus.RETRY, retry_after=last)
 
 
 async def send_text(bot: Bot, chat_id: int, text: str, *,
@@ -112,7 +113,7 @@ async def send_all(bot: Bot, messages: Iterable[Outgoing], *, db: Database | Non
                                        sleep=sleep, db=db)
         except Exception:  # noqa: BLE001 - a bug for one message must not stop the batch
             log.exception("sending to chat %s failed", message.chat_id)
-            delivery = Delivery("retry")
+            delivery = Delivery(DeliveryStatus.RETRY)
         results[message.key] = delivery
         if on_result is not None:
             outcome = on_result(message, delivery)
@@ -136,7 +137,7 @@ async def send_attachment(bot: Bot, chat_id: int, *, photo: str | None = None,
         return await _deliver(lambda: bot.send_document(chat_id, document, caption=caption,
                                                         reply_markup=markup),
                               chat_id, sleep=sleep)
-    return Delivery("sent")
+    return Delivery(DeliveryStatus.SENT)
 
 
 def mark_blocked(db: Database, telegram_id: int) -> None:

@@ -11,6 +11,7 @@ from telegram import Update
 from bot import notifier
 from bot.context import CoachContext
 from coach.services.oversight import Recipient
+from coach.vocabulary import DeliveryStatus
 
 __all__ = ["notify", "should_mask"]
 
@@ -39,10 +40,10 @@ async def notify(context: CoachContext, recipients: Iterable[Recipient], templat
                                        mask=svc.settings.privacy_mode, **ctx)
         delivery = await notifier.send_text(context.bot, person.telegram_id, rendered.text,
                                             markup=rendered.markup)
-        if delivery.status == "blocked":
+        if delivery.status == DeliveryStatus.BLOCKED:
             notifier.mark_blocked(svc.db, person.telegram_id)
-        elif delivery.status != "sent":
+        elif delivery.status != DeliveryStatus.SENT:
             log.warning("notification %s to user %s: %s", template, person.user_id,
                         delivery.status)
-        sent += delivery.status == "sent"
+        sent += delivery.status == DeliveryStatus.SENT
     return sent

@@ -18,6 +18,7 @@ from bot.callback import INDEX
 from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.services.errors import ServiceError
+from coach.vocabulary import Role
 from handlers._flow import cancel_flow
 from handlers.help import stale_button
 from scripts_library.schema import CATEGORIES, STEP_KEYS
@@ -32,7 +33,7 @@ async def _ask(update: Update, context: CoachContext, step: str, error: str | No
                 draft=context.user_data.get(DRAFT, {}), categories=CATEGORIES)
 
 
-@requires("lead")
+@requires(Role.LEAD)
 async def start(update: Update, context: CoachContext) -> int:
     """Ask for the category."""
     context.user_data[DRAFT] = {}

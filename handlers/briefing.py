@@ -23,6 +23,7 @@ from bot.guard import reply, requires
 from bot.jobs import briefings as briefing_jobs
 from coach.services import briefing, people
 from coach.services.errors import ServiceError
+from coach.vocabulary import Role
 from handlers._flow import cancel_flow
 from handlers.help import stale_button
 
@@ -66,7 +67,7 @@ def _advisor_names(session: Any, context: CoachContext) -> list[tuple[int, str]]
     return [(m.id, m.name) for m in members]
 
 
-@requires("lead")
+@requires(Role.LEAD)
 async def start(update: Update, context: CoachContext) -> int:
     """/briefing: compose today's briefing, step by step; /briefing status: who read it."""
     if context.args and context.args[0].lower() in ("status", "状态", "狀態"):
@@ -305,7 +306,7 @@ async def show(update: Update, context: CoachContext) -> None:
                 show_targets=me.role in ("lead", "admin"))  # not referrers: targets are for leads
 
 
-@requires("lead")
+@requires(Role.LEAD)
 async def show_status(update: Update, context: CoachContext) -> None:
     """/briefing status (or /briefing_status): who acknowledged the latest briefing."""
     with context.svc.db.session() as s:
@@ -314,7 +315,7 @@ async def show_status(update: Update, context: CoachContext) -> None:
     await reply(update, context, "briefing_status", st=data, nudge=False)
 
 
-@requires("lead")
+@requires(Role.LEAD)
 async def link_group(update: Update, context: CoachContext) -> None:
     """/linkgroup, sent by the lead in the team's group chat."""
     chat = update.effective_chat

@@ -21,6 +21,7 @@ from coach.names import plausible_person_name
 from coach.services import clients
 from coach.services.errors import ServiceError
 from coach.tiers import tier_for_aum
+from coach.vocabulary import STAFF_ROLES
 from handlers._flow import cancel_flow, objection_instead
 from handlers.help import stale_button
 
@@ -46,7 +47,7 @@ async def show_card(update: Update, context: CoachContext, client_id: int) -> No
                 and chat is not None and chat.type != "private")
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def find_client(update: Update, context: CoachContext) -> None:
     """/client NAME: the card of one clear match, or buttons to choose."""
     query = " ".join(context.args or [])
@@ -61,7 +62,7 @@ async def find_client(update: Update, context: CoachContext) -> None:
     await reply(update, context, "client_choices", query=query, choices=found.choices)
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def open_card(update: Update, context: CoachContext) -> None:
     """Button ``cl <id>``: open a card (ownership re-checked by the service)."""
     query = update.callback_query
@@ -112,7 +113,7 @@ def _note_duplicates(context: CoachContext) -> None:
     draft["dups"] = [d.id for d in found]
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def add_start(update: Update, context: CoachContext) -> int:
     """Start the flow: ask for the name."""
     context.user_data[DRAFT] = {}

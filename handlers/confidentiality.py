@@ -16,6 +16,7 @@ from coach.services import clients
 from coach.services import confidentiality as conf
 from coach.services.errors import ServiceError
 from coach.services.oversight import recipient
+from coach.vocabulary import STAFF_ROLES, Role
 from handlers._notify import notify, should_mask
 from handlers.help import stale_button
 from storage.models import Client, User
@@ -35,7 +36,7 @@ async def _error(update: Update, context: CoachContext, err: ServiceError) -> No
     await reply(update, context, "errors", code=err.code, **err.params)
 
 
-@requires("lead")
+@requires(Role.LEAD)
 async def audit(update: Update, context: CoachContext) -> None:
     """/audit CLIENT: every read of the card by someone other than its advisor."""
     query = " ".join(context.args or [])
@@ -54,7 +55,7 @@ async def audit(update: Update, context: CoachContext) -> None:
                 mask=should_mask(update, context, own=False))
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def forget(update: Update, context: CoachContext) -> None:
     """/forget CLIENT: an advisor asks their lead; a lead or admin confirms and deletes."""
     query = " ".join(context.args or [])
@@ -91,7 +92,7 @@ def _scrub_memory(context: CoachContext, needles: conf.Needles) -> None:
         data.update(cleaned)
 
 
-@requires("lead")
+@requires(Role.LEAD)
 async def forget_button(update: Update, context: CoachContext) -> None:
     """``fg ok <id>`` deletes, ``fg no <id>`` declines; both re-check the caller's access."""
     query = update.callback_query

@@ -18,6 +18,7 @@ from coach.clock import local_day
 from coach.digest import Checklist
 from coach.reports.worklog_xlsx import COLUMNS, OUTCOMES, team_worklog_xlsx
 from coach.services import digest, people
+from coach.vocabulary import STAFF_ROLES, Role
 from handlers.help import stale_button
 
 
@@ -33,14 +34,14 @@ def _checklist(svc: Services, user_id: int) -> Checklist:
                                  call_target=svc.settings.daily_call_target)[user.id]
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def today(update: Update, context: CoachContext) -> None:
     """/today: the morning checklist on demand."""
     checklist = _checklist(context.svc, context.caller.user_id)
     await reply(update, context, "digest", c=checklist, page=0, morning=False)
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def page(update: Update, context: CoachContext) -> None:
     """Button ``dg p <n>``: another page of the checklist (rebuilt for the caller)."""
     query = update.callback_query
@@ -68,7 +69,7 @@ def _is_team_view(me: Me) -> bool:
     return me.role in ("lead", "admin") and me.team_id is not None
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def log_today(update: Update, context: CoachContext) -> None:
     """/log_today: my day in numbers; a lead gets the team's (``/log_today xlsx``: Excel)."""
     svc, me = context.svc, context.caller
@@ -83,7 +84,7 @@ async def log_today(update: Update, context: CoachContext) -> None:
                 logs=logs, day=day)
 
 
-@requires("lead")
+@requires(Role.LEAD)
 async def xlsx_button(update: Update, context: CoachContext) -> None:
     """Button ``dg x``: the team's work log of today as an Excel file."""
     query = update.callback_query
@@ -107,7 +108,7 @@ async def _send_xlsx(update: Update, context: CoachContext) -> None:
                                  filename=f"worklog-{day.isoformat()}.xlsx")
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def pause(update: Update, context: CoachContext) -> None:
     """/pause_digest and /resume_digest."""
     paused = bool(update.message and (update.message.text or "").startswith("/pause"))

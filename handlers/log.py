@@ -32,6 +32,7 @@ from coach.policy import PolicyConfig
 from coach.services import clients, interactions, suitability_check
 from coach.services.errors import ServiceError
 from coach.services.interactions import LogDraft
+from coach.vocabulary import STAFF_ROLES
 from handlers import referrals, suitability
 from handlers._flow import objection_instead
 from handlers.help import pressed_before, stale_button
@@ -120,7 +121,7 @@ def _looks_like_name(text: str | None) -> bool:
 # --- entry points -----------------------------------------------------------------------
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def start(update: Update, context: CoachContext) -> int:
     """/log LINE (one line) or /log (guided)."""
     line = " ".join(context.args or [])
@@ -137,7 +138,7 @@ async def start(update: Update, context: CoachContext) -> int:
     return await _show(update, context)
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def start_for_client(update: Update, context: CoachContext) -> int:
     """Button ``lg c <client>`` on a card, a list or a reminder: guided, client known."""
     query = update.callback_query

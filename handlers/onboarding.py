@@ -8,6 +8,7 @@ from bot.context import CoachContext
 from bot.guard import me_from_user, reply, requires
 from coach.services import people
 from coach.services.errors import ServiceError
+from coach.vocabulary import Role
 
 
 async def start(update: Update, context: CoachContext) -> None:
@@ -28,7 +29,7 @@ async def start(update: Update, context: CoachContext) -> None:
     await reply(update, context, "invite_redeemed", result=result)
 
 
-@requires("admin")
+@requires(Role.ADMIN)
 async def new_team(update: Update, context: CoachContext) -> None:
     """Create a team: /newteam NAME."""
     name = " ".join(context.args or [])
@@ -46,7 +47,7 @@ async def new_team(update: Update, context: CoachContext) -> None:
     await reply(update, context, "team_created", team=team_name)
 
 
-@requires("admin", "lead")
+@requires(Role.ADMIN, Role.LEAD)
 async def invite(update: Update, context: CoachContext) -> None:
     """Create a single-use invite code: /invite advisor|lead|referrer TEAM."""
     args = context.args or []

@@ -20,6 +20,7 @@ from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.services import practice
 from coach.services.errors import ServiceError
+from coach.vocabulary import STAFF_ROLES, Role
 from handlers.help import pressed_before, stale_button
 
 ANSWERING = 0
@@ -33,7 +34,7 @@ async def _refuse(update: Update, context: CoachContext, err: ServiceError) -> N
     await reply(update, context, "errors", code=err.code, **err.params)
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def list_scenarios(update: Update, context: CoachContext) -> None:
     """/practice: scenarios, assigned and recommended first."""
     with context.svc.db.session() as s:
@@ -141,7 +142,7 @@ async def show_model_answer(update: Update, context: CoachContext) -> None:
     await reply(update, context, "practice_model", line=line, model=model)
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def show_progress(update: Update, context: CoachContext) -> None:
     """/progress [@advisor]: history and technique averages (chart from 5 sessions)."""
     handle = (context.args or [None])[0]
@@ -159,7 +160,7 @@ async def show_progress(update: Update, context: CoachContext) -> None:
         await update.effective_message.reply_photo(chart, caption=data.user_name)
 
 
-@requires("lead")
+@requires(Role.LEAD)
 async def review_list(update: Update, context: CoachContext) -> None:
     """/review @advisor: their recent sessions, to open one."""
     handle = (context.args or [None])[0]
@@ -176,7 +177,7 @@ async def review_list(update: Update, context: CoachContext) -> None:
     await reply(update, context, "practice_review_list", name=user.name, items=items)
 
 
-@requires("lead")
+@requires(Role.LEAD)
 async def review_open(update: Update, context: CoachContext) -> None:
     """Button ``pr v <session>``: the transcript with scores, overrides and comments."""
     query = update.callback_query
@@ -195,7 +196,7 @@ async def review_open(update: Update, context: CoachContext) -> None:
     await reply(update, context, "practice_review", r=data)
 
 
-@requires("lead")
+@requires(Role.LEAD)
 async def override(update: Update, context: CoachContext) -> None:
     """/override SESSION TURN SCORE|- [comment]: change a turn's score, tell the advisor."""
     args = context.args or []
@@ -219,7 +220,7 @@ async def override(update: Update, context: CoachContext) -> None:
     await notifier.send_text(context.bot, data.advisor_telegram_id, text)
 
 
-@requires("lead")
+@requires(Role.LEAD)
 async def assign(update: Update, context: CoachContext) -> None:
     """/assign @advisor|team SCENARIO [YYYY-MM-DD]: the advisors are told at once."""
     args = context.args or []

@@ -17,6 +17,7 @@ from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.services import referrals
 from coach.services.errors import ServiceError
+from coach.vocabulary import STAFF_ROLES, Role
 from handlers._flow import cancel_flow
 from handlers.help import stale_button
 
@@ -32,7 +33,7 @@ async def _ask(update: Update, context: CoachContext, step: str, state: int,
     return state
 
 
-@requires("referrer", "lead")
+@requires(Role.REFERRER, Role.LEAD)
 async def start(update: Update, context: CoachContext) -> int:
     """/refer: name → phone → need → urgency → advisor."""
     context.user_data[DRAFT] = {}
@@ -129,7 +130,7 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
         name="refer", persistent=True, allow_reentry=True)
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def decide(update: Update, context: CoachContext) -> None:
     """``rf ok <id>``; ``rf no <id>`` → reason buttons → ``rf no <id> <reason>``."""
     query = update.callback_query
@@ -166,7 +167,7 @@ async def decide(update: Update, context: CoachContext) -> None:
                              markup=rendered.markup)
 
 
-@requires("referrer", "lead")
+@requires(Role.REFERRER, Role.LEAD)
 async def redirect(update: Update, context: CoachContext) -> None:
     """A declined referral: ``rf re <id>`` → advisor buttons → ``rf to <id> <advisor|rot>``."""
     query = update.callback_query
@@ -203,7 +204,7 @@ async def redirect(update: Update, context: CoachContext) -> None:
     await notifier.send_text(context.bot, chat, rendered.text, markup=rendered.markup)
 
 
-@requires("referrer", "lead")
+@requires(Role.REFERRER, Role.LEAD)
 async def mine(update: Update, context: CoachContext) -> None:
     """/myreferrals: what became of the clients I referred."""
     with context.svc.db.session() as s:

@@ -25,6 +25,7 @@ from coach.ics import followups_calendar
 from coach.privacy import mask_name
 from coach.services import followups
 from coach.services.errors import ServiceError
+from coach.vocabulary import STAFF_ROLES
 from handlers._flow import objection_instead
 
 PICK_DATE = 0
@@ -53,7 +54,7 @@ def _parse(update: Update) -> tuple[str, int] | None:
     return (parsed[0], parsed[1]) if parsed else None
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def reminder_button(update: Update, context: CoachContext) -> None:
     """``fu d|h|t|x <id>``: done, +1 hour, tomorrow 9:00, cancel."""
     query = update.callback_query
@@ -83,7 +84,7 @@ async def reminder_button(update: Update, context: CoachContext) -> None:
     await reply(update, context, "followup_updated", action=action, due=due, client_id=client_id)
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def pick_date_start(update: Update, context: CoachContext) -> int:
     """``fu p <id>``: ask for a date."""
     query = update.callback_query
@@ -145,7 +146,7 @@ def pick_date_conversation() -> ConversationHandler:  # type: ignore[type-arg]
 # --- lists, leave, calendar ------------------------------------------------------------
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def list_today(update: Update, context: CoachContext) -> None:
     """/followups: due today and overdue (overdue stay until handled)."""
     svc, me = context.svc, context.caller
@@ -157,7 +158,7 @@ async def list_today(update: Update, context: CoachContext) -> None:
                 flag_days=svc.settings.escalate_advisor_days)
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def list_week(update: Update, context: CoachContext) -> None:
     """/week: the next 7 days."""
     svc, me = context.svc, context.caller
@@ -180,7 +181,7 @@ def _leave_args(args: list[str]) -> tuple[str | None, date, date, str] | None:
         return None
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def leave(update: Update, context: CoachContext) -> None:
     """/leave START END @colleague (or a lead: /leave @advisor START END @colleague)."""
     parsed = _leave_args(context.args or [])
@@ -204,7 +205,7 @@ async def leave(update: Update, context: CoachContext) -> None:
         await notifier.send_text(context.bot, result.colleague_telegram_id, text, db=svc.db)
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def export_ics(update: Update, context: CoachContext) -> None:
     """/export_ics: pending follow-ups as a calendar file for the phone."""
     svc, me = context.svc, context.caller

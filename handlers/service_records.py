@@ -9,6 +9,7 @@ from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.services import service_records as records
 from coach.services.errors import ServiceError
+from coach.vocabulary import STAFF_ROLES
 from handlers._notify import notify, should_mask
 
 
@@ -35,7 +36,7 @@ def _id_and_text(args: list[str]) -> tuple[int, str] | None:
 # --- complaints -----------------------------------------------------------------------------
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def complaint(update: Update, context: CoachContext) -> None:
     """/complaint CLIENT text: record it (category guessed) and tell the team lead."""
     svc, me = context.svc, context.caller
@@ -52,7 +53,7 @@ async def complaint(update: Update, context: CoachContext) -> None:
                 mask=should_mask(update, context, own=line.own))
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def list_complaints(update: Update, context: CoachContext) -> None:
     """/complaints: the open ones (a lead: the team's; an advisor: their own)."""
     with context.svc.db.session() as s:
@@ -61,7 +62,7 @@ async def list_complaints(update: Update, context: CoachContext) -> None:
                 privacy=context.svc.settings.privacy_mode)
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def resolve(update: Update, context: CoachContext) -> None:
     """/resolve ID note: close a complaint with how it was handled."""
     parsed = _id_and_text(list(context.args or []))
@@ -83,7 +84,7 @@ async def resolve(update: Update, context: CoachContext) -> None:
 # --- questions ---------------------------------------------------------------------------------
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def question(update: Update, context: CoachContext) -> None:
     """/question CLIENT text: a question to answer within two weeks."""
     svc, me = context.svc, context.caller
@@ -99,7 +100,7 @@ async def question(update: Update, context: CoachContext) -> None:
                 mask=should_mask(update, context, own=line.own))
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def list_questions(update: Update, context: CoachContext) -> None:
     """/questions: open questions, oldest first."""
     svc = context.svc
@@ -109,7 +110,7 @@ async def list_questions(update: Update, context: CoachContext) -> None:
                 privacy=svc.settings.privacy_mode)
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def answer(update: Update, context: CoachContext) -> None:
     """/answer ID reply: the question is answered and closed."""
     parsed = _id_and_text(list(context.args or []))
@@ -133,7 +134,7 @@ async def answer(update: Update, context: CoachContext) -> None:
 # --- unmet needs ---------------------------------------------------------------------------------
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def need(update: Update, context: CoachContext) -> None:
     """/need CLIENT tag text: a product the client wanted and we could not offer."""
     svc, me = context.svc, context.caller
@@ -149,7 +150,7 @@ async def need(update: Update, context: CoachContext) -> None:
                 mask=should_mask(update, context, own=True))
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def list_needs(update: Update, context: CoachContext) -> None:
     """/needs: this month's unmet needs grouped by tag (a lead: the team's)."""
     svc = context.svc

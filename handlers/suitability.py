@@ -12,6 +12,7 @@ from coach.services import clients, products
 from coach.services import suitability_check as suit
 from coach.services.errors import ServiceError
 from coach.services.interactions import LogDraft
+from coach.vocabulary import STAFF_ROLES, Role
 from handlers._notify import notify, should_mask
 from handlers.help import stale_button
 from storage.models import Product
@@ -26,7 +27,7 @@ async def _error(update: Update, context: CoachContext, err: ServiceError) -> No
 # --- the catalogue ----------------------------------------------------------------------
 
 
-@requires("advisor", "lead", "referrer")
+@requires(*STAFF_ROLES, Role.REFERRER)
 async def show_product(update: Update, context: CoachContext) -> None:
     """/product CODE (or exact name): the product card, benefit first; /product lists all."""
     query = " ".join(context.args or [])
@@ -43,7 +44,7 @@ async def show_product(update: Update, context: CoachContext) -> None:
     await reply(update, context, "product_card", p=view)
 
 
-@requires("advisor", "lead", "referrer")
+@requires(*STAFF_ROLES, Role.REFERRER)
 async def product_button(update: Update, context: CoachContext) -> None:
     """Button ``pd <id>``: a product card (the catalogue is not secret, ids are checked)."""
     query = update.callback_query
@@ -83,7 +84,7 @@ async def _show_check(update: Update, context: CoachContext, client_id: int,
                 mask=should_mask(update, context, own=check.own))
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def suit_command(update: Update, context: CoachContext) -> None:
     """/suit CLIENT PRODUCT: suitable or not, and why; suitable alternatives if not."""
     words = list(context.args or [])
@@ -110,7 +111,7 @@ async def suit_command(update: Update, context: CoachContext) -> None:
                 choices=found.choices, product_id=product_id)
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def suit_button(update: Update, context: CoachContext) -> None:
     """Button ``su <client> <product>``: the check again (access re-checked)."""
     query = update.callback_query
@@ -126,7 +127,7 @@ async def suit_button(update: Update, context: CoachContext) -> None:
 # --- /qualify ------------------------------------------------------------------------------
 
 
-@requires("advisor", "lead")
+@requires(*STAFF_ROLES)
 async def qualify(update: Update, context: CoachContext) -> None:
     """/qualify [@member [CODE|-CODE]]: list, grant or revoke seller qualifications."""
     args = list(context.args or [])

@@ -14,6 +14,7 @@ from coach.reports import table
 from coach.reports.team import team_chart_png, team_report_xlsx
 from coach.services import reports
 from coach.services.errors import ServiceError
+from coach.vocabulary import Role
 from handlers.help import pressed_before, stale_button
 
 LABELS = ("advisor", "calls", "meetings", "sales", "amount", "overdue", "day", "referrer",
@@ -28,7 +29,7 @@ def _labels(context: CoachContext) -> dict[str, str]:
             for key in LABELS}
 
 
-@requires("lead")
+@requires(Role.LEAD)
 async def team(update: Update, context: CoachContext) -> None:
     """/team: today's table per advisor, plus referral counts."""
     svc = context.svc
@@ -43,7 +44,7 @@ async def team(update: Update, context: CoachContext) -> None:
                 short_amount=table.compact_amount)
 
 
-@requires("lead")
+@requires(Role.LEAD)
 async def report(update: Update, context: CoachContext) -> None:
     """/report week|month: summary, chart (PNG) and Excel workbook."""
     kind = (context.args or ["week"])[0].lower()
@@ -67,7 +68,7 @@ async def report(update: Update, context: CoachContext) -> None:
                                  filename=f"team-{kind}-{data.end.isoformat()}.xlsx")
 
 
-@requires("lead")
+@requires(Role.LEAD)
 async def overdue(update: Update, context: CoachContext) -> None:
     """/overdue: follow-ups of the team more than 3 days overdue, to reassign."""
     svc = context.svc
@@ -81,7 +82,7 @@ async def overdue(update: Update, context: CoachContext) -> None:
     await reply(update, context, "team_overdue", lines=lines)
 
 
-@requires("lead")
+@requires(Role.LEAD)
 async def overdue_button(update: Update, context: CoachContext) -> None:
     """``ov r <followup>`` → pick an advisor; ``ov to <followup> <user>`` → reassign."""
     query = update.callback_query

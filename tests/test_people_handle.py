@@ -36,3 +36,14 @@ def test_every_feature_finds_the_member_the_same_way(services) -> None:  # type:
             assert followups._member(s, me, handle) is advisor  # noqa: SLF001
         with pytest.raises(ServiceError):
             practice.find_member(s, me, "@nobody")
+
+
+def test_vocabulary_matches_what_is_stored() -> None:
+    from coach.services.followups import ACTIVE
+    from coach.vocabulary import OPEN_FOLLOWUP, DeliveryStatus, FollowUpStatus, Role
+
+    # members are the stored strings: rows written before the enums read the same
+    assert Role("lead") is Role.LEAD and Role.LEAD == "lead"
+    assert FollowUpStatus("snoozed") in OPEN_FOLLOWUP and ACTIVE == OPEN_FOLLOWUP
+    assert {s.value for s in DeliveryStatus} == {"sent", "blocked", "retry", "failed"}
+    assert people.ROLES == ("advisor", "lead", "referrer", "admin")

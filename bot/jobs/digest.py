@@ -14,6 +14,7 @@ from bot.services import Services
 from coach.cadence import CadenceConfig
 from coach.clock import local_day
 from coach.services import digest, people
+from coach.vocabulary import DeliveryStatus
 from storage.models import User
 
 BATCH = 200  # advisors per set of checklist queries
@@ -55,8 +56,8 @@ async def _send_due(app: Application, kind: str) -> None:  # type: ignore[type-a
                                                 markup=markup)
             with svc.db.session() as s:
                 digest.mark_sent(s, user_id=item.user.id, kind=kind, local_date=item.local_date,
-                                 now=svc.clock.now(), ok=delivery.status != "retry")
-            if delivery.status == "blocked":
+                                 now=svc.clock.now(), ok=delivery.status != DeliveryStatus.RETRY)
+            if delivery.status == DeliveryStatus.BLOCKED:
                 notifier.mark_blocked(svc.db, item.user.telegram_id)
 
 

@@ -7,6 +7,7 @@ from telegram.ext import Application
 from bot import notifier
 from bot.services import Services
 from coach.services import service_records as records
+from coach.vocabulary import DeliveryStatus
 
 
 async def send_question_reminders(app: Application) -> None:  # type: ignore[type-arg]
@@ -22,9 +23,9 @@ async def send_question_reminders(app: Application) -> None:  # type: ignore[typ
                                        q=item.question, tz=person.timezone, mask=False)
         delivery = await notifier.send_text(app.bot, person.telegram_id, rendered.text,
                                             markup=rendered.markup)
-        if delivery.status == "retry":
+        if delivery.status == DeliveryStatus.RETRY:
             retry.append(item.question.id)
-        elif delivery.status == "blocked":
+        elif delivery.status == DeliveryStatus.BLOCKED:
             notifier.mark_blocked(svc.db, person.telegram_id)
     if retry:
         with svc.db.session() as s:

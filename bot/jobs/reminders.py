@@ -13,6 +13,7 @@ from bot.scheduler import worker_name
 from bot.services import Services
 from coach.clock import local_day
 from coach.services import followups
+from coach.vocabulary import DeliveryStatus
 
 RETRY_AFTER = timedelta(minutes=5)
 BATCH = 200  # reminders claimed per tick; the rest wait for the next tick
@@ -72,12 +73,13 @@ async def send_due_reminders(app: Application) -> None:  # type: ignore[type-arg
     def record(message: notifier.Outgoing, delivery: notifier.Delivery) -> None:
         # committed right after each send: a crash later cannot resend this one
         with svc.db.session() as s:
-            if delivery.status == "sent":
+            if delivery.status == DeliveryStatus.SENT:
                 followups.mark_sent(s, message.key, worker=worker, now=svc.clock.now())
             else:
                 followups.release(s, message.key, worker=worker,
                                   retry_at=svc.clock.now() + RETRY_AFTER,
-                                  give_up=delivery.status in ("blocked", "failed"))
+                                  give_up=delivery.status in (DeliveryStatus.BLOCKED,
+                                                              DeliveryStatus.FAILED))
 
     await notifier.send_all(app.bot, outgoing, db=svc.db, on_result=record)
 
@@ -94,7 +96,7 @@ async def escalate_overdue(app: Application) -> None:  # type: ignore[type-arg]
                                  days=svc.settings.escalate_lead_days)
         delivery = await notifier.send_text(app.bot, escalation.lead_telegram_id, text,
                                             db=svc.db)
-        if delivery.status == "retry":  # told next tick instead
+        if delivery.status == DeliveryStatus.RETRY:  # told next tick instead
             with svc.db.session() as s:
                 followups.unmark_escalated(s, [item[0] for item in escalation.items])
 

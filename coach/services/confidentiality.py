@@ -24,6 +24,7 @@ from coach.forget_variants import Needles, needles_for
 from coach.services.clients import get_visible_client
 from coach.services.errors import ServiceError
 from coach.services.oversight import Recipient, overseers_of
+from coach.vocabulary import OPEN_FOLLOWUP
 from storage.models import (
     AccessAudit,
     Appointment,
@@ -54,7 +55,7 @@ _NOT_SWEPT = {"users", "teams", "invite_codes", "products", "qualifications",
               "processed_updates", "alembic_version"}
 # Another client may share part of the name ("王五" and "王五一"): names are never swept.
 _NOT_SWEPT_COLUMNS = {("clients", "name")}
-_OPEN = ("pending", "sending", "sent", "snoozed")
+_OPEN = OPEN_FOLLOWUP
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from coach.actor import Me
 from coach.clock import Clock
 from coach.services import people
 from coach.services.errors import ServiceError
+from coach.vocabulary import OPEN_FOLLOWUP
 from storage.models import Appointment, Client, FollowUp, Interaction, Leave, User
 
 __all__ = [
@@ -55,7 +56,7 @@ __all__ = [
     "unmark_escalated",
 ]
 
-ACTIVE = ("pending", "sending", "sent", "snoozed")
+ACTIVE = OPEN_FOLLOWUP
 CLAIMABLE = ("pending", "snoozed")
 MAX_LEAVE_DAYS = 92
 

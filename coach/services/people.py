@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from coach.clock import Clock
 from coach.services.errors import ServiceError
+from coach.vocabulary import Role
 from storage.models import InviteCode, Team, User
 
 __all__ = [
@@ -33,8 +34,8 @@ __all__ = [
     "update_settings",
 ]
 
-ROLES = ("advisor", "lead", "referrer", "admin")
-INVITE_ROLES = ("advisor", "lead", "referrer")
+ROLES = tuple(Role)
+INVITE_ROLES = (Role.ADVISOR, Role.LEAD, Role.REFERRER)
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
 
 

@@ -20,6 +20,7 @@ from coach.actor import Me
 from coach.clock import Clock
 from coach.services import people
 from coach.services.errors import ServiceError
+from coach.vocabulary import OPEN_FOLLOWUP
 from storage.models import Client, FollowUp, StaffAudit, Team, User
 
 __all__ = [
@@ -30,7 +31,7 @@ __all__ = [
     "set_disabled",
 ]
 
-_OPEN = ("pending", "sending", "sent", "snoozed")
+_OPEN = OPEN_FOLLOWUP
 
 
 @dataclass(frozen=True)
