@@ -22,7 +22,6 @@ from functools import lru_cache
 from typing import Any
 
 import opencc
-from pypinyin import Style, pinyin
 
 from coach.privacy import COMPOUND_SURNAMES
 
@@ -92,6 +91,8 @@ def _latin_regex(words: list[str]) -> re.Pattern[str]:
 
 def _name_patterns(name: str) -> list[Pattern]:
     """Pinyin (plain and with tone marks) in both orders, or the words of a Latin name."""
+    from pypinyin import Style, pinyin  # ~60 MB of dictionaries: only when forgetting
+
     if not _HAN.search(name):
         words = [w for w in re.split(r"[\s\-_.·]+", name) if w]
         if len(words) < 2 and len(name) < 4:

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Generic, NamedTuple, TypeVar
 
-from pypinyin import Style, lazy_pinyin, pinyin
 from rapidfuzz import fuzz
 
 from coach.privacy import COMPOUND_SURNAMES
@@ -86,6 +85,9 @@ def _is_han(ch: str) -> bool:
 @lru_cache(maxsize=16384)
 def _readings(ch: str) -> tuple[str, ...]:
     """Toneless readings of one character, the most common first (at most three)."""
+    # imported here: pypinyin's dictionaries take ~60 MB, and bulk imports never need them
+    from pypinyin import Style, lazy_pinyin, pinyin
+
     first = lazy_pinyin(ch, style=Style.NORMAL)[0]
     others = pinyin(ch, style=Style.NORMAL, heteronym=True)[0]
     return tuple(dict.fromkeys([first, *others]))[:3]
