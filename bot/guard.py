@@ -20,11 +20,12 @@ from telegram.ext import ApplicationHandlerStop
 from bot.context import CoachContext, Me
 from bot.i18n import from_telegram, normalize_locale
 from coach.services import people
+from coach.services.errors import ServiceError
 from coach.textsplit import is_too_long, split_message
 from coach.vocabulary import Role
 from storage.models import ProcessedUpdate, User
 
-__all__ = ["guard", "requires", "reply", "me_from_user"]
+__all__ = ["guard", "requires", "reply", "me_from_user", "service_errors"]
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, CoachContext], Awaitable[Any]]
@@ -151,6 +152,29 @@ async def _turn_away(update: Update, context: CoachContext) -> None:
     chat = update.effective_chat
     if chat is not None and chat.type == "private" and update.effective_message is not None:
         await update.effective_message.reply_text(text)
+
+
+def service_errors(result: Any = None) -> Callable[[Callable[..., Awaitable[Any]]],
+                                                   Callable[..., Awaitable[Any]]]:
+    """Turn an expected refusal (``ServiceError``) into the ``errors`` reply.
+
+    The one place a service's refusal becomes words: the caller gets the message for
+    ``err.code`` (with its params; button handlers answer their query first, as always),
+    and the handler returns ``result`` (``ConversationHandler.END`` for a flow step that ends).
+    """
+
+    def decorate(func: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        @functools.wraps(func)
+        async def wrapper(update: Update, context: CoachContext, *args: Any) -> Any:
+            try:
+                return await func(update, context, *args)
+            except ServiceError as err:
+                await reply(update, context, "errors", code=err.code, **err.params)
+                return result
+
+        return wrapper
+
+    return decorate
 
 
 def requires(*roles: Role) -> Callable[[Handler], Handler]:

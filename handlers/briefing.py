@@ -19,7 +19,7 @@ from telegram.ext import (
 from bot import callback
 from bot.callback import ID, TOKEN, one_of
 from bot.context import CoachContext
-from bot.guard import reply, requires
+from bot.guard import reply, requires, service_errors
 from bot.jobs import briefings as briefing_jobs
 from coach.services import briefing, people
 from coach.services.errors import ServiceError
@@ -206,6 +206,7 @@ async def button(update: Update, context: CoachContext) -> int | None:
     return await _ask(update, context, PREVIEW)
 
 
+@service_errors(ConversationHandler.END)
 async def _finish(update: Update, context: CoachContext, action: str, at: str | None) -> int:
     svc, me = context.svc, context.caller
     draft = dict(_draft(context))
@@ -215,19 +216,15 @@ async def _finish(update: Update, context: CoachContext, action: str, at: str | 
         if send_at is None:
             return await _ask(update, context, PREVIEW, error="time")
     payload = {k: v for k, v in draft.items() if k not in ("group", "nudge", "time")}
-    try:
-        with svc.db.session() as s:
-            row = briefing.create(s, me, payload, now=svc.clock.now(), send_at=send_at,
-                                  repeat_workdays=action == "rep",
-                                  include_group=bool(draft.get("group")),
-                                  nudge=draft.get("nudge"))
-            briefing_id, when, nudge_at = row.id, row.send_at, row.nudge_at
-            started = (briefing.start_sending(s, row.id, now=svc.clock.now(),
-                                                  region=svc.settings.holiday_region)
-                       if send_at is None else 0)
-    except ServiceError as err:
-        await reply(update, context, "errors", code=err.code, **err.params)
-        return ConversationHandler.END
+    with svc.db.session() as s:
+        row = briefing.create(s, me, payload, now=svc.clock.now(), send_at=send_at,
+                              repeat_workdays=action == "rep",
+                              include_group=bool(draft.get("group")),
+                              nudge=draft.get("nudge"))
+        briefing_id, when, nudge_at = row.id, row.send_at, row.nudge_at
+        started = (briefing.start_sending(s, row.id, now=svc.clock.now(),
+                                              region=svc.settings.holiday_region)
+                   if send_at is None else 0)
     context.user_data.pop(DRAFT, None)
     await reply(update, context, "briefing_scheduled", now=send_at is None, when=when,
                 members=started, repeat=action == "rep", briefing_id=briefing_id,

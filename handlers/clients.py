@@ -16,7 +16,7 @@ from telegram.ext import (
 from bot import callback
 from bot.callback import ID, TOKEN, one_of
 from bot.context import CoachContext
-from bot.guard import reply, requires
+from bot.guard import reply, requires, service_errors
 from coach.names import plausible_person_name
 from coach.services import clients
 from coach.services.errors import ServiceError
@@ -33,15 +33,12 @@ ADD_VALUES: dict[str, tuple[str, ...]] = {
     "assessed": ("today", "-"), "birthday": ("-",), "save": ("-",)}
 
 
+@service_errors()
 async def show_card(update: Update, context: CoachContext, client_id: int) -> None:
     svc = context.svc
-    try:
-        with svc.db.session() as s:
-            card = clients.load_card(s, context.caller, client_id, clock=svc.clock,
-                                     assessment_valid_days=svc.settings.risk_assessment_valid_days)
-    except ServiceError as err:
-        await reply(update, context, "errors", code=err.code)
-        return
+    with svc.db.session() as s:
+        card = clients.load_card(s, context.caller, client_id, clock=svc.clock,
+                                 assessment_valid_days=svc.settings.risk_assessment_valid_days)
     chat = update.effective_chat  # privacy mode: no client names in group chats
     await reply(update, context, "client_card", card=card, mask=svc.settings.privacy_mode
                 and chat is not None and chat.type != "private")
@@ -204,22 +201,19 @@ async def add_date(update: Update, context: CoachContext) -> int:
     return next_step[1]
 
 
+@service_errors(ConversationHandler.END)
 async def _save(update: Update, context: CoachContext) -> int:
     data = context.user_data.pop(DRAFT, {})
     svc = context.svc
-    try:
-        draft = clients.ClientDraft.from_dict({
-            "name": data.get("name"), "phone": data.get("phone"), "tier": data.get("tier"),
-            "aum": data.get("aum"), "risk_tolerance": data.get("risk"),
-            "risk_assessed_on": data.get("assessed"), "birthday": data.get("birthday")})
-        with svc.db.session() as s:
-            client = clients.add_client(s, context.caller, draft, clock=svc.clock,
-                                        thresholds=svc.settings.tier_thresholds,
-                                        callback_days=svc.settings.new_account_callback_days)
-            client_id, name = client.id, client.name
-    except ServiceError as err:
-        await reply(update, context, "errors", code=err.code)
-        return ConversationHandler.END
+    draft = clients.ClientDraft.from_dict({
+        "name": data.get("name"), "phone": data.get("phone"), "tier": data.get("tier"),
+        "aum": data.get("aum"), "risk_tolerance": data.get("risk"),
+        "risk_assessed_on": data.get("assessed"), "birthday": data.get("birthday")})
+    with svc.db.session() as s:
+        client = clients.add_client(s, context.caller, draft, clock=svc.clock,
+                                    thresholds=svc.settings.tier_thresholds,
+                                    callback_days=svc.settings.new_account_callback_days)
+        client_id, name = client.id, client.name
     await reply(update, context, "addclient_done", name=name, client_id=client_id)
     return ConversationHandler.END
 

@@ -10,7 +10,7 @@ from telegram import Update
 from bot import callback
 from bot.callback import ID, one_of
 from bot.context import CoachContext
-from bot.guard import reply, requires
+from bot.guard import reply, requires, service_errors
 from coach.actor import Me
 from coach.services import clients
 from coach.services import confidentiality as conf
@@ -32,10 +32,7 @@ def _one_client(session: Session, me: Me, query: str) -> int:
     raise ServiceError("client_not_found")
 
 
-async def _error(update: Update, context: CoachContext, err: ServiceError) -> None:
-    await reply(update, context, "errors", code=err.code, **err.params)
-
-
+@service_errors()
 @requires(Role.LEAD)
 async def audit(update: Update, context: CoachContext) -> None:
     """/audit CLIENT: every read of the card by someone other than its advisor."""
@@ -44,17 +41,14 @@ async def audit(update: Update, context: CoachContext) -> None:
         await reply(update, context, "usage", command="audit")
         return
     svc = context.svc
-    try:
-        with svc.db.session() as s:
-            client_id = _one_client(s, context.caller, query)
-            _, name, lines = conf.audit_log(s, context.caller, client_id, clock=svc.clock)
-    except ServiceError as err:
-        await _error(update, context, err)
-        return
+    with svc.db.session() as s:
+        client_id = _one_client(s, context.caller, query)
+        _, name, lines = conf.audit_log(s, context.caller, client_id, clock=svc.clock)
     await reply(update, context, "audit_list", name=name, lines=lines,
                 mask=should_mask(update, context, own=False))
 
 
+@service_errors()
 @requires(*STAFF_ROLES)
 async def forget(update: Update, context: CoachContext) -> None:
     """/forget CLIENT: an advisor asks their lead; a lead or admin confirms and deletes."""
@@ -63,17 +57,13 @@ async def forget(update: Update, context: CoachContext) -> None:
         await reply(update, context, "usage", command="forget")
         return
     svc, me = context.svc, context.caller
-    try:
-        with svc.db.session() as s:
-            client_id = _one_client(s, me, query)
-            if me.role in ("lead", "admin"):
-                client_id, name = conf.forgettable(s, me, client_id)
-                leads = []
-            else:
-                name, leads = conf.request_forget(s, me, client_id, clock=svc.clock)
-    except ServiceError as err:
-        await _error(update, context, err)
-        return
+    with svc.db.session() as s:
+        client_id = _one_client(s, me, query)
+        if me.role in ("lead", "admin"):
+            client_id, name = conf.forgettable(s, me, client_id)
+            leads = []
+        else:
+            name, leads = conf.request_forget(s, me, client_id, clock=svc.clock)
     if me.role in ("lead", "admin"):
         await reply(update, context, "forget_confirm", client_id=client_id, name=name,
                     mask=should_mask(update, context, own=False))
@@ -92,6 +82,7 @@ def _scrub_memory(context: CoachContext, needles: conf.Needles) -> None:
         data.update(cleaned)
 
 
+@service_errors()
 @requires(Role.LEAD)
 async def forget_button(update: Update, context: CoachContext) -> None:
     """``fg ok <id>`` deletes, ``fg no <id>`` declines; both re-check the caller's access."""
@@ -104,20 +95,16 @@ async def forget_button(update: Update, context: CoachContext) -> None:
     await query.answer()
     verdict, wanted = parsed
     svc, me = context.svc, context.caller
-    try:
-        with svc.db.session() as s:
-            if verdict == "no":
-                client_id, name = conf.forgettable(s, me, wanted)
-                result = None
-            else:
-                result = conf.forget_client(s, me, wanted, clock=svc.clock)
-                client_id, name = result.client_id, result.name
-            row = s.get(Client, client_id)
-            owner = s.get(User, row.advisor_id) if row else None
-            tell = [recipient(owner)] if owner and owner.id != me.user_id else []
-    except ServiceError as err:
-        await _error(update, context, err)
-        return
+    with svc.db.session() as s:
+        if verdict == "no":
+            client_id, name = conf.forgettable(s, me, wanted)
+            result = None
+        else:
+            result = conf.forget_client(s, me, wanted, clock=svc.clock)
+            client_id, name = result.client_id, result.name
+        row = s.get(Client, client_id)
+        owner = s.get(User, row.advisor_id) if row else None
+        tell = [recipient(owner)] if owner and owner.id != me.user_id else []
     if result is not None:
         _scrub_memory(context, result.needles)
     await notify(context, tell, "forget_decided", client_id=client_id, name=name,

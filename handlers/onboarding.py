@@ -5,9 +5,8 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import CoachContext
-from bot.guard import me_from_user, reply, requires
+from bot.guard import me_from_user, reply, requires, service_errors
 from coach.services import people
-from coach.services.errors import ServiceError
 from coach.vocabulary import Role
 
 
@@ -29,6 +28,7 @@ async def start(update: Update, context: CoachContext) -> None:
     await reply(update, context, "invite_redeemed", result=result)
 
 
+@service_errors()
 @requires(Role.ADMIN)
 async def new_team(update: Update, context: CoachContext) -> None:
     """Create a team: /newteam NAME."""
@@ -37,16 +37,13 @@ async def new_team(update: Update, context: CoachContext) -> None:
         await reply(update, context, "usage", command="newteam")
         return
     svc = context.svc
-    try:
-        with svc.db.session() as s:
-            team = people.create_team(s, name, clock=svc.clock)
-            team_name = team.name
-    except ServiceError as err:
-        await reply(update, context, "errors", code=err.code, **err.params)
-        return
+    with svc.db.session() as s:
+        team = people.create_team(s, name, clock=svc.clock)
+        team_name = team.name
     await reply(update, context, "team_created", team=team_name)
 
 
+@service_errors()
 @requires(Role.ADMIN, Role.LEAD)
 async def invite(update: Update, context: CoachContext) -> None:
     """Create a single-use invite code: /invite advisor|lead|referrer TEAM."""
@@ -55,15 +52,11 @@ async def invite(update: Update, context: CoachContext) -> None:
         await reply(update, context, "usage", command="invite")
         return
     svc, me = context.svc, context.caller
-    try:
-        with svc.db.session() as s:
-            creator = people.get_user(s, me.user_id)
-            code = people.create_invite(
-                s, role=args[0].lower(), team_name=" ".join(args[1:]), created_by=creator,
-                clock=svc.clock, ttl_days=svc.settings.invite_ttl_days)
-            invite_code, expires_at = code.code, code.expires_at
-    except ServiceError as err:
-        await reply(update, context, "errors", code=err.code, **err.params)
-        return
+    with svc.db.session() as s:
+        creator = people.get_user(s, me.user_id)
+        code = people.create_invite(
+            s, role=args[0].lower(), team_name=" ".join(args[1:]), created_by=creator,
+            clock=svc.clock, ttl_days=svc.settings.invite_ttl_days)
+        invite_code, expires_at = code.code, code.expires_at
     await reply(update, context, "invite_created", code=invite_code, role=args[0].lower(),
                 expires_at=expires_at, bot_username=context.bot.username)

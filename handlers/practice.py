@@ -17,9 +17,8 @@ from telegram.ext import (
 from bot import callback, notifier
 from bot.callback import ID, INDEX, TOKEN
 from bot.context import CoachContext
-from bot.guard import reply, requires
+from bot.guard import reply, requires, service_errors
 from coach.services import practice
-from coach.services.errors import ServiceError
 from coach.vocabulary import STAFF_ROLES, Role
 from handlers.help import pressed_before, stale_button
 
@@ -30,10 +29,6 @@ def _lang(context: CoachContext) -> str:
     return "en" if context.locale == "en" else "zh"
 
 
-async def _refuse(update: Update, context: CoachContext, err: ServiceError) -> None:
-    await reply(update, context, "errors", code=err.code, **err.params)
-
-
 @requires(*STAFF_ROLES)
 async def list_scenarios(update: Update, context: CoachContext) -> None:
     """/practice: scenarios, assigned and recommended first."""
@@ -42,6 +37,7 @@ async def list_scenarios(update: Update, context: CoachContext) -> None:
     await reply(update, context, "practice_list", items=items, lang=_lang(context))
 
 
+@service_errors(ConversationHandler.END)
 async def start_scenario(update: Update, context: CoachContext) -> int | None:
     """Button ``pr s <scenario>``: the customer speaks first."""
     query = update.callback_query
@@ -56,18 +52,15 @@ async def start_scenario(update: Update, context: CoachContext) -> int | None:
     if context.me is None or context.me.role not in ("advisor", "lead", "admin"):
         return ConversationHandler.END
     svc = context.svc
-    try:
-        with svc.db.session() as s:
-            _, scenario, line = practice.start_scenario(s, context.caller, parsed[0],
-                                                        clock=svc.clock, lang=_lang(context))
-    except ServiceError as err:
-        await _refuse(update, context, err)
-        return ConversationHandler.END
+    with svc.db.session() as s:
+        _, scenario, line = practice.start_scenario(s, context.caller, parsed[0],
+                                                    clock=svc.clock, lang=_lang(context))
     await reply(update, context, "practice_start", scenario=scenario, line=line,
                 lang=_lang(context))
     return ANSWERING
 
 
+@service_errors(ConversationHandler.END)
 async def start_drill(update: Update, context: CoachContext) -> int | None:
     """Button ``sc pr <script_id>`` on a script card: one-turn drill on that objection."""
     query = update.callback_query
@@ -84,29 +77,22 @@ async def start_drill(update: Update, context: CoachContext) -> int | None:
     if script is None or not script.triggers:
         await reply(update, context, "errors", code="scenario_not_found")
         return ConversationHandler.END
-    try:
-        with svc.db.session() as s:
-            _, line = practice.start_drill(s, context.caller, category=script.category,
-                                           customer_line=script.triggers[0], clock=svc.clock,
-                                           lang=_lang(context))
-    except ServiceError as err:
-        await _refuse(update, context, err)
-        return ConversationHandler.END
+    with svc.db.session() as s:
+        _, line = practice.start_drill(s, context.caller, category=script.category,
+                                       customer_line=script.triggers[0], clock=svc.clock,
+                                       lang=_lang(context))
     await reply(update, context, "practice_start", scenario=None, line=line, lang=_lang(context))
     return ANSWERING
 
 
+@service_errors(ConversationHandler.END)
 async def answer(update: Update, context: CoachContext) -> int:
     """The advisor's reply: score it, show feedback and the customer's next line."""
     assert update.message is not None
     svc = context.svc
-    try:
-        with svc.db.session() as s:
-            outcome = practice.reply(s, context.caller, update.message.text or "",
-                                     clock=svc.clock)
-    except ServiceError as err:
-        await _refuse(update, context, err)
-        return ConversationHandler.END
+    with svc.db.session() as s:
+        outcome = practice.reply(s, context.caller, update.message.text or "",
+                                 clock=svc.clock)
     if outcome.result is None:
         await reply(update, context, "errors", code="practice_expired")
         return ConversationHandler.END
@@ -123,6 +109,7 @@ async def stop(update: Update, context: CoachContext) -> int:
     return ConversationHandler.END
 
 
+@service_errors()
 async def show_model_answer(update: Update, context: CoachContext) -> None:
     """Button ``pr m <session> <turn>``: the model answer for that turn."""
     query = update.callback_query
@@ -132,26 +119,19 @@ async def show_model_answer(update: Update, context: CoachContext) -> None:
         await stale_button(update, context)
         return
     await query.answer()
-    try:
-        with context.svc.db.session() as s:
-            line, model = practice.model_answer(s, context.caller, parsed[0], parsed[1],
-                                                _lang(context))
-    except ServiceError as err:
-        await _refuse(update, context, err)
-        return
+    with context.svc.db.session() as s:
+        line, model = practice.model_answer(s, context.caller, parsed[0], parsed[1],
+                                            _lang(context))
     await reply(update, context, "practice_model", line=line, model=model)
 
 
+@service_errors()
 @requires(*STAFF_ROLES)
 async def show_progress(update: Update, context: CoachContext) -> None:
     """/progress [@advisor]: history and technique averages (chart from 5 sessions)."""
     handle = (context.args or [None])[0]
-    try:
-        with context.svc.db.session() as s:
-            data = practice.progress(s, context.caller, handle)
-    except ServiceError as err:
-        await _refuse(update, context, err)
-        return
+    with context.svc.db.session() as s:
+        data = practice.progress(s, context.caller, handle)
     await reply(update, context, "practice_progress", p=data)
     if data.sessions >= 5 and update.effective_message is not None:
         from coach.reports.practice_chart import progress_png
@@ -160,6 +140,7 @@ async def show_progress(update: Update, context: CoachContext) -> None:
         await update.effective_message.reply_photo(chart, caption=data.user_name)
 
 
+@service_errors()
 @requires(Role.LEAD)
 async def review_list(update: Update, context: CoachContext) -> None:
     """/review @advisor: their recent sessions, to open one."""
@@ -167,16 +148,13 @@ async def review_list(update: Update, context: CoachContext) -> None:
     if not handle:
         await reply(update, context, "usage", command="review")
         return
-    try:
-        with context.svc.db.session() as s:
-            user, rows = practice.last_sessions(s, context.caller, handle)
-            items = [(r.id, r.scenario_id, r.total_score, r.started_at) for r in rows]
-    except ServiceError as err:
-        await _refuse(update, context, err)
-        return
+    with context.svc.db.session() as s:
+        user, rows = practice.last_sessions(s, context.caller, handle)
+        items = [(r.id, r.scenario_id, r.total_score, r.started_at) for r in rows]
     await reply(update, context, "practice_review_list", name=user.name, items=items)
 
 
+@service_errors()
 @requires(Role.LEAD)
 async def review_open(update: Update, context: CoachContext) -> None:
     """Button ``pr v <session>``: the transcript with scores, overrides and comments."""
@@ -187,15 +165,12 @@ async def review_open(update: Update, context: CoachContext) -> None:
         await stale_button(update, context)
         return
     await query.answer()
-    try:
-        with context.svc.db.session() as s:
-            data = practice.review(s, context.caller, parsed[0])
-    except ServiceError as err:
-        await _refuse(update, context, err)
-        return
+    with context.svc.db.session() as s:
+        data = practice.review(s, context.caller, parsed[0])
     await reply(update, context, "practice_review", r=data)
 
 
+@service_errors()
 @requires(Role.LEAD)
 async def override(update: Update, context: CoachContext) -> None:
     """/override SESSION TURN SCORE|- [comment]: change a turn's score, tell the advisor."""
@@ -207,19 +182,16 @@ async def override(update: Update, context: CoachContext) -> None:
         await reply(update, context, "usage", command="override")
         return
     svc = context.svc
-    try:
-        with svc.db.session() as s:
-            data = practice.override_turn(s, context.caller, session_id, turn - 1,
-                                          score, " ".join(args[3:]), clock=svc.clock)
-    except ServiceError as err:
-        await _refuse(update, context, err)
-        return
+    with svc.db.session() as s:
+        data = practice.override_turn(s, context.caller, session_id, turn - 1,
+                                      score, " ".join(args[3:]), clock=svc.clock)
     await reply(update, context, "practice_review", r=data)
     text = svc.renderer.text("practice_overridden", context.locale, me=context.me, r=data,
                              turn=turn, score=score, comment=" ".join(args[3:]))
     await notifier.send_text(context.bot, data.advisor_telegram_id, text)
 
 
+@service_errors()
 @requires(Role.LEAD)
 async def assign(update: Update, context: CoachContext) -> None:
     """/assign @advisor|team SCENARIO [YYYY-MM-DD]: the advisors are told at once."""
@@ -233,13 +205,9 @@ async def assign(update: Update, context: CoachContext) -> None:
     except ValueError:
         await reply(update, context, "errors", code="date_invalid", value=args[2])
         return
-    try:
-        with svc.db.session() as s:
-            members = practice.assign(s, context.caller, args[0], args[1], due, clock=svc.clock)
-            targets = [(m.telegram_id, m.language, m.name) for m in members]
-    except ServiceError as err:
-        await _refuse(update, context, err)
-        return
+    with svc.db.session() as s:
+        members = practice.assign(s, context.caller, args[0], args[1], due, clock=svc.clock)
+        targets = [(m.telegram_id, m.language, m.name) for m in members]
     for telegram_id, language, _name in targets:
         rendered = svc.renderer.render("practice_assigned", language, me=None,
                                        scenario_id=args[1], due=due)

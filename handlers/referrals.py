@@ -14,7 +14,7 @@ from telegram.ext import (
 from bot import callback, notifier
 from bot.callback import ID, one_of
 from bot.context import CoachContext
-from bot.guard import reply, requires
+from bot.guard import reply, requires, service_errors
 from coach.services import referrals
 from coach.services.errors import ServiceError
 from coach.vocabulary import STAFF_ROLES, Role
@@ -130,6 +130,7 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
         name="refer", persistent=True, allow_reentry=True)
 
 
+@service_errors()
 @requires(*STAFF_ROLES)
 async def decide(update: Update, context: CoachContext) -> None:
     """``rf ok <id>``; ``rf no <id>`` → reason buttons → ``rf no <id> <reason>``."""
@@ -149,17 +150,13 @@ async def decide(update: Update, context: CoachContext) -> None:
                     reasons=referrals.DECLINE_REASONS)
         return
     svc = context.svc
-    try:
-        with svc.db.session() as s:
-            decision = referrals.decide(s, context.caller, referral_id, accept=verdict == "ok",
-                                        now=svc.clock.now(),
-                                        reason=reason,
-                                        region=svc.settings.holiday_region)
-            others = [a for a in referrals.advisors_for(s, context.caller)
-                      if a[0] != context.caller.user_id]
-    except ServiceError as err:
-        await reply(update, context, "errors", code=err.code)
-        return
+    with svc.db.session() as s:
+        decision = referrals.decide(s, context.caller, referral_id, accept=verdict == "ok",
+                                    now=svc.clock.now(),
+                                    reason=reason,
+                                    region=svc.settings.holiday_region)
+        others = [a for a in referrals.advisors_for(s, context.caller)
+                  if a[0] != context.caller.user_id]
     await reply(update, context, "refer_decided", d=decision)
     rendered = svc.renderer.render("refer_outcome", decision.referrer_language, me=None,
                                    d=decision, outcome=None, can_redirect=bool(others))
@@ -167,6 +164,7 @@ async def decide(update: Update, context: CoachContext) -> None:
                              markup=rendered.markup)
 
 
+@service_errors()
 @requires(Role.REFERRER, Role.LEAD)
 async def redirect(update: Update, context: CoachContext) -> None:
     """A declined referral: ``rf re <id>`` → advisor buttons → ``rf to <id> <advisor|rot>``."""
@@ -179,25 +177,21 @@ async def redirect(update: Update, context: CoachContext) -> None:
         return
     await query.answer()
     svc = context.svc
-    try:
-        if again is not None:
-            with svc.db.session() as s:
-                choices = referrals.redirect_choices(s, context.caller, again[0])
-            await reply(update, context, "refer_step", step="advisor", advisors=choices,
-                        redirect_id=again[0])
-            return
-        assert moved is not None
-        target = None if moved[1] == "rot" else int(moved[1])
+    if again is not None:
         with svc.db.session() as s:
-            row, advisor = referrals.redirect(s, context.caller, moved[0], target,
-                                              now=svc.clock.now())
-            referral = {"name": row.client_name, "phone": row.phone, "need": row.need,
-                        "urgency": row.urgency}
-            referral_id, chat, language, name = row.id, advisor.telegram_id, advisor.language, \
-                advisor.name
-    except ServiceError as err:
-        await reply(update, context, "errors", code=err.code, **err.params)
+            choices = referrals.redirect_choices(s, context.caller, again[0])
+        await reply(update, context, "refer_step", step="advisor", advisors=choices,
+                    redirect_id=again[0])
         return
+    assert moved is not None
+    target = None if moved[1] == "rot" else int(moved[1])
+    with svc.db.session() as s:
+        row, advisor = referrals.redirect(s, context.caller, moved[0], target,
+                                          now=svc.clock.now())
+        referral = {"name": row.client_name, "phone": row.phone, "need": row.need,
+                    "urgency": row.urgency}
+        referral_id, chat, language, name = row.id, advisor.telegram_id, advisor.language, \
+            advisor.name
     await reply(update, context, "refer_sent", advisor=name)
     rendered = svc.renderer.render("refer_notice", language, me=None, r=referral,
                                    referrer=context.caller.name, referral_id=referral_id)

@@ -18,13 +18,12 @@ from telegram.ext import (
 from bot import callback, notifier
 from bot.callback import ID, one_of
 from bot.context import CoachContext
-from bot.guard import reply, requires
+from bot.guard import reply, requires, service_errors
 from coach.clock import local_day, local_midnight
 from coach.dates import parse_date
 from coach.ics import followups_calendar
 from coach.privacy import mask_name
 from coach.services import followups
-from coach.services.errors import ServiceError
 from coach.vocabulary import STAFF_ROLES
 from handlers._flow import objection_instead
 
@@ -54,6 +53,7 @@ def _parse(update: Update) -> tuple[str, int] | None:
     return (parsed[0], parsed[1]) if parsed else None
 
 
+@service_errors()
 @requires(*STAFF_ROLES)
 async def reminder_button(update: Update, context: CoachContext) -> None:
     """``fu d|h|t|x <id>``: done, +1 hour, tomorrow 9:00, cancel."""
@@ -65,25 +65,22 @@ async def reminder_button(update: Update, context: CoachContext) -> None:
         return
     action, followup_id = parsed
     svc, me = context.svc, context.caller
-    try:
-        with svc.db.session() as s:
-            if action == "d":
-                row = followups.complete(s, me, followup_id, clock=svc.clock)
-            elif action == "x":
-                row = followups.cancel(s, me, followup_id, clock=svc.clock)
-            elif action in ("h", "t"):
-                target = followups.snooze_target("1h" if action == "h" else "tomorrow",
-                                                 svc.clock.now(), me.timezone)
-                row = followups.reschedule(s, me, followup_id, target)
-            else:
-                return
-            client_id, due = row.client_id, row.due_at
-    except ServiceError as err:
-        await reply(update, context, "errors", code=err.code)
-        return
+    with svc.db.session() as s:
+        if action == "d":
+            row = followups.complete(s, me, followup_id, clock=svc.clock)
+        elif action == "x":
+            row = followups.cancel(s, me, followup_id, clock=svc.clock)
+        elif action in ("h", "t"):
+            target = followups.snooze_target("1h" if action == "h" else "tomorrow",
+                                             svc.clock.now(), me.timezone)
+            row = followups.reschedule(s, me, followup_id, target)
+        else:
+            return
+        client_id, due = row.client_id, row.due_at
     await reply(update, context, "followup_updated", action=action, due=due, client_id=client_id)
 
 
+@service_errors(ConversationHandler.END)
 @requires(*STAFF_ROLES)
 async def pick_date_start(update: Update, context: CoachContext) -> int:
     """``fu p <id>``: ask for a date."""
@@ -93,17 +90,14 @@ async def pick_date_start(update: Update, context: CoachContext) -> int:
     parsed = _parse(update)
     if parsed is None:
         return ConversationHandler.END
-    try:
-        with context.svc.db.session() as s:
-            followups.open_own(s, context.caller, parsed[1])
-    except ServiceError as err:
-        await reply(update, context, "errors", code=err.code)
-        return ConversationHandler.END
+    with context.svc.db.session() as s:
+        followups.open_own(s, context.caller, parsed[1])
     context.user_data["fu_pick"] = parsed[1]
     await reply(update, context, "followup_pick_date")
     return PICK_DATE
 
 
+@service_errors(ConversationHandler.END)
 async def pick_date_text(update: Update, context: CoachContext) -> int:
     """The typed date: "下周二上午10点", "12/3", "tomorrow 3pm"."""
     assert update.message is not None
@@ -118,13 +112,9 @@ async def pick_date_text(update: Update, context: CoachContext) -> int:
         return PICK_DATE
     due = parsed.due if parsed.has_time else datetime.combine(
         parsed.due.date(), time(9, 0), ZoneInfo(me.timezone))
-    try:
-        with svc.db.session() as s:
-            row = followups.reschedule(s, me, int(context.user_data.pop("fu_pick", 0)), due)
-            client_id = row.client_id
-    except ServiceError as err:
-        await reply(update, context, "errors", code=err.code)
-        return ConversationHandler.END
+    with svc.db.session() as s:
+        row = followups.reschedule(s, me, int(context.user_data.pop("fu_pick", 0)), due)
+        client_id = row.client_id
     await reply(update, context, "followup_updated", action="p", due=due, client_id=client_id)
     return ConversationHandler.END
 
@@ -181,6 +171,7 @@ def _leave_args(args: list[str]) -> tuple[str | None, date, date, str] | None:
         return None
 
 
+@service_errors()
 @requires(*STAFF_ROLES)
 async def leave(update: Update, context: CoachContext) -> None:
     """/leave START END @colleague (or a lead: /leave @advisor START END @colleague)."""
@@ -192,13 +183,9 @@ async def leave(update: Update, context: CoachContext) -> None:
     svc = context.svc
     me = context.caller
     today = local_day(svc.clock.now(), me.timezone)
-    try:
-        with svc.db.session() as s:
-            result = followups.handover(s, me, advisor_handle=who, start=start, end=end,
-                                        colleague_handle=colleague, tz=me.timezone, today=today)
-    except ServiceError as err:
-        await reply(update, context, "errors", code=err.code, **err.params)
-        return
+    with svc.db.session() as s:
+        result = followups.handover(s, me, advisor_handle=who, start=start, end=end,
+                                    colleague_handle=colleague, tz=me.timezone, today=today)
     await reply(update, context, "leave_done", h=result)
     if result.count:
         text = svc.renderer.text("leave_colleague", result.colleague_language, me=None, h=result)

@@ -7,26 +7,22 @@ from telegram import Update
 from bot import callback
 from bot.callback import TOKEN, one_of
 from bot.context import CoachContext
-from bot.guard import me_from_user, reply
+from bot.guard import me_from_user, reply, service_errors
 from coach.services import people
-from coach.services.errors import ServiceError
 from handlers.help import stale_button
 from storage.models import User
 
 FIELDS = {"lang": "language", "tz": "timezone", "dt": "digest_time"}
 
 
+@service_errors()
 async def _apply(update: Update, context: CoachContext, field: str, value: str) -> None:
     svc = context.svc
-    try:
-        with svc.db.session() as s:
-            user = people.update_settings(s, context.caller.user_id, **{FIELDS[field]: value})
-            context.me = me_from_user(user)
-            context.locale = context.me.locale
-            snapshot = _snapshot(user, svc.settings.digest_time.strftime("%H:%M"))
-    except ServiceError as err:
-        await reply(update, context, "errors", code=err.code, **err.params)
-        return
+    with svc.db.session() as s:
+        user = people.update_settings(s, context.caller.user_id, **{FIELDS[field]: value})
+        context.me = me_from_user(user)
+        context.locale = context.me.locale
+        snapshot = _snapshot(user, svc.settings.digest_time.strftime("%H:%M"))
     await reply(update, context, "settings", s=snapshot, changed=field)
 
 

@@ -7,7 +7,7 @@ from telegram import Update
 from bot import callback
 from bot.callback import ID
 from bot.context import CoachContext
-from bot.guard import reply, requires
+from bot.guard import reply, requires, service_errors
 from coach.services import clients, products
 from coach.services import suitability_check as suit
 from coach.services.errors import ServiceError
@@ -18,10 +18,6 @@ from handlers.help import stale_button
 from storage.models import Product
 
 __all__ = ["after_sale_saved", "warn_if_unsuitable"]
-
-
-async def _error(update: Update, context: CoachContext, err: ServiceError) -> None:
-    await reply(update, context, "errors", code=err.code, **err.params)
 
 
 # --- the catalogue ----------------------------------------------------------------------
@@ -66,20 +62,17 @@ async def product_button(update: Update, context: CoachContext) -> None:
 # --- /suit CLIENT PRODUCT -----------------------------------------------------------------
 
 
+@service_errors()
 async def _show_check(update: Update, context: CoachContext, client_id: int,
                       product_id: int) -> None:
     svc = context.svc
-    try:
-        with svc.db.session() as s:
-            product = s.get(Product, product_id)
-            if product is None:
-                raise ServiceError("product_not_found", value="")
-            check = suit.check_client_product(
-                s, context.caller, client_id, product, clock=svc.clock,
-                valid_days=svc.settings.risk_assessment_valid_days)
-    except ServiceError as err:
-        await _error(update, context, err)
-        return
+    with svc.db.session() as s:
+        product = s.get(Product, product_id)
+        if product is None:
+            raise ServiceError("product_not_found", value="")
+        check = suit.check_client_product(
+            s, context.caller, client_id, product, clock=svc.clock,
+            valid_days=svc.settings.risk_assessment_valid_days)
     await reply(update, context, "suit_result", c=check,
                 mask=should_mask(update, context, own=check.own))
 
@@ -127,6 +120,7 @@ async def suit_button(update: Update, context: CoachContext) -> None:
 # --- /qualify ------------------------------------------------------------------------------
 
 
+@service_errors()
 @requires(*STAFF_ROLES)
 async def qualify(update: Update, context: CoachContext) -> None:
     """/qualify [@member [CODE|-CODE]]: list, grant or revoke seller qualifications."""
@@ -135,23 +129,19 @@ async def qualify(update: Update, context: CoachContext) -> None:
     if len(args) > 2 or (args and not args[0].startswith("@")):
         await reply(update, context, "usage", command="qualify")
         return
-    try:
-        with svc.db.session() as s:
-            if len(args) == 2 and args[1].startswith("-"):
-                name, code = suit.revoke_qualification(s, me, args[0], args[1][1:])
-                await reply(update, context, "qualify_done", name=name, code=code,
-                            action="revoked")
-                return
-            if len(args) == 2:
-                name, code, created = suit.grant_qualification(s, me, args[0], args[1],
-                                                               clock=svc.clock)
-                await reply(update, context, "qualify_done", name=name, code=code,
-                            action="granted" if created else "already")
-                return
-            name, lines = suit.list_qualifications(s, me, args[0] if args else None)
-    except ServiceError as err:
-        await _error(update, context, err)
-        return
+    with svc.db.session() as s:
+        if len(args) == 2 and args[1].startswith("-"):
+            name, code = suit.revoke_qualification(s, me, args[0], args[1][1:])
+            await reply(update, context, "qualify_done", name=name, code=code,
+                        action="revoked")
+            return
+        if len(args) == 2:
+            name, code, created = suit.grant_qualification(s, me, args[0], args[1],
+                                                           clock=svc.clock)
+            await reply(update, context, "qualify_done", name=name, code=code,
+                        action="granted" if created else "already")
+            return
+        name, lines = suit.list_qualifications(s, me, args[0] if args else None)
     await reply(update, context, "qualify_list", name=name, lines=lines)
 
 

@@ -9,7 +9,7 @@ from telegram import Update
 from bot import callback, notifier
 from bot.callback import ID
 from bot.context import CoachContext
-from bot.guard import reply, requires
+from bot.guard import reply, requires, service_errors
 from coach.reports import table
 from coach.reports.team import team_chart_png, team_report_xlsx
 from coach.services import reports
@@ -29,17 +29,14 @@ def _labels(context: CoachContext) -> dict[str, str]:
             for key in LABELS}
 
 
+@service_errors()
 @requires(Role.LEAD)
 async def team(update: Update, context: CoachContext) -> None:
     """/team: today's table per advisor, plus referral counts."""
     svc = context.svc
-    try:
-        with svc.db.session() as s:
-            data = reports.team_today(s, context.caller, now=svc.clock.now(),
-                                      overdue_days=svc.settings.escalate_advisor_days)
-    except ServiceError as err:
-        await reply(update, context, "errors", code=err.code)
-        return
+    with svc.db.session() as s:
+        data = reports.team_today(s, context.caller, now=svc.clock.now(),
+                                  overdue_days=svc.settings.escalate_advisor_days)
     await reply(update, context, "team_today", t=data, fit=table.fit,
                 short_amount=table.compact_amount)
 
@@ -68,17 +65,14 @@ async def report(update: Update, context: CoachContext) -> None:
                                  filename=f"team-{kind}-{data.end.isoformat()}.xlsx")
 
 
+@service_errors()
 @requires(Role.LEAD)
 async def overdue(update: Update, context: CoachContext) -> None:
     """/overdue: follow-ups of the team more than 3 days overdue, to reassign."""
     svc = context.svc
-    try:
-        with svc.db.session() as s:
-            lines, _ = reports.overdue_for_team(s, context.caller, now=svc.clock.now(),
-                                                days=svc.settings.escalate_advisor_days)
-    except ServiceError as err:  # e.g. an admin without a team
-        await reply(update, context, "errors", code=err.code, **err.params)
-        return
+    with svc.db.session() as s:
+        lines, _ = reports.overdue_for_team(s, context.caller, now=svc.clock.now(),
+                                            days=svc.settings.escalate_advisor_days)
     await reply(update, context, "team_overdue", lines=lines)
 
 

@@ -47,3 +47,27 @@ def test_vocabulary_matches_what_is_stored() -> None:
     assert FollowUpStatus("snoozed") in OPEN_FOLLOWUP and ACTIVE == OPEN_FOLLOWUP
     assert {s.value for s in DeliveryStatus} == {"sent", "blocked", "retry", "failed"}
     assert people.ROLES == ("advisor", "lead", "referrer", "admin")
+
+
+async def test_a_service_refusal_becomes_the_errors_reply_once() -> None:
+    from types import SimpleNamespace
+
+    from bot.guard import service_errors
+
+    said: list[tuple[str, dict[str, object]]] = []
+
+    async def fake_reply(update, context, template, **params):  # type: ignore[no-untyped-def]
+        said.append((template, params))
+
+    @service_errors("END")
+    async def step(update, context):  # type: ignore[no-untyped-def]
+        raise ServiceError("client_not_found", name="王**")
+
+    import bot.guard as guard
+
+    original, guard.reply = guard.reply, fake_reply  # type: ignore[assignment]
+    try:
+        assert await step(SimpleNamespace(), SimpleNamespace()) == "END"
+    finally:
+        guard.reply = original  # type: ignore[assignment]
+    assert said == [("errors", {"code": "client_not_found", "name": "王**"})]
