@@ -104,3 +104,41 @@ def test_rejected_token_prints_no_token(tmp_path: Path) -> None:
     assert done.returncode == 2, output
     assert "rejected TELEGRAM_BOT_TOKEN" in output
     assert TOKEN not in output and TOKEN.split(":")[1] not in output
+
+
+def test_debug_run_never_prints_the_token(tmp_path: Path) -> None:
+    """A real ``coach run`` at DEBUG answers a message; its whole output has no token.
+
+    Without redaction PTB prints it at DEBUG ("Set Bot API URL: …/bot<token>").
+    """
+    import signal
+    import time
+
+    from bot.fakebot import FakeUser
+
+    telegram = FakeTelegram()
+    with serve(telegram, TOKEN) as base_url:
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": base_url,
+               "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "LOG_LEVEL": "DEBUG",
+               "TICK_SECONDS": "3600", "PYTHONPATH": str(ROOT)}
+        log = tmp_path / "bot.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path,
+                                       env=env, stdout=out, stderr=subprocess.STDOUT)
+        stranger = FakeUser(987_654, "Stranger", language_code="en")
+        telegram.push_update(telegram.message_update(stranger, "hello"))
+        deadline = time.monotonic() + 90
+        while not telegram.messages_to(stranger.id) and time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    output = log.read_text(errors="replace")
+    assert telegram.messages_to(stranger.id), output[-3000:]
+    assert "Set Bot API URL" in output  # the DEBUG line that carries the token is there ...
+    assert TOKEN not in output and TOKEN.split(":")[1] not in output  # ... without it
