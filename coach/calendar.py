@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from importlib.metadata import version
 
 import holidays as holiday_data
 
@@ -108,6 +109,6 @@ def coverage_warnings(today: date, region: str) -> list[str]:
             problems.append(f"{code} {year}: no public holidays known")
         elif code == "CN" and not any(d.year == year for d in calendar.weekend_workdays):
             problems.append(f"CN {year}: make-up working days (调休) not published in the "
-                            f"installed holidays {holiday_data.__version__}; update it "
+                            f"installed holidays {version('holidays')}; update it "
                             f"(pip install -U holidays) once the State Council announces them")
     return problems

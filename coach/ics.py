@@ -16,7 +16,8 @@ def _escape(text: str) -> str:
 
 def fold(line: str) -> str:
     """Fold a content line at 75 octets (continuation lines start with a space)."""
-    out, current = [], b""
+    out: list[str] = []
+    current = b""
     for ch in line:
         encoded = ch.encode()
         limit = 75 if not out else 74

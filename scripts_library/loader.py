@@ -349,8 +349,8 @@ def _key_line(node: yaml.Node, key: str) -> int:
     if isinstance(node, yaml.MappingNode):
         for key_node, _ in node.value:
             if key_node.value == key:
-                return key_node.start_mark.line + 1
-    return node.start_mark.line + 1
+                return int(key_node.start_mark.line) + 1
+    return int(node.start_mark.line) + 1
 
 
 # --------------------------------------------------------------------------- validation

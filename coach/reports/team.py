@@ -18,7 +18,7 @@ def team_chart_png(report: Any, *, titles: dict[str, str]) -> bytes:
     from matplotlib.figure import Figure
 
     font = cjk_font()
-    style = {"axes.unicode_minus": False,
+    style: dict[Any, Any] = {"axes.unicode_minus": False,
              **({"font.sans-serif": [font, "DejaVu Sans"]} if font else {})}
     dpi = 100
     # the object API (no pyplot): no global figure state, safe off the event loop

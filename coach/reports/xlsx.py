@@ -25,7 +25,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "�
 
 def text_cell_value(value: str) -> str:
     """The string as it can be stored in a workbook (illegal control characters removed)."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return str(ILLEGAL_CHARACTERS_RE.sub("", value))
 
 
 def append_row(sheet: Worksheet, values: Iterable[Any]) -> None:

@@ -314,7 +314,8 @@ def one_turn_drill(
 @lru_cache(maxsize=1)
 def _drill_data() -> dict[str, Any]:
     with open(_DRILL_FILE, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        data: dict[str, Any] = yaml.safe_load(fh)
+    return data
 
 
 def _drill_scenario(drill: Mapping[str, Any]) -> Scenario:

@@ -178,7 +178,7 @@ def start_sending(session: Session, briefing_id: int, *, now: datetime,
     members = session.scalars(select(User).where(
         User.team_id == briefing.team_id, User.active.is_(True),
         User.role.in_(("advisor", "lead")), User.id != briefing.lead_id)).all()
-    chats = [(m.id, m.telegram_id) for m in members]
+    chats: list[tuple[int | None, int]] = [(m.id, m.telegram_id) for m in members]
     team = session.get(Team, briefing.team_id)
     if briefing.include_group and team is not None and team.group_chat_id:
         chats.append((None, team.group_chat_id))

@@ -47,7 +47,7 @@ RISK_LEVELS = ("C1", "C2", "C3", "C4", "C5")
 RATINGS = ("R1", "R2", "R3", "R4", "R5")
 
 
-def visible_clients(me: Me) -> Select[tuple[Client]]:
+def visible_clients(me: Me) -> Select[Client]:
     """The clients ``me`` may see, as a query to refine."""
     query = select(Client).where(Client.forgotten.is_(False))
     if me.role == "admin":

@@ -234,7 +234,8 @@ def _close_fulfilled(session: Session, client_id: int, *, now: datetime, tz: str
     end_of_today = _end_of_today(now, tz)
     due_now = FollowUp.due_at < end_of_today
     not_meeting = FollowUp.kind != "meeting_reminder"
-    fulfilled = or_(and_(due_now, not_meeting), and_(due_now, in_person))
+    # a call fulfils what is due today except meeting reminders; a meeting fulfils all
+    fulfilled = due_now if in_person else and_(due_now, not_meeting)
     if replaced:
         fulfilled = or_(fulfilled, not_meeting)
     result = session.execute(

@@ -90,7 +90,7 @@ def _close_active(session: Session, me: Me, *, clock: Clock, status: str = "stop
 
 def _store(row: PracticeSession, state: engine.SessionState, clock: Clock, *,
            status: str | None = None, summary: engine.SessionSummary | None = None) -> None:
-    data = {"engine": state.to_dict()}
+    data: dict[str, Any] = {"engine": state.to_dict()}
     if summary is not None:
         data["summary"] = summary.to_dict()
         data["suggested_next"] = summary.suggested_next_scenario

@@ -78,10 +78,11 @@ def link_catalogue(session: Session) -> int:
     """Point unlinked holdings and sales at the catalogue product they name; returns count."""
     linked = 0
     for product in session.scalars(select(Product)):
-        for model in (Holding, Interaction):
-            column = model.product_name if model is Holding else model.product
+        targets = ((Holding, Holding.product_name, Holding.product_id),
+                   (Interaction, Interaction.product, Interaction.product_id))
+        for model, column, product_id in targets:
             result = session.execute(
-                update(model).where(model.product_id.is_(None),
+                update(model).where(product_id.is_(None),
                                     (column == product.name)
                                     | (func.upper(column) == product.code.upper()))
                 .values(product_id=product.id).execution_options(synchronize_session=False))

@@ -89,7 +89,7 @@ def _clean_text(words: list[str] | str) -> str:
     return text
 
 
-def _team_user_ids(team_id: int | None) -> Select[tuple[int]]:
+def _team_user_ids(team_id: int | None) -> Select[int]:
     return select(User.id).where(User.team_id == team_id)
 
 
@@ -139,7 +139,7 @@ class ComplaintLine:
     resolved_at: datetime | None
 
 
-def _complaint_scope(me: Me) -> Select[tuple[Complaint]]:
+def _complaint_scope(me: Me) -> Select[Complaint]:
     query = select(Complaint)
     if me.role == "admin":
         return query
@@ -248,7 +248,7 @@ class OpenQuestion:
     age_days: int
 
 
-def _question_scope(me: Me) -> Select[tuple[ClientQuestion]]:
+def _question_scope(me: Me) -> Select[ClientQuestion]:
     query = select(ClientQuestion)
     if me.role == "admin":
         return query
