@@ -3,10 +3,13 @@
 :class:`FakeTelegram` keeps the state a real Bot API server would: the bot's
 identity, an update queue with offsets (unconfirmed updates are delivered
 again), the messages the bot sent, and failure modes (blocked chats → 403, a
-messages-per-second cap → 429 with ``retry_after``). :class:`FakeRequest` plugs
-it into python-telegram-bot as a request class, so the real ``Application``,
-``Bot`` and handlers run unchanged; ``bot/fakeserver.py`` serves the same state
-over HTTP for end-to-end tests of ``coach run``.
+messages-per-second cap → 429 with ``retry_after``). It is as strict as Telegram
+(``bot/botapi_rules.py``): bad HTML, text over 4,096 or captions over 1,024 characters
+after parsing, callback data over 64 bytes, long callback answers and bad inline
+results get the same 400 Telegram would send, and are listed in ``refused``.
+:class:`FakeRequest` plugs it into python-telegram-bot as a request class, so the
+real ``Application``, ``Bot`` and handlers run unchanged; ``bot/fakeserver.py``
+serves the same state over HTTP for end-to-end tests of ``coach run``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.request import BaseRequest, RequestData
+
+from bot import botapi_rules
 
 __all__ = ["FakeTelegram", "FakeRequest", "FakeUser", "SentMessage"]
 
@@ -79,6 +84,7 @@ class FakeTelegram:
         messages_per_second: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         first_update_id: int = 1,
+        strict: bool = True,
     ) -> None:
         self.username = username
         self.messages_per_second = messages_per_second
@@ -95,6 +101,8 @@ class FakeTelegram:
         self.blocked_chats: set[int] = set()
         self.failures: dict[int, list[tuple[int, dict[str, Any]]]] = {}
         self.throttled = 0
+        self.strict = strict
+        self.refused: list[tuple[str, str]] = []  # (method, description) Telegram would refuse
 
     # --- what people do -------------------------------------------------------
 
@@ -162,6 +170,11 @@ class FakeTelegram:
         """Answer one Bot API call: ``(http_status, json_body)``."""
         with self._lock:
             self.calls.append((method, params))
+        refused = botapi_rules.check(method, params) if self.strict else None
+        if refused is not None:  # what Telegram would answer: nothing is sent
+            with self._lock:
+                self.refused.append((method, refused))
+            return 400, {"ok": False, "error_code": 400, "description": refused}
         handler = getattr(self, f"_api_{method}", None)
         if handler is not None:
             return handler(params)

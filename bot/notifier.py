@@ -24,6 +24,7 @@ from sqlalchemy import update
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from coach.textsplit import fits_caption, split_message
 from coach.vocabulary import DeliveryStatus
 from storage.db import Database
 from storage.models import User
@@ -79,8 +80,22 @@ async def _attempt(call: Callable[[], Awaitable[Message]], chat_id: int, *,
 async def send_text(bot: Bot, chat_id: int, text: str, *,
                     markup: InlineKeyboardMarkup | None = None,
                     sleep: Sleep | None = None, db: Database | None = None) -> Delivery:
-    return await _deliver(lambda: bot.send_message(chat_id, text, reply_markup=markup),
-                          chat_id, sleep=sleep, db=db)
+    """Send ``text``, split into Telegram-sized parts (buttons on the last one).
+
+    The outcome is the first part that was not sent, else the last part's (its
+    ``message_id`` is the message carrying the buttons).
+    """
+    parts = split_message(text) or [text]
+    delivery = Delivery(DeliveryStatus.FAILED)
+    for i, part in enumerate(parts):
+        buttons = markup if i == len(parts) - 1 else None
+        delivery = await _deliver(
+            lambda part=part, buttons=buttons: bot.send_message(chat_id, part,  # type: ignore[misc]
+                                                                 reply_markup=buttons),
+            chat_id, sleep=sleep, db=db)
+        if delivery.status != DeliveryStatus.SENT:
+            return delivery
+    return delivery
 
 
 async def send_document(bot: Bot, chat_id: int, data: bytes, filename: str, *,
@@ -130,6 +145,13 @@ async def send_attachment(bot: Bot, chat_id: int, *, photo: str | None = None,
 
     ``caption`` and ``markup`` make it a whole message (text and buttons under the file).
     """
+    if caption and not fits_caption(caption):
+        # too long to go under the file: the file alone, then the text (split if need be)
+        attached = await send_attachment(bot, chat_id, photo=photo, document=document,
+                                         sleep=sleep)
+        if attached.status != DeliveryStatus.SENT:
+            return attached
+        return await send_text(bot, chat_id, caption, markup=markup, sleep=sleep)
     if photo:
         return await _deliver(lambda: bot.send_photo(chat_id, photo, caption=caption,
                                                      reply_markup=markup), chat_id, sleep=sleep)

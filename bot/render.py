@@ -7,6 +7,7 @@ calling ``kb.button(label, data)`` and starts a new row with ``kb.row()``.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,6 +27,7 @@ from coach.privacy import mask_name, mask_phone
 __all__ = ["Rendered", "Renderer", "KeyboardBuilder", "TEMPLATE_DIR"]
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
+log = logging.getLogger(__name__)
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _TRAILING = re.compile(r"[ \t]+\n")
 
@@ -63,8 +65,10 @@ class KeyboardBuilder:
     rows: list[list[InlineKeyboardButton]] = field(default_factory=lambda: [[]])
 
     def button(self, label: Any, data: str) -> str:
-        if len(data.encode()) > 64:
-            raise ValueError(f"callback data over 64 bytes: {data!r}")
+        if not 1 <= len(data.encode()) <= 64:
+            # Telegram would refuse the whole message: drop the one button, keep the message
+            log.warning("button dropped: callback data of %d bytes", len(data.encode()))
+            return ""
         self.rows[-1].append(InlineKeyboardButton(_plain(label), callback_data=data))
         return ""
 

@@ -17,14 +17,17 @@ Incoming text is bounded separately: :data:`MAX_INPUT_CHARS` and :func:`is_too_l
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from enum import IntEnum
 from itertools import accumulate
 
-__all__ = ["MAX_INPUT_CHARS", "TELEGRAM_LIMIT", "is_too_long", "split_message", "utf16_len"]
+__all__ = ["CAPTION_LIMIT", "MAX_INPUT_CHARS", "TELEGRAM_LIMIT", "fits_caption", "is_too_long",
+           "shorten", "split_message", "utf16_len", "visible_len"]
 
 TELEGRAM_LIMIT = 4096
+CAPTION_LIMIT = 1024  # under a photo or a document
 MAX_INPUT_CHARS = 4000
 
 # One atom is a tag, an entity, or a single code point; cuts only fall between atoms.
@@ -34,6 +37,7 @@ _ATOM = re.compile(
     r"|.",
     re.DOTALL,
 )
+_TAGS_ONLY = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 _TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)")
 _SENTENCE_END = frozenset("。！？!?")
 _CLOSING_QUOTES = frozenset("”’\"'」』）)】")
@@ -58,6 +62,28 @@ class _Cut(IntEnum):
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it: UTF-16 code units."""
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def visible_len(text: str) -> int:
+    """Length of HTML ``text`` as Telegram measures it after parsing (tags out, entities as one)."""
+    return utf16_len(html.unescape(_TAGS_ONLY.sub("", text)))
+
+
+def fits_caption(text: str) -> bool:
+    """True when ``text`` (HTML) can go under a photo or document (1,024 after parsing)."""
+    return visible_len(text) <= CAPTION_LIMIT
+
+
+def shorten(text: str, limit: int = TELEGRAM_LIMIT, *, ellipsis: str = "…") -> str:
+    """``text`` cut at a natural boundary to fit ``limit`` (tags kept balanced), with ``…``.
+
+    For places where only one message can go (an inline answer): the first part
+    :func:`split_message` would send, marked as cut.
+    """
+    parts = split_message(text, limit - utf16_len(ellipsis))
+    if len(parts) <= 1:
+        return parts[0] if parts else text
+    return parts[0] + ellipsis
 
 
 def is_too_long(text: str | None) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.context import CoachContext
 
@@ -15,7 +15,10 @@ log = logging.getLogger(__name__)
 async def on_error(update: object, context: CoachContext) -> None:
     """Log with the traceback (no message text: it may carry client data)."""
     error = context.error
-    if isinstance(error, (Forbidden, TimedOut, NetworkError, RetryAfter)):
+    # a BadRequest (Telegram refused what we sent: too long, bad HTML, …) is our bug: it is
+    # logged in full and the person who was waiting is told, like any other failure
+    if isinstance(error, (Forbidden, TimedOut, NetworkError, RetryAfter)) and not isinstance(
+            error, BadRequest):
         log.warning("telegram error: %s", type(error).__name__)
         return
     update_id = update.update_id if isinstance(update, Update) else "-"

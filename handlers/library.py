@@ -12,6 +12,7 @@ from bot.context import CoachContext
 from bot.guard import reply
 from bot.i18n import to_traditional
 from coach.services import library
+from coach.textsplit import shorten
 from handlers.help import pressed_before, stale_button
 from scripts_library.schema import CATEGORIES
 from scripts_library.search import browsable
@@ -107,5 +108,6 @@ async def inline_search(update: Update, context: CoachContext) -> None:
         results.append(InlineQueryResultArticle(
             id=uuid4().hex[:16], title=title,
             description=to_traditional(shown.texts()[1][:80], context.locale),
-            input_message_content=InputTextMessageContent(rendered.text)))
+            # one message only: a long script is cut at a natural boundary to fit
+            input_message_content=InputTextMessageContent(shorten(rendered.text))))
     await inline.answer(results, cache_time=0, is_personal=True)

@@ -88,6 +88,8 @@ SHORT_MAX = 60  # a one-breath line: what fits on a phone screen without scrolli
 _ShortVersion = Annotated[str, Field(min_length=1, max_length=SHORT_MAX)]
 
 
+SCRIPT_ID_MAX = 56  # 64-byte callback data minus the longest prefix ("sc up ") and slack
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -124,7 +126,8 @@ class Translation(_Strict):
 class Script(_Strict):
     """One talk track: an objection answer (five steps) or a ``say`` text."""
 
-    id: str = Field(pattern=r"^[a-z0-9_.]+$", max_length=100)
+    # the id rides in button data ("sc up <id>"): Telegram allows 64 bytes in all
+    id: str = Field(pattern=r"^[a-z0-9_.]+$", max_length=SCRIPT_ID_MAX)
     category: str = Field(max_length=60)
     title: _Title
     triggers: list[_Short] = Field(default_factory=list, max_length=60)

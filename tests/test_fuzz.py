@@ -204,6 +204,8 @@ async def test_random_updates_never_reach_the_error_handler(harness: Any,
             failures.append(f"{record.getMessage()} {record.exc_info and record.exc_info[1]!r}"
                             f" <- {str(payload)[:300]}")
     assert not failures, f"{len(failures)} of {UPDATES} updates failed:\n" + "\n".join(failures[:25])
+    # and nothing the bot sent would have been refused by Telegram (bad HTML, too long, …)
+    assert telegram.refused == []
     # the run really exercised the bot: most updates got an answer of some kind
     assert len(telegram.calls) > UPDATES // 2
 

@@ -13,6 +13,7 @@ from bot.render import Rendered
 from bot.services import Services
 from coach.privacy import redact_for_log
 from coach.services import briefing
+from coach.vocabulary import DeliveryStatus
 
 SEND_BATCH = 30  # one second of Telegram's overall limit per claim
 CAPTION_LIMIT = 1000  # Telegram allows 1024 characters under a photo; keep a margin
@@ -54,11 +55,16 @@ async def broadcast_pending(app: Application, *,  # type: ignore[type-arg]
             for item in batch))
         sent += sum(outcome == "sent" for outcome in outcomes)
         blocked: dict[int, list[int]] = defaultdict(list)
+        refused: dict[int, list[int | None]] = defaultdict(list)
         for item, outcome in zip(batch, outcomes, strict=True):
             if outcome == "blocked" and item.user_id is not None:
                 blocked[item.briefing_id].append(item.user_id)
+            if outcome == DeliveryStatus.FAILED:  # refused (or given up): the lead must know
+                refused[item.briefing_id].append(item.user_id)
         for briefing_id, user_ids in blocked.items():
             await _report_blocked(app, svc, prepared[briefing_id], user_ids)
+        for briefing_id, members in refused.items():
+            await _report_refused(app, svc, prepared[briefing_id], members)
 
 
 def render_delivery(svc: Services, item: briefing.Claimed, ready: briefing.Prepared,
@@ -116,6 +122,15 @@ async def _report_blocked(app: Application, svc: Services,  # type: ignore[type-
     with svc.db.session() as s:
         names = briefing.names_of(s, user_ids)
     text = svc.renderer.text("briefing_blocked", ready.lead_language, me=None, names=names)
+    await notifier.send_text(app.bot, ready.lead_chat, text)
+
+
+async def _report_refused(app: Application, svc: Services,  # type: ignore[type-arg]
+                          ready: briefing.Prepared, members: list[int | None]) -> None:
+    with svc.db.session() as s:
+        names = briefing.names_of(s, [m for m in members if m is not None])
+    text = svc.renderer.text("briefing_refused", ready.lead_language, me=None, names=names,
+                             group=None in members)
     await notifier.send_text(app.bot, ready.lead_chat, text)
 
 
