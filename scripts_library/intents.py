@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import ahocorasick
 import yaml
 
 from scripts_library.analyze import Analyzer, get_analyzer, stem
@@ -65,7 +66,7 @@ class _Phrase:
             return self.english.strip() != "" and self.english in view.english
         if self.single:
             return self.single in view.words
-        return bool(self.chinese) and self.chinese in view.clean
+        return bool(self.chinese) and self.chinese in view.present
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class _View:
     clean: str
     words: frozenset[str]
     english: str  # " stemmed words " for phrase containment
+    present: frozenset[str]  # every Chinese phrase of the data files found in ``clean``
 
 
 class QueryReader:
@@ -81,6 +83,7 @@ class QueryReader:
     def __init__(self, analyzer: Analyzer | None = None, services_file: Path = SERVICES_FILE,
                  evidence_file: Path = EVIDENCE_FILE) -> None:
         self.analyzer = analyzer or get_analyzer()
+        self._chinese: set[str] = set()
         services = yaml.safe_load(services_file.read_text(encoding="utf-8")) or {}
         evidence = yaml.safe_load(evidence_file.read_text(encoding="utf-8")) or {}
         self._not_service = [self._phrase(p) for p in services.get("not_service") or []]
@@ -97,14 +100,25 @@ class QueryReader:
         self._rules: dict[str, list[tuple[str, ...]]] = {
             cat: [tuple(alt) for alt in alts or []]
             for cat, alts in (evidence.get("categories") or {}).items()}
+        # all Chinese phrases in one automaton: a query is scanned once, in C
+        self._automaton = ahocorasick.Automaton()
+        for phrase in self._chinese:
+            self._automaton.add_word(phrase, phrase)
+        if self._chinese:
+            self._automaton.make_automaton()
 
     def _phrase(self, text: object, *, substring: bool = False) -> _Phrase:
-        return _Phrase(self.analyzer.norm(str(text).strip()), substring=substring)
+        phrase = _Phrase(self.analyzer.norm(str(text).strip()), substring=substring)
+        if phrase.chinese:
+            self._chinese.add(phrase.chinese)
+        return phrase
 
-    def view(self, clean: str) -> _View:
-        words = frozenset(self.analyzer.words(clean))
+    def view(self, clean: str, words: list[str] | None = None) -> _View:
+        words_set = frozenset(self.analyzer.words(clean) if words is None else words)
         english = " " + " ".join(stem(w) for w in _ASCII_WORD.findall(clean)) + " "
-        return _View(clean, words, english)
+        present = frozenset(v for _, v in self._automaton.iter(clean)) if self._chinese and \
+            not clean.isascii() else frozenset()
+        return _View(clean, words_set, english, present)
 
     # ---------------------------------------------------------------- services
     def service(self, clean: str, view: _View | None = None) -> ServiceIntent | None:

@@ -104,6 +104,8 @@ class _Doc:
     script: Script
     triggers: tuple[str, ...]  # content words of each trigger, for fuzzy matching
     vocab: tuple[str, ...]  # trigger and title words: targets for homophone typos
+    # the triggers as fuzzy matching compares them: (text, is English, word count)
+    compare: tuple[tuple[str, bool, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -243,7 +245,10 @@ class ScriptIndex:
             elif w.body > 0:
                 a.body_features(_strip_templates(text), weight=w.body, into=feats)
         vocab = [w for c in cleaned for w in c.split()] + title_words
-        return _Doc(script, tuple(c for c in cleaned if c), tuple(vocab)), feats
+        triggers = tuple(c for c in cleaned if c)
+        compare = tuple((t, True, len(t.split())) if t.isascii() else (t.replace(" ", ""), False, 0)
+                        for t in triggers)
+        return _Doc(script, triggers, tuple(vocab), compare), feats
 
     def _compile(self, docs: list[_Doc], feats: list[Counter[str]]) -> _Snapshot:
         # one pass in Python to number the terms, then numpy groups (term, doc) pairs:
@@ -296,9 +301,10 @@ class ScriptIndex:
         spelled = self.analyzer.from_pinyin(clean, snap.sounds)
         if spelled:
             clean = spelled
-        view = self.reader.view(clean)
+        words = self.analyzer.words(clean)  # segmented once for features and evidence
+        view = self.reader.view(clean, words)
         service = self.reader.service(clean, view)
-        qfeats = self._query_features(clean, snap)
+        qfeats = self._query_features(clean, snap, words)
         if not qfeats:
             return SearchResult(query=text, service=service,
                                 reason="service" if service else "empty")
@@ -314,8 +320,8 @@ class ScriptIndex:
         if cand.size == 0:
             return SearchResult(query=text, service=service,
                                 reason="service" if service else "no_match")
-        content = self.analyzer.content(clean)
-        fz = _fuzzy_best(content, [snap.docs[i].triggers for i in cand.tolist()])
+        content = " ".join(words)
+        fz = _fuzzy_best(content, [snap.docs[i].compare for i in cand.tolist()])
         w = self.weights
         fz = np.maximum(0.0, (fz - w.fuzzy_floor) / (1.0 - w.fuzzy_floor))
         final = np.clip(w.blend * np.minimum(1.0, w.bm25_gain * bm25[cand])
@@ -333,11 +339,12 @@ class ScriptIndex:
         return SearchResult(query=text, hits=hits, confident=confident, service=service,
                             reason=reason)
 
-    def _query_features(self, clean: str, snap: _Snapshot) -> dict[str, float]:
+    def _query_features(self, clean: str, snap: _Snapshot,
+                        words: list[str] | None = None) -> dict[str, float]:
         w = self.weights
         channel = {"w": w.q_word, "@": w.q_concept, "&": w.q_pair, "b": w.q_bigram,
                    "p": w.q_pinyin}
-        feats = self.analyzer.features(None, clean=clean, sounds=snap.sounds)
+        feats = self.analyzer.features(None, clean=clean, sounds=snap.sounds, words=words)
         # repeated words in a ramble should not outweigh the point being made
         return {t: channel[t[0]] * min(c, 2.0) for t, c in feats.items() if c > 0}
 
@@ -437,11 +444,12 @@ def _team(script: Script) -> int:
     return -1 if script.team_id is None else script.team_id
 
 
-def _fuzzy_best(query: str, groups: list[tuple[str, ...]]) -> np.ndarray:
+def _fuzzy_best(query: str, groups: list[tuple[tuple[str, bool, int], ...]]) -> np.ndarray:
     """Best :func:`_fuzzy` of ``query`` against each group of triggers, computed in C.
 
     Same formula as :func:`_fuzzy` (kept as the readable reference), batched through
     ``rapidfuzz.process.cdist`` so forty candidates cost one call, not two hundred.
+    ``groups`` hold each candidate's triggers as ``_Doc.compare`` stores them.
     """
     best = np.zeros(len(groups), dtype=np.float64)
     q = query.replace(" ", "") if not query.isascii() else query
@@ -450,24 +458,26 @@ def _fuzzy_best(query: str, groups: list[tuple[str, ...]]) -> np.ndarray:
     ascii_q = q.isascii()
     texts: list[str] = []
     owners: list[int] = []
+    counts: list[int] = []
     for g, triggers in enumerate(groups):
-        for t in triggers:
-            if t.isascii() == ascii_q:
-                texts.append(t if ascii_q else t.replace(" ", ""))
+        for text, is_ascii, n_words in triggers:
+            if is_ascii == ascii_q:
+                texts.append(text)
                 owners.append(g)
+                counts.append(n_words)
     if not texts:
         return best
     own = np.array(owners, dtype=np.int64)
     if ascii_q:
         ratio = process.cdist([q], texts, scorer=fuzz.token_set_ratio)[0] / 100.0
         qn = len(q.split())
-        tn = np.array([len(t.split()) for t in texts], dtype=np.float64)
+        tn = np.array(counts, dtype=np.float64)
         coverage = np.minimum(qn, tn) / np.maximum(np.maximum(qn, tn), 1.0)
         score = ratio * (0.5 + 0.5 * coverage)
     else:
         whole = process.cdist([q], texts, scorer=fuzz.ratio)[0] / 100.0
         part = process.cdist([q], texts, scorer=fuzz.partial_ratio)[0] / 100.0
-        tl = np.array([len(t) for t in texts], dtype=np.float64)
+        tl = np.fromiter((len(t) for t in texts), dtype=np.float64, count=len(texts))
         short = np.minimum(len(q), tl)
         coverage = short / np.maximum(len(q), tl)
         part = part * (0.65 + 0.35 * coverage) * np.minimum(1.0, short / 6.0)
