@@ -29,7 +29,8 @@ __all__ = ["Needles", "needles_for"]
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _SEP = r"[\s\-_.·•'’]*"  # what may sit between syllables or words
-_PHONE_SEP = r"[\s\-.()/]*"
+_PHONE_SEP = r"[\s\-.()/－（）]*"
+_FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 _MAX_READINGS = 16  # heteronyms (单 shàn/dān …): a few combinations, not an explosion
 
 
@@ -125,9 +126,12 @@ def _phone_patterns(phone: str) -> list[Pattern]:
             break
     if len(digits) < 7:
         return []
-    body = _PHONE_SEP.join(digits)
-    regex = re.compile(rf"(?<!\d)(?:\(?(?:\+|00)?86\)?{_PHONE_SEP})?{body}(?!\d)")
-    return [Pattern(digits[-4:], regex)]
+    # each digit as typed or full width (a Chinese IME types １３９…)
+    body = _PHONE_SEP.join(f"[{d}{d.translate(_FULL_WIDTH)}]" for d in digits)
+    prefix = rf"(?:[(（]?(?:[+＋]|00|００)?(?:86|８６)[)）]?{_PHONE_SEP})?"
+    regex = re.compile(rf"(?<!\d){prefix}{body}(?!\d)")
+    last4 = digits[-4:]
+    return [Pattern(last4, regex), Pattern(last4.translate(_FULL_WIDTH), regex)]
 
 
 _COMPOUND = COMPOUND_SURNAMES

@@ -42,6 +42,7 @@ VARIANTS = [
     ("phone +86 dashes", "+86-139-1234-5678"),
     ("phone 0086", "0086 13912345678"),
     ("phone brackets", "(+86) 139-1234-5678"),
+    ("phone full width", "＋８６ １３９－１２３４－５６７８"),
 ]
 # look-alikes that belong to other people and must be kept
 KEEP = ["wangjiang", "Wang Jian", "139 1234 5679", "王建", "wangjianguoji"]
