@@ -95,11 +95,16 @@ def test_undecodable_and_binary_files_are_refused(cli, capsys, tmp_path) -> None
     assert code == 1 and "binary" in out and "Traceback" not in out
 
 
-@pytest.mark.parametrize("advisor", [str(2**63), str(2**64 + 5), "-3", "0"])
-def test_advisor_id_out_of_range(cli, capsys, tmp_path, advisor) -> None:  # type: ignore[no-untyped-def]
-    code, out = _run(capsys, "clients", "import", str(_clients(tmp_path, GOOD)),
-                     "--advisor", advisor)
-    assert code == 1 and "is not a Telegram id" in out
+@pytest.mark.parametrize("value", [str(2**63), str(2**64 + 5), "-3", "0", "²"])
+def test_telegram_ids_out_of_range_never_reach_the_database(cli, capsys, tmp_path,  # type: ignore[no-untyped-def]
+                                                           value) -> None:
+    for args in (["clients", "import", str(_clients(tmp_path, GOOD)), "--advisor", value],
+                 ["users", "add", value, "--role", "advisor", "--team", "Alpha"],
+                 ["users", "disable", value]):
+        with pytest.raises(SystemExit) as exit_:
+            main(args)
+        assert exit_.value.code == 2  # argparse: a usage error, no traceback
+        assert "is not a Telegram id (1 to 2^63-1)" in capsys.readouterr().err
 
 
 def test_reimport_does_not_double_and_dry_run_shows_changes(cli, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,19 @@ from contextlib import contextmanager
 
 from bot.services import Services
 
-__all__ = ["cli_services", "fail", "fail_service", "print_problems"]
+__all__ = ["cli_services", "fail", "fail_service", "print_problems", "telegram_id"]
+
+MAX_ID = 2**63 - 1  # a database BIGINT: larger ids must never reach a query
+
+
+def telegram_id(text: str) -> int:
+    """``argparse`` type for a Telegram user id: ASCII digits, 1 … 2^63-1."""
+    value = text.strip()
+    if not (value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID):
+        import argparse
+
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Telegram id (1 to 2^63-1)")
+    return int(value)
 
 
 def fail(message: str, code: int = 1) -> int:

@@ -6,7 +6,7 @@ import argparse
 import csv
 from pathlib import Path
 
-from bot.commands._common import cli_services, fail
+from bot.commands._common import cli_services, fail, telegram_id
 from coach.digits import is_ascii_digits
 
 __all__ = ["register"]
@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     users = subparsers.add_parser("users", help="manage people").add_subparsers(
         dest="users_command", required=True)
     add = users.add_parser("add", help="register a person by Telegram id")
-    add.add_argument("telegram_id", type=int)
+    add.add_argument("telegram_id", type=telegram_id)
     add.add_argument("--role", required=True, choices=["advisor", "lead", "referrer", "admin"])
     add.add_argument("--team")
     add.add_argument("--name")
@@ -36,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     for verb, text in (("disable", "switch a person off: no messages, no access, no jobs"),
                        ("enable", "switch a disabled person on again")):
         status = users.add_parser(verb, help=text)
-        status.add_argument("telegram_id", type=int, help="their Telegram id (see users list)")
+        status.add_argument("telegram_id", type=telegram_id,
+                            help="their Telegram id (see users list)")
         status.set_defaults(func=users_disable if verb == "disable" else users_enable)
 
 

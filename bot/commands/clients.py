@@ -5,12 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.commands._common import cli_services, fail, fail_service, print_problems
+from bot.commands._common import (
+    cli_services,
+    fail,
+    fail_service,
+    print_problems,
+    telegram_id,
+)
 
 __all__ = ["register"]
 
 MAX_BYTES = 200_000_000
-MAX_ID = 2**63 - 1  # a database BIGINT; larger ids never reach a query
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -18,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         dest="clients_command", required=True)
     imp = clients.add_parser("import", help="import clients and holdings from CSV")
     imp.add_argument("file", type=Path)
-    imp.add_argument("--advisor", type=int, required=True, help="the advisor's Telegram id")
+    imp.add_argument("--advisor", type=telegram_id, required=True,
+                     help="the advisor's Telegram id")
     imp.add_argument("--dry-run", action="store_true",
                      help="check the file and list what would change, write nothing")
     imp.set_defaults(func=import_file)
@@ -32,8 +38,6 @@ def import_file(args: argparse.Namespace) -> int:
     from coach.services.errors import ServiceError
     from coach.textfile import FileProblem, read_text
 
-    if not 0 < args.advisor <= MAX_ID:
-        return fail(f"--advisor {args.advisor} is not a Telegram id")
     if not args.file.exists():
         return fail(f"no such file: {args.file}")
     started = time.perf_counter()

@@ -29,13 +29,17 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
 
+    from sqlalchemy.engine import make_url
     from telegram import Update
     from telegram.error import InvalidToken
 
     from bot.app import build_application
     from bot.runtime import configure_logging, make_services, warn_about_calendar
 
-    configure_logging(settings.log_level, secrets=(settings.telegram_bot_token,))
+    # the token and the database password are never printed, whatever logs them
+    password = make_url(settings.database_url).password
+    configure_logging(settings.log_level,
+                      secrets=(settings.telegram_bot_token, *([str(password)] if password else [])))
     warn_about_calendar(settings.holiday_region, settings.default_timezone)
     services = make_services(settings)
     app = build_application(services)
