@@ -106,6 +106,7 @@ class ParsedDate:
     span: tuple[int, int]
     questions: list[str] = field(default_factory=list)
     spans: list[tuple[int, int]] = field(default_factory=list)  # the date and time parts
+    known: list[tuple[int, int]] = field(default_factory=list)  # other dates (maturities)
 
 
 def cn_number(text: str) -> int:
@@ -241,6 +242,10 @@ def _time_from(kind: str, m: re.Match[str]) -> tuple[time | None, list[str]]:
 EXPLICIT = ("iso", "md_cn", "md_slash", "md_en", "dm_en", "md_dash", "md_dot")
 WEEKDAY_KINDS = ("weekday_cn", "weekday_en")
 ALTERNATIVE = re.compile(r"\s*(?:还是|或者|或是|或|要么|or|/)\s*")
+MATURITY = re.compile(r"\s*(?:的|有|那笔|那份|定期|存款|理财|资金){0,3}\s*(?:到期|满期)|"
+                      r"\s*(?:maturity|matures|maturing|expires)")
+MATURITY_BEFORE = re.compile(r"(?:matures|maturity|maturing|expires|due)\s*(?:on\s*)?$|"
+                             r"到期日\s*$")
 ADJACENT = re.compile(r"[\s的,，]*")
 
 
@@ -294,6 +299,14 @@ def find_date(text: str, now: datetime, tz: str, *,
     local_now = now.astimezone(zone)
     lowered = text.lower()
     dates = all_matches(DATE_PATTERNS, lowered)
+    if len(dates) > 1:
+        # "12月20日到期，明天再打": a maturity date is what the client has, not the next step
+        kept = [d for d in dates if not (MATURITY.match(lowered, d[1].end())
+                                         or MATURITY_BEFORE.search(lowered, 0, d[1].start()))]
+        known = [d[1].span() for d in dates if d not in kept] if kept else []
+        dates = kept or dates
+    else:
+        known = []
     # "12/3" is not 12:03, "3天后" has no time: dates win an overlap
     found_time = _first(TIME_PATTERNS, _blank(lowered, [m.span() for _, m in dates]))
     found_date = dates[0] if dates else None
@@ -328,6 +341,12 @@ def find_date(text: str, now: datetime, tz: str, *,
                             weekday[1].group("rel") and by_weekday != exact):
                         questions.append("weekday_mismatch")
                     day, found_date = exact, explicit
+            elif ADJACENT.fullmatch(between):
+                # "明天 后天", "周四周五": two days side by side are a choice, not a date
+                other, _ = _date_from(second[0], second[1], local_now.date())
+                if other is not None and parsed_day is not None and other != parsed_day:
+                    questions.append("alternative_dates")
+                    spans.append(second[1].span())
     if found_time:
         when, problems = _time_from(found_time[0], found_time[1])
         if problems == ["not_a_time"]:
@@ -339,7 +358,8 @@ def find_date(text: str, now: datetime, tz: str, *,
         questions += problems
     span = (min(s for s, _ in spans), max(e for _, e in spans))
     if "invalid_date" in questions or "unclear_date" in questions:
-        return ParsedDate(None, found_time is not None, span, sorted(set(questions)), spans)
+        return ParsedDate(None, found_time is not None, span, sorted(set(questions)), spans,
+                          known)
     if (found_date and found_date[0] in ("md_cn", "md_slash", "md_en", "dm_en", "md_dash",
                                          "md_dot")
             and (local_now.date() - day).days > ROLL_OVER_DAYS):
@@ -350,7 +370,7 @@ def find_date(text: str, now: datetime, tz: str, *,
     due = datetime.combine(day, when or default_time, zone)
     if found_date and day < local_now.date() or when is not None and due <= local_now:
         questions.append("date_in_past")
-    return ParsedDate(due, when is not None, span, questions, spans)
+    return ParsedDate(due, when is not None, span, questions, spans, known)
 
 
 def _overlap(a: re.Match[str], b: re.Match[str]) -> bool:

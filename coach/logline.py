@@ -252,8 +252,13 @@ def _strip_cn_title(name: str) -> tuple[int, int]:
     return 0, len(name)
 
 
-def _split_client(folded: str, now: datetime) -> tuple[tuple[int, int] | None, int]:
-    """Where the client's name is in the line (title stripped) and where the rest starts."""
+def _split_client(folded: str, original: str, now: datetime
+                  ) -> tuple[tuple[int, int] | None, int]:
+    """Where the client's name is in the line (title stripped) and where the rest starts.
+
+    Latin names: up to three words; after a capitalised first word ("Owen Ko deposit…")
+    only capitalised words continue the name.
+    """
     words = [(m.start(), m.end()) for m in re.finditer(r"\S+", folded)]
     if not words:
         return None, 0
@@ -269,6 +274,9 @@ def _split_client(folded: str, now: datetime) -> tuple[tuple[int, int] | None, i
             word = folded[start:end]
             if not (word.isascii() and word.isalpha()) or word in NOT_NAMES or (
                     start in others):
+                break
+            if name_words and original[name_words[0][0]].isupper() and (
+                    not original[start].isupper()):
                 break
             name_words.append((start, end))
         if not name_words:
@@ -319,7 +327,7 @@ def parse_log_line(text: str, *, now: datetime, tz: str) -> LogLine:
         original = simplified
     folded = _fold(simplified)
     questions: list[str] = []
-    client_span, rest_start = _split_client(folded, now)
+    client_span, rest_start = _split_client(folded, original, now)
     client = original[client_span[0]:client_span[1]] if client_span else None
     rest = " " * rest_start + folded[rest_start:]
 
@@ -335,6 +343,9 @@ def parse_log_line(text: str, *, now: datetime, tz: str) -> LogLine:
         questions += parsed.questions
         for part in parsed.spans or [parsed.span]:
             rest = _blank(rest, part)
+    unread = rest
+    for part in parsed.known if parsed else []:
+        unread = _blank(unread, part)  # a maturity date: read, kept in the notes
     amount = period = None
     money = _find_amount(rest)
     if money:
@@ -349,7 +360,7 @@ def parse_log_line(text: str, *, now: datetime, tz: str) -> LogLine:
             rest = _blank(rest, where.span())
         elif "网点" in folded[found.span[0]:found.span[1]] if found else False:
             place = "网点"  # "来网点", "约到网点": the branch itself
-    if UNREAD_DATE.search(rest) and not any(q in questions for q in (
+    if UNREAD_DATE.search(unread) and not any(q in questions for q in (
             "invalid_date", "unclear_date", "alternative_dates")):
         questions.append("unclear_date")  # a date we could not read is asked, not noted
 
