@@ -72,3 +72,13 @@ async def test_crafted_buttons_change_nothing_and_raise_nothing(harness: BotHarn
             assert all("出了点问题" not in m.text for m in replies), data
     answers = [p for m, p in harness.telegram.calls if m == "answerCallbackQuery"]
     assert answers and all(a.get("show_alert") for a in answers[-4:])
+
+
+def test_typed_phone_numbers_are_ascii_digits_only() -> None:
+    from coach.services.clients import normalize_phone
+    from coach.services.errors import ServiceError
+
+    assert normalize_phone("138 0000-1234") == "13800001234"
+    for typed in ("١٣٨٠٠٠٠١٢٣٤", "１３８００００１２３４", "138²0001234"):
+        with pytest.raises(ServiceError):
+            normalize_phone(typed)

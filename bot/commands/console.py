@@ -14,6 +14,8 @@ import html
 import re
 import sys
 
+from coach.digits import is_ascii_digits
+
 __all__ = ["register", "render_for_terminal"]
 
 _TAGS = re.compile(r"<[^>]+>")
@@ -91,7 +93,7 @@ async def _console(args: argparse.Namespace) -> int:
             line = line.strip()
             if not line:
                 continue
-            if (line.isdigit() and chat.last_buttons_message is not None
+            if (is_ascii_digits(line) and len(line) < 4 and chat.last_buttons_message is not None
                     and 0 < int(line) <= len(chat.last_buttons_message.buttons)):
                 try:
                     await chat.press(int(line))

@@ -228,7 +228,7 @@ def normalize_phone(value: str) -> str:
     """
     text = value.strip().translate(_PHONE_SEPARATORS)
     digits = text[1:] if text.startswith("+") else text
-    if not digits.isdigit() or not 7 <= len(digits) <= 15:
+    if not is_ascii_digits(digits) or not 7 <= len(digits) <= 15:
         raise ServiceError("phone_invalid", value=value)
     return text
 
