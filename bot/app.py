@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import LinkPreviewOptions, Update
@@ -86,7 +86,8 @@ class CoachApplication(Application):  # type: ignore[type-arg]
                 self.bot_data["_handler_name"] = "-"
 
 
-def named(callback: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+def named(callback: Callable[..., Coroutine[Any, Any, Any]]
+          ) -> Callable[..., Coroutine[Any, Any, Any]]:
     """Remember which handler ran, for the per-update log line."""
 
     async def wrapper(update: Update, context: CoachContext) -> Any:

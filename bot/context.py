@@ -28,6 +28,12 @@ class CoachContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
         return self.application.bot_data["services"]  # type: ignore[no-any-return]
 
     @property
+    def user_data(self) -> dict[Any, Any]:  # type: ignore[misc]  # read-only here by design
+        """The caller's drafts. Only an update without a user has none: an empty dict then."""
+        data = super().user_data
+        return data if data is not None else {}
+
+    @property
     def caller(self) -> Me:
         """The registered caller; handlers behind the guard may rely on it."""
         if self.me is None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import CoachContext, Me
@@ -28,7 +28,7 @@ from storage.models import ProcessedUpdate, User
 __all__ = ["guard", "requires", "reply", "me_from_user", "service_errors"]
 
 log = logging.getLogger(__name__)
-Handler = Callable[[Update, CoachContext], Awaitable[Any]]
+Handler = Callable[[Update, CoachContext], Coroutine[Any, Any, Any]]
 
 
 def me_from_user(user: User) -> Me:
@@ -64,16 +64,19 @@ def _first_time(context: CoachContext, update_id: int) -> bool:
 async def reply(update: Update, context: CoachContext, template: str, /, **ctx: Any) -> None:
     """Render ``template`` for the caller and answer in the same chat."""
     rendered = context.svc.renderer.render(template, context.locale, me=context.me, **ctx)
-    if update.callback_query is not None and update.callback_query.message is not None:
-        target = update.callback_query.message
-    elif update.effective_message is not None:
-        target = update.effective_message
-    else:
+    message = update.callback_query.message if update.callback_query else update.effective_message
+    # a button under a message older than 48 hours comes with an InaccessibleMessage:
+    # it cannot be replied to, but its chat can still be written to
+    chat = message.chat if message is not None else update.effective_chat
+    if chat is None:
         return
     chunks = split_message(rendered.text) or [rendered.text]  # buttons go on the last one
     for i, chunk in enumerate(chunks):
-        await target.reply_text(chunk, reply_markup=rendered.markup
-                                if i == len(chunks) - 1 else None)
+        markup = rendered.markup if i == len(chunks) - 1 else None
+        if isinstance(message, Message) and message.is_accessible:
+            await message.reply_text(chunk, reply_markup=markup)
+        else:
+            await context.bot.send_message(chat.id, chunk, reply_markup=markup)
 
 
 async def _refuse_too_long(update: Update, context: CoachContext) -> None:
@@ -154,8 +157,8 @@ async def _turn_away(update: Update, context: CoachContext) -> None:
         await update.effective_message.reply_text(text)
 
 
-def service_errors(result: Any = None) -> Callable[[Callable[..., Awaitable[Any]]],
-                                                   Callable[..., Awaitable[Any]]]:
+def service_errors(result: Any = None) -> Callable[[Callable[..., Coroutine[Any, Any, Any]]],
+                                                   Callable[..., Coroutine[Any, Any, Any]]]:
     """Turn an expected refusal (``ServiceError``) into the ``errors`` reply.
 
     The one place a service's refusal becomes words: the caller gets the message for
@@ -163,7 +166,8 @@ def service_errors(result: Any = None) -> Callable[[Callable[..., Awaitable[Any]
     and the handler returns ``result`` (``ConversationHandler.END`` for a flow step that ends).
     """
 
-    def decorate(func: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    def decorate(func: Callable[..., Coroutine[Any, Any, Any]]
+                 ) -> Callable[..., Coroutine[Any, Any, Any]]:
         @functools.wraps(func)
         async def wrapper(update: Update, context: CoachContext, *args: Any) -> Any:
             try:

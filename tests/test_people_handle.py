@@ -71,3 +71,19 @@ async def test_a_service_refusal_becomes_the_errors_reply_once() -> None:
     finally:
         guard.reply = original  # type: ignore[assignment]
     assert said == [("errors", {"code": "client_not_found", "name": "王**"})]
+
+
+async def test_a_button_under_an_inaccessible_message_still_gets_an_answer(
+        harness, caplog) -> None:  # type: ignore[no-untyped-def]
+    from bot.fakebot import SentMessage
+
+    advisor = harness.person("advisor")
+    chat = harness.chat(advisor)
+    old = SentMessage("sendMessage", advisor.id, 1, "", None, {})
+    update = harness.telegram.callback_update(advisor, old, "cl 999999")
+    # Telegram sends date 0 for a message the bot can no longer access (older than 48 h)
+    update["callback_query"]["message"] = {"chat": {"id": advisor.id, "type": "private"},
+                                           "message_id": 1, "date": 0}
+    replies = await chat._deliver(update)  # noqa: SLF001
+    assert replies and replies[-1].chat_id == advisor.id
+    assert "handler failed" not in caplog.text  # answered, not crashed and apologised
