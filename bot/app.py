@@ -250,11 +250,11 @@ def build_application(services: Services, *, request: BaseRequest | None = None,
     if settings.telegram_base_file_url:
         builder = builder.base_file_url(settings.telegram_base_file_url)
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=5))
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=5))  # type: ignore[arg-type]
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
     if not jobs:
-        builder = builder.job_queue(None)
+        builder = builder.job_queue(None)  # type: ignore[arg-type]
     app = builder.build()
     app.bot_data["services"] = services
     services.renderer.add_global("scenario_title", practice_service.scenario_title)

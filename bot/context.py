@@ -27,8 +27,8 @@ class CoachContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
     def svc(self) -> Services:
         return self.application.bot_data["services"]  # type: ignore[no-any-return]
 
-    @property
-    def user_data(self) -> dict[Any, Any]:  # type: ignore[misc]  # read-only here by design
+    @property  # type: ignore[misc]  # read-only: PTB's setter refuses anyway
+    def user_data(self) -> dict[Any, Any]:
         """The caller's drafts. Only an update without a user has none: an empty dict then."""
         data = super().user_data
         return data if data is not None else {}

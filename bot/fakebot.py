@@ -177,7 +177,8 @@ class FakeTelegram:
             return 400, {"ok": False, "error_code": 400, "description": refused}
         handler = getattr(self, f"_api_{method}", None)
         if handler is not None:
-            return handler(params)
+            result: tuple[int, dict[str, Any]] = handler(params)
+            return result
         if method in MESSAGE_METHODS:
             return self._send(method, params, files or {})
         if method in ("editMessageText", "editMessageReplyMarkup", "editMessageCaption"):
@@ -326,7 +327,8 @@ class FakeRequest(BaseRequest):
         files: dict[str, bytes] = {}
         if request_data is not None and request_data.contains_files:
             for name, part in request_data.multipart_data.items():
-                files[name] = part[1] if isinstance(part, tuple) else part
+                content = part[1] if isinstance(part, tuple) else part
+                files[name] = content if isinstance(content, bytes) else content.read()
         if api_method == "getUpdates":  # long polling blocks: keep it off the event loop
             status, body = await asyncio.to_thread(self.telegram.handle, api_method, params)
         else:

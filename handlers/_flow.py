@@ -16,7 +16,7 @@ messages. Two rules keep it in its place:
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,7 +64,7 @@ def reads_like_objection(catalog: ScriptCatalog, text: str, *, team_id: int | No
             and top.score >= MIN_OBJECTION_SCORE)
 
 
-def cancel_flow(*draft_keys: str) -> Callable[[Update, CoachContext], Awaitable[int]]:
+def cancel_flow(*draft_keys: str) -> Callable[[Update, CoachContext], Coroutine[Any, Any, int]]:
     """A /cancel fallback that drops the flow's draft: nothing half-saved remains."""
 
     async def cancel(update: Update, context: CoachContext) -> int:

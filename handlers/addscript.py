@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from telegram import Update
 from telegram.ext import (
@@ -86,7 +87,7 @@ async def take_triggers(update: Update, context: CoachContext) -> int:
     return BODY
 
 
-def _next_body_step(draft: dict) -> str:
+def _next_body_step(draft: dict[str, Any]) -> str:
     if not draft["category"].startswith("objection."):
         return "confirm" if draft.get("say") else "say"
     missing = [k for k in STEP_KEYS if k not in draft["steps"]]

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup
 from telegram import Update
 from telegram.ext import (
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -202,7 +203,9 @@ async def button(update: Update, context: CoachContext) -> int | None:
         await reply(update, context, "cancelled", had_flow=True)
         return ConversationHandler.END
     if action in ("now", "at", "rep"):
-        return await _finish(update, context, action, parts[2] if len(parts) == 3 else None)
+        finished: int = await _finish(update, context, action,
+                                      parts[2] if len(parts) == 3 else None)
+        return finished
     return await _ask(update, context, PREVIEW)
 
 
@@ -241,7 +244,9 @@ cancel = cancel_flow(DRAFT)
 
 def conversation() -> ConversationHandler:  # type: ignore[type-arg]
     text = filters.TEXT & ~filters.COMMAND
-    buttons = CallbackQueryHandler(button, r"^bf (skip|tpl|grp|ng|edit|reset|now|at|rep|x)( |$)")
+    # typed as the base: the flow's lists mix handlers of several return types
+    buttons: BaseHandler[Update, CoachContext, object] = CallbackQueryHandler(
+        button, r"^bf (skip|tpl|grp|ng|edit|reset|now|at|rep|x)( |$)")
     return ConversationHandler(
         entry_points=[CommandHandler("briefing", start)],
         states={

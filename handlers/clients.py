@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.ext import (
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -166,7 +167,8 @@ async def add_button(update: Update, context: CoachContext) -> int | None:
     field, value = parsed
     draft = context.user_data.setdefault(DRAFT, {})
     if field == "save":
-        return await _save(update, context)
+        saved: int = await _save(update, context)
+        return saved
     if field == "assessed" and value == "today":  # the advisor's own calendar day
         value = context.svc.clock.now().astimezone(
             ZoneInfo(context.caller.timezone)).date().isoformat()
@@ -235,7 +237,8 @@ STATE_OF = {"name": NAME, "phone": PHONE, "aum": AUM, "tier": TIER, "risk": RISK
 
 def add_client_conversation() -> ConversationHandler:  # type: ignore[type-arg]
     text = filters.TEXT & ~filters.COMMAND
-    buttons = CallbackQueryHandler(add_button, r"^ac ")
+    # typed as the base: the flow's lists mix handlers of several return types
+    buttons: BaseHandler[Update, CoachContext, object] = CallbackQueryHandler(add_button, r"^ac ")
     return ConversationHandler(
         entry_points=[CommandHandler("addclient", add_start)],
         states={

@@ -15,7 +15,7 @@ from coach.actor import Me
 from coach.services import clients
 from coach.services import confidentiality as conf
 from coach.services.errors import ServiceError
-from coach.services.oversight import recipient
+from coach.services.oversight import Recipient, recipient
 from coach.vocabulary import STAFF_ROLES, Role
 from handlers._notify import notify, should_mask
 from handlers.help import stale_button
@@ -61,7 +61,7 @@ async def forget(update: Update, context: CoachContext) -> None:
         client_id = _one_client(s, me, query)
         if me.role in ("lead", "admin"):
             client_id, name = conf.forgettable(s, me, client_id)
-            leads = []
+            leads: list[Recipient] = []
         else:
             name, leads = conf.request_forget(s, me, client_id, clock=svc.clock)
     if me.role in ("lead", "admin"):

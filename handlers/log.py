@@ -14,6 +14,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import (
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -103,7 +104,7 @@ async def _show(update: Update, context: CoachContext, error: str | None = None)
     typed = context.user_data.get(TYPED)
     if step == "pick":
         with svc.db.session() as s:
-            choices = interactions.find_loggable(s, me, typed).choices
+            choices = interactions.find_loggable(s, me, typed or "").choices
     plan = interactions.suggest_next(
         draft, now=svc.clock.now(), tz=me.timezone, region=svc.settings.holiday_region,
         config=policy_config(svc.settings)) if step in ("next", "confirm") else []
@@ -351,7 +352,9 @@ async def cancel(update: Update, context: CoachContext) -> int:
 
 def conversation() -> ConversationHandler[Any]:
     text = filters.TEXT & ~filters.COMMAND
-    buttons = CallbackQueryHandler(button, r"^lg (p|new|ch|o|nx|nt|e|ok|ins|uns|x)( |$)")
+    # typed as the base: the flow's lists mix handlers of several return types
+    buttons: BaseHandler[Update, CoachContext, object] = CallbackQueryHandler(
+        button, r"^lg (p|new|ch|o|nx|nt|e|ok|ins|uns|x)( |$)")
     return ConversationHandler(
         entry_points=[CommandHandler("log", start),
                       CallbackQueryHandler(start_for_client, r"^lg c \d+$")],

@@ -129,7 +129,7 @@ async def show_model_answer(update: Update, context: CoachContext) -> None:
 @requires(*STAFF_ROLES)
 async def show_progress(update: Update, context: CoachContext) -> None:
     """/progress [@advisor]: history and technique averages (chart from 5 sessions)."""
-    handle = (context.args or [None])[0]
+    handle = context.args[0] if context.args else None
     with context.svc.db.session() as s:
         data = practice.progress(s, context.caller, handle)
     await reply(update, context, "practice_progress", p=data)
@@ -144,7 +144,7 @@ async def show_progress(update: Update, context: CoachContext) -> None:
 @requires(Role.LEAD)
 async def review_list(update: Update, context: CoachContext) -> None:
     """/review @advisor: their recent sessions, to open one."""
-    handle = (context.args or [None])[0]
+    handle = context.args[0] if context.args else None
     if not handle:
         await reply(update, context, "usage", command="review")
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import (
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -119,7 +120,9 @@ cancel = cancel_flow(DRAFT)
 
 def conversation() -> ConversationHandler:  # type: ignore[type-arg]
     text = filters.TEXT & ~filters.COMMAND
-    buttons = CallbackQueryHandler(button, r"^rf (skip|u|a)( |$)")
+    # typed as the base: the flow's lists mix handlers of several return types
+    buttons: BaseHandler[Update, CoachContext, object] = CallbackQueryHandler(
+        button, r"^rf (skip|u|a)( |$)")
     return ConversationHandler(
         entry_points=[CommandHandler("refer", start)],
         states={NAME: [MessageHandler(text, take_name)],

@@ -30,9 +30,13 @@ def add_subcommand(name: str, help_text: str,
     _EXTRA[name] = (help_text, configure)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("scripts", help="script library: validate, stats, search")
-    parser.set_defaults(func=lambda _args: (parser.print_help(), 2)[1])
+    def show_help(_args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    parser.set_defaults(func=show_help)
     group = parser.add_subparsers(dest="scripts_command", metavar="SUBCOMMAND")
     _add_validate(group)
     _add_stats(group)
@@ -43,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         configure(group.add_parser(name, help=help_text))
 
 
-def _add_validate(group: argparse._SubParsersAction) -> None:
+def _add_validate(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = group.add_parser("validate", help="check every YAML file; exit 1 on problems")
     p.add_argument("dir", nargs="?", default=None, help="content folder (default: the library)")
     p.add_argument("--coverage", action="store_true",
@@ -53,14 +57,14 @@ def _add_validate(group: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_validate)
 
 
-def _add_stats(group: argparse._SubParsersAction) -> None:
+def _add_stats(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = group.add_parser("stats", help="number of scripts per category")
     p.add_argument("--dir", default=None, help="content folder (default: the library)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_stats)
 
 
-def _add_search(group: argparse._SubParsersAction) -> None:
+def _add_search(group: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = group.add_parser("search", help='find scripts for what a client said ("-" = stdin)')
     p.add_argument("query", help='the phrase, or "-" to read one query per line from stdin')
     p.add_argument("--json", action="store_true", help="print JSON")

@@ -28,7 +28,7 @@ class _BadInput(ValueError):
     """A user mistake that becomes one sentence on stderr and exit code 2."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "suitability",
         help="check whether a product may be recommended to a client",

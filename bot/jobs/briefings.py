@@ -88,7 +88,7 @@ async def _send_one(app: Application, svc: Services, item: briefing.Claimed,  # 
         delivery = await _deliver(app, svc, item, ready, language, sleep)
     except Exception:  # noqa: BLE001 - one broken message must not stop the broadcast
         log.exception("briefing delivery %s failed", item.delivery_id)
-        delivery = notifier.Delivery("retry")
+        delivery = notifier.Delivery(DeliveryStatus.RETRY)
     with svc.db.session() as s:  # mark it at once: a crash now repeats nothing sent
         return briefing.finish(s, item.delivery_id, status=delivery.status, now=svc.clock.now(),
                                message_id=delivery.message_id,
