@@ -35,7 +35,7 @@ from coach.services.errors import ServiceError
 from coach.services.interactions import LogDraft
 from coach.vocabulary import STAFF_ROLES
 from handlers import referrals, suitability
-from handlers._flow import objection_instead
+from handlers._flow import cancel_flow, objection_instead
 from handlers.help import pressed_before, stale_button
 from scripts_library.normalize import to_simplified
 
@@ -343,11 +343,7 @@ async def _save(update: Update, context: CoachContext, draft: LogDraft, *,
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: CoachContext) -> int:
-    """/cancel or ✖: nothing is saved."""
-    _reset(context, None)
-    await reply(update, context, "cancelled", had_flow=True)
-    return ConversationHandler.END
+cancel = cancel_flow(DRAFT, TYPED, SEEN, MODE)  # /cancel or ✖: nothing is saved
 
 
 def conversation() -> ConversationHandler[Any]:

@@ -25,7 +25,7 @@ from coach.ics import followups_calendar
 from coach.privacy import mask_name
 from coach.services import followups
 from coach.vocabulary import STAFF_ROLES
-from handlers._flow import objection_instead
+from handlers._flow import cancel_flow, objection_instead
 
 PICK_DATE = 0
 log = logging.getLogger(__name__)
@@ -119,10 +119,7 @@ async def pick_date_text(update: Update, context: CoachContext) -> int:
     return ConversationHandler.END
 
 
-async def pick_date_cancel(update: Update, context: CoachContext) -> int:
-    context.user_data.pop("fu_pick", None)
-    await reply(update, context, "cancelled", had_flow=True)
-    return ConversationHandler.END
+pick_date_cancel = cancel_flow("fu_pick")
 
 
 def pick_date_conversation() -> ConversationHandler:  # type: ignore[type-arg]
