@@ -19,13 +19,15 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import CoachContext, Me
 from bot.i18n import from_telegram, normalize_locale
+from coach.privacy import Audience
 from coach.services import people
 from coach.services.errors import ServiceError
 from coach.textsplit import is_too_long, split_message
 from coach.vocabulary import Role
 from storage.models import ProcessedUpdate, User
 
-__all__ = ["guard", "requires", "reply", "me_from_user", "service_errors"]
+__all__ = ["audience_of", "private_audience", "guard", "requires", "reply", "me_from_user",
+           "service_errors"]
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, CoachContext], Coroutine[Any, Any, Any]]
@@ -61,8 +63,25 @@ def _first_time(context: CoachContext, update_id: int) -> bool:
     return True
 
 
+def audience_of(update: Update, context: CoachContext) -> Audience:
+    """Who reads a reply: a private chat with the caller, or a group (or unknown: strict)."""
+    chat = update.effective_chat
+    return Audience(private=chat is not None and chat.type == "private",
+                    privacy_mode=context.svc.settings.privacy_mode)
+
+
+def private_audience(privacy_mode: bool) -> Audience:
+    """A message sent by the bot on its own (a job, a notice) to one person privately."""
+    return Audience(private=True, privacy_mode=privacy_mode)
+
+
 async def reply(update: Update, context: CoachContext, template: str, /, **ctx: Any) -> None:
-    """Render ``template`` for the caller and answer in the same chat."""
+    """Render ``template`` for the caller and answer in the same chat.
+
+    Client names, phones and notes in it follow the masking rule for this chat
+    (``coach.privacy.reveals``); pass ``own=`` for a message about one client.
+    """
+    ctx.setdefault("audience", audience_of(update, context))
     rendered = context.svc.renderer.render(template, context.locale, me=context.me, **ctx)
     message = update.callback_query.message if update.callback_query else update.effective_message
     # a button under a message older than 48 hours comes with an InaccessibleMessage:

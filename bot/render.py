@@ -22,7 +22,7 @@ from markupsafe import Markup
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import i18n
-from coach.privacy import mask_name, mask_phone
+from coach.privacy import Audience
 
 __all__ = ["Rendered", "Renderer", "KeyboardBuilder", "TEMPLATE_DIR"]
 
@@ -118,11 +118,36 @@ def _day(value: date | None, fmt: str = "%Y-%m-%d") -> str:
     return value.strftime(fmt) if value else "-"
 
 
+def _audience(ctx: Any) -> Audience:
+    value = ctx.get("audience")
+    return value if isinstance(value, Audience) else Audience()  # unknown: mask everything
+
+
+def _own(ctx: Any, own: bool | None) -> bool:
+    return bool(ctx.get("own", False)) if own is None else bool(own)
+
+
 @pass_context
-def _client_name(ctx: Any, name: str | None, mask: bool | None = None) -> str:
-    """A client's name, masked (王**) when ``mask`` (or the template's ``mask``) is true."""
-    hide = ctx.get("mask", False) if mask is None else mask
-    return mask_name(name) if hide else (name or "")
+def _client_name(ctx: Any, name: str | None, own: bool | None = None) -> str:
+    """A client's name as the masking rule allows for this message's audience.
+
+    ``own``: the line is about one of the reader's own clients (default: the template's
+    ``own`` variable, else False).
+    """
+    return _audience(ctx).name(name, own=_own(ctx, own))
+
+
+@pass_context
+def _client_phone(ctx: Any, phone: str | None, own: bool | None = None) -> str:
+    """A client's phone: in full for the owner in a private chat, else ``****1234``."""
+    return _audience(ctx).phone(phone, own=_own(ctx, own))
+
+
+@pass_context
+def _client_text(ctx: Any, text: str | None, name: str | None = None,
+                 own: bool | None = None) -> str:
+    """Free text about client ``name`` (notes, complaint, question) under the same rule."""
+    return _audience(ctx).text(text, own=_own(ctx, own), names=[name] if name else [])
 
 
 class Renderer:
@@ -142,8 +167,9 @@ class Renderer:
             lstrip_blocks=True,
         )
         env.install_gettext_translations(i18n.gettext_for(folder), newstyle=True)  # type: ignore[attr-defined]
-        env.filters.update(money=_money, local=_local, day=_day, mask_name=mask_name,
-                           mask_phone=mask_phone, client_name=_client_name)
+        # client data only through the masking rule: no raw mask filters to bypass it
+        env.filters.update(money=_money, local=_local, day=_day, client_name=_client_name,
+                           client_phone=_client_phone, client_text=_client_text)
         return env
 
     def add_global(self, name: str, value: Any) -> None:

@@ -1,5 +1,15 @@
 """Mask client names and phone numbers so they never reach logs or shared screens.
 
+The masking rule, written once (:func:`reveals`, used by every message through
+:class:`Audience` and the template filters ``client_name``, ``client_phone`` and
+``client_text``):
+
+* the owning advisor reading in a private chat sees everything;
+* anyone else, or anywhere else (a group chat, a lead's list, a notice), sees phones masked
+  to the last four digits, always, and names and free text masked when privacy mode is on
+  (the default). Masked free text keeps its words but loses the client's name and every
+  phone-like number.
+
 * :func:`mask_name`: Chinese names keep the surname (two characters for compound
   surnames such as 欧阳, 司马, 诸葛) and every other character becomes ``*``
   ("王建国" → "王**", "欧阳娜娜" → "欧阳**").  Latin names keep the first word and the rest
@@ -18,10 +28,13 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
 
 import ahocorasick
 
-__all__ = ["COMPOUND_SURNAMES", "NameMasker", "mask_name", "mask_phone", "redact_for_log"]
+__all__ = ["COMPOUND_SURNAMES", "Audience", "Field", "NameMasker", "mask_name", "mask_phone",
+           "mask_text", "redact_for_log", "reveals"]
 
 # The common two-character surnames; a name starting with one keeps both characters.
 _COMPOUND_SURNAMES_TEXT = """
@@ -64,6 +77,8 @@ def mask_phone(phone: str | None) -> str:
 
     Four digits or fewer are masked completely, since showing them would show everything.
     """
+    if (phone or "").startswith("****"):
+        return phone or ""  # masked already (e.g. by a service): keep the last four
     digits = [ch for ch in (phone or "") if ch.isdigit()]
     if not digits:
         return ""
@@ -153,7 +168,64 @@ def _latin_at(text: str, index: int) -> bool:
 
 def redact_for_log(text: str | None, names: Iterable[str] | NameMasker = ()) -> str:
     """``text`` with the given client names and phone-like numbers masked."""
+    return mask_text(text, names)
+
+
+class Field(StrEnum):
+    """What part of a client a message shows."""
+
+    NAME = "name"
+    PHONE = "phone"
+    TEXT = "text"  # free text: contact notes, complaint, question and need texts
+
+
+def reveals(field: Field, *, own: bool, private: bool, privacy_mode: bool = True) -> bool:
+    """True when ``field`` may be shown in full. The one masking rule of the bot.
+
+    ``own``: the viewer is the client's advisor (for a list: the line is about one of
+    their clients). ``private``: the message goes to a private chat with the viewer.
+    """
+    if own and private:
+        return True
+    if field is Field.PHONE:
+        return False  # phones show the last four digits to everyone but the owner
+    return not privacy_mode
+
+
+def mask_text(text: str | None, names: Iterable[str] | NameMasker = (), *,
+              phones: bool = True) -> str:
+    """Free text with the given client names masked, and phone-like numbers too."""
     if not text:
         return ""
     masker = names if isinstance(names, NameMasker) else NameMasker(names)
-    return _DIGIT_RUNS.sub(_mask_phone_match, masker.mask(text))
+    text = masker.mask(text)
+    return _DIGIT_RUNS.sub(_mask_phone_match, text) if phones else text
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Where a message is read: a private chat or not, and whether privacy mode is on.
+
+    The default is the strictest reader (a group with privacy mode on), so a message
+    rendered without knowing its audience masks everything.
+    """
+
+    private: bool = False
+    privacy_mode: bool = True
+
+    def reveals(self, field: Field, *, own: bool) -> bool:
+        return reveals(field, own=own, private=self.private, privacy_mode=self.privacy_mode)
+
+    def name(self, value: str | None, *, own: bool) -> str:
+        return (value or "") if self.reveals(Field.NAME, own=own) else mask_name(value)
+
+    def phone(self, value: str | None, *, own: bool) -> str:
+        return (value or "") if self.reveals(Field.PHONE, own=own) else mask_phone(value)
+
+    def text(self, value: str | None, *, own: bool, names: Iterable[str] = ()) -> str:
+        """Free text about a client; ``names``: that client's name (and other known forms)."""
+        hide_names = not self.reveals(Field.TEXT, own=own)
+        hide_phones = not self.reveals(Field.PHONE, own=own)
+        if not (hide_names or hide_phones):
+            return value or ""
+        return mask_text(value, names if hide_names else (), phones=hide_phones)

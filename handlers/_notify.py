@@ -1,4 +1,4 @@
-"""Helpers for the compliance handlers: when to mask names, and telling leads."""
+"""Telling leads (and other overseers) about something one of their advisors did."""
 
 from __future__ import annotations
 
@@ -6,38 +6,31 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from telegram import Update
-
 from bot import notifier
 from bot.context import CoachContext
+from coach.privacy import Audience
 from coach.services.oversight import Recipient
 from coach.vocabulary import DeliveryStatus
 
-__all__ = ["notify", "should_mask"]
+__all__ = ["notify"]
 
 log = logging.getLogger(__name__)
-
-
-def should_mask(update: Update, context: CoachContext, *, own: bool) -> bool:
-    """Privacy mode masks client names unless the owner reads them in a private chat."""
-    if not context.svc.settings.privacy_mode:
-        return False
-    chat = update.effective_chat
-    private = chat is None or chat.type == "private"
-    return not (own and private)
 
 
 async def notify(context: CoachContext, recipients: Iterable[Recipient], template: str,
                  /, **ctx: Any) -> int:
     """Send ``template`` to each recipient in their language; returns how many got it.
 
-    The recipients are never the client's advisor, so names follow privacy mode.
+    The recipients are never the client's advisor: the masking rule treats every line
+    as someone else's client, read in a private chat.
     """
     svc = context.svc
     sent = 0
     for person in recipients:
         rendered = svc.renderer.render(template, person.language, me=None, tz=person.timezone,
-                                       mask=svc.settings.privacy_mode, **ctx)
+                                       audience=Audience(private=True,
+                                                         privacy_mode=svc.settings.privacy_mode),
+                                       own=False, **ctx)
         delivery = await notifier.send_text(context.bot, person.telegram_id, rendered.text,
                                             markup=rendered.markup)
         if delivery.status == DeliveryStatus.BLOCKED:

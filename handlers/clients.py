@@ -40,9 +40,7 @@ async def show_card(update: Update, context: CoachContext, client_id: int) -> No
     with svc.db.session() as s:
         card = clients.load_card(s, context.caller, client_id, clock=svc.clock,
                                  assessment_valid_days=svc.settings.risk_assessment_valid_days)
-    chat = update.effective_chat  # privacy mode: no client names in group chats
-    await reply(update, context, "client_card", card=card, mask=svc.settings.privacy_mode
-                and chat is not None and chat.type != "private")
+    await reply(update, context, "client_card", card=card)
 
 
 @requires(*STAFF_ROLES)
@@ -57,7 +55,8 @@ async def find_client(update: Update, context: CoachContext) -> None:
     if found.client_id is not None:
         await show_card(update, context, found.client_id)
         return
-    await reply(update, context, "client_choices", query=query, choices=found.choices)
+    await reply(update, context, "client_choices", query=query, choices=found.choices,
+                owned=found.owned)
 
 
 @requires(*STAFF_ROLES)

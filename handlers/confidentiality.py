@@ -17,7 +17,7 @@ from coach.services import confidentiality as conf
 from coach.services.errors import ServiceError
 from coach.services.oversight import Recipient, recipient
 from coach.vocabulary import STAFF_ROLES, Role
-from handlers._notify import notify, should_mask
+from handlers._notify import notify
 from handlers.help import stale_button
 from storage.models import Client, User
 
@@ -28,7 +28,8 @@ def _one_client(session: Session, me: Me, query: str) -> int:
         return found.client_id
     if found.choices:
         raise ServiceError("client_ambiguous", query=query,
-                           names=[name for _, name in found.choices])
+                           names=[name for _, name in found.choices],
+                           own=all(cid in found.owned for cid, _ in found.choices))
     raise ServiceError("client_not_found")
 
 
@@ -44,8 +45,7 @@ async def audit(update: Update, context: CoachContext) -> None:
     with svc.db.session() as s:
         client_id = _one_client(s, context.caller, query)
         _, name, lines = conf.audit_log(s, context.caller, client_id, clock=svc.clock)
-    await reply(update, context, "audit_list", name=name, lines=lines,
-                mask=should_mask(update, context, own=False))
+    await reply(update, context, "audit_list", name=name, lines=lines, own=False)
 
 
 @service_errors()
@@ -66,12 +66,11 @@ async def forget(update: Update, context: CoachContext) -> None:
             name, leads = conf.request_forget(s, me, client_id, clock=svc.clock)
     if me.role in ("lead", "admin"):
         await reply(update, context, "forget_confirm", client_id=client_id, name=name,
-                    mask=should_mask(update, context, own=False))
+                    own=False)
         return
     told = await notify(context, leads, "forget_request_notice", client_id=client_id,
                         name=name, advisor=me.name)
-    await reply(update, context, "forget_requested", name=name, told=told,
-                mask=should_mask(update, context, own=True))
+    await reply(update, context, "forget_requested", name=name, told=told, own=True)
 
 
 def _scrub_memory(context: CoachContext, needles: conf.Needles) -> None:
@@ -110,4 +109,4 @@ async def forget_button(update: Update, context: CoachContext) -> None:
     await notify(context, tell, "forget_decided", client_id=client_id, name=name,
                  done=result is not None)
     await reply(update, context, "forget_done" if result else "forget_declined",
-                client_id=client_id, name=name, mask=should_mask(update, context, own=False))
+                client_id=client_id, name=name, own=False)

@@ -15,7 +15,7 @@ from telegram.ext import (
 from bot import callback, notifier
 from bot.callback import ID, one_of
 from bot.context import CoachContext
-from bot.guard import reply, requires, service_errors
+from bot.guard import private_audience, reply, requires, service_errors
 from coach.services import referrals
 from coach.services.errors import ServiceError
 from coach.vocabulary import STAFF_ROLES, Role
@@ -108,7 +108,8 @@ async def button(update: Update, context: CoachContext) -> int | None:
         context.user_data.pop(DRAFT, None)
         await reply(update, context, "refer_sent", advisor=advisor_name)
         rendered = svc.renderer.render("refer_notice", advisor_language, me=None, r=referral,
-                                       referrer=context.caller.name, referral_id=referral_id)
+                                       referrer=context.caller.name, referral_id=referral_id,
+                                       audience=private_audience(svc.settings.privacy_mode))
         await notifier.send_text(context.bot, advisor_chat, rendered.text,
                                  markup=rendered.markup)
         return ConversationHandler.END
@@ -162,7 +163,8 @@ async def decide(update: Update, context: CoachContext) -> None:
                   if a[0] != context.caller.user_id]
     await reply(update, context, "refer_decided", d=decision)
     rendered = svc.renderer.render("refer_outcome", decision.referrer_language, me=None,
-                                   d=decision, outcome=None, can_redirect=bool(others))
+                                   d=decision, outcome=None, can_redirect=bool(others),
+                                   audience=private_audience(svc.settings.privacy_mode))
     await notifier.send_text(context.bot, decision.referrer_telegram_id, rendered.text,
                              markup=rendered.markup)
 
@@ -197,7 +199,8 @@ async def redirect(update: Update, context: CoachContext) -> None:
             advisor.name
     await reply(update, context, "refer_sent", advisor=name)
     rendered = svc.renderer.render("refer_notice", language, me=None, r=referral,
-                                   referrer=context.caller.name, referral_id=referral_id)
+                                   referrer=context.caller.name, referral_id=referral_id,
+                                   audience=private_audience(svc.settings.privacy_mode))
     await notifier.send_text(context.bot, chat, rendered.text, markup=rendered.markup)
 
 
@@ -221,5 +224,6 @@ async def tell_referrer(context: CoachContext, client_id: int, client_name: str,
         return
     telegram_id, language = found
     text = svc.renderer.text("refer_outcome", language, me=None, d=None, outcome=outcome,
-                             client_name=client_name, advisor=context.caller.name)
+                             client_name=client_name, advisor=context.caller.name,
+                             audience=private_audience(svc.settings.privacy_mode))
     await notifier.send_text(context.bot, telegram_id, text)

@@ -10,7 +10,7 @@ from bot.guard import reply, requires
 from coach.services import service_records as records
 from coach.services.errors import ServiceError
 from coach.vocabulary import STAFF_ROLES
-from handlers._notify import notify, should_mask
+from handlers._notify import notify
 
 
 async def _error(update: Update, context: CoachContext, err: ServiceError,
@@ -19,11 +19,6 @@ async def _error(update: Update, context: CoachContext, err: ServiceError,
         await reply(update, context, "usage", command=command)
     else:
         await reply(update, context, "errors", code=err.code, **err.params)
-
-
-def _private(update: Update) -> bool:
-    chat = update.effective_chat
-    return chat is None or chat.type == "private"
 
 
 def _id_and_text(args: list[str]) -> tuple[int, str] | None:
@@ -49,8 +44,7 @@ async def complaint(update: Update, context: CoachContext) -> None:
         await _error(update, context, err, "complaint")
         return
     told = await notify(context, leads, "complaint_notice", c=line)
-    await reply(update, context, "complaint_saved", c=line, told=told,
-                mask=should_mask(update, context, own=line.own))
+    await reply(update, context, "complaint_saved", c=line, told=told, own=line.own)
 
 
 @requires(*STAFF_ROLES)
@@ -58,8 +52,7 @@ async def list_complaints(update: Update, context: CoachContext) -> None:
     """/complaints: the open ones (a lead: the team's; an advisor: their own)."""
     with context.svc.db.session() as s:
         items = records.list_complaints(s, context.caller)
-    await reply(update, context, "complaints_list", items=items, private=_private(update),
-                privacy=context.svc.settings.privacy_mode)
+    await reply(update, context, "complaints_list", items=items)
 
 
 @requires(*STAFF_ROLES)
@@ -77,8 +70,7 @@ async def resolve(update: Update, context: CoachContext) -> None:
     except ServiceError as err:
         await _error(update, context, err, "resolve")
         return
-    await reply(update, context, "complaint_resolved", c=line,
-                mask=should_mask(update, context, own=line.own))
+    await reply(update, context, "complaint_resolved", c=line, own=line.own)
 
 
 # --- questions ---------------------------------------------------------------------------------
@@ -96,8 +88,7 @@ async def question(update: Update, context: CoachContext) -> None:
         await _error(update, context, err, "question")
         return
     await reply(update, context, "question_saved", q=line,
-                days=svc.settings.question_reminder_days,
-                mask=should_mask(update, context, own=line.own))
+                days=svc.settings.question_reminder_days, own=line.own)
 
 
 @requires(*STAFF_ROLES)
@@ -106,8 +97,7 @@ async def list_questions(update: Update, context: CoachContext) -> None:
     svc = context.svc
     with svc.db.session() as s:
         items = records.list_questions(s, context.caller, clock=svc.clock)
-    await reply(update, context, "questions_list", items=items, private=_private(update),
-                privacy=svc.settings.privacy_mode)
+    await reply(update, context, "questions_list", items=items)
 
 
 @requires(*STAFF_ROLES)
@@ -125,8 +115,7 @@ async def answer(update: Update, context: CoachContext) -> None:
     except ServiceError as err:
         await _error(update, context, err, "answer")
         return
-    await reply(update, context, "question_answered", q=line,
-                mask=should_mask(update, context, own=line.own))
+    await reply(update, context, "question_answered", q=line, own=line.own)
 
 
 
@@ -146,8 +135,7 @@ async def need(update: Update, context: CoachContext) -> None:
     except ServiceError as err:
         await _error(update, context, err, "need")
         return
-    await reply(update, context, "need_saved", name=name, tag=tag,
-                mask=should_mask(update, context, own=True))
+    await reply(update, context, "need_saved", name=name, tag=tag, own=True)
 
 
 @requires(*STAFF_ROLES)
@@ -156,5 +144,4 @@ async def list_needs(update: Update, context: CoachContext) -> None:
     svc = context.svc
     with svc.db.session() as s:
         groups = records.needs_this_month(s, context.caller, clock=svc.clock)
-    await reply(update, context, "needs_list", groups=groups, private=_private(update),
-                privacy=svc.settings.privacy_mode)
+    await reply(update, context, "needs_list", groups=groups)

@@ -13,7 +13,7 @@ from coach.services import suitability_check as suit
 from coach.services.errors import ServiceError
 from coach.services.interactions import LogDraft
 from coach.vocabulary import STAFF_ROLES, Role
-from handlers._notify import notify, should_mask
+from handlers._notify import notify
 from handlers.help import stale_button
 from storage.models import Product
 
@@ -73,8 +73,7 @@ async def _show_check(update: Update, context: CoachContext, client_id: int,
         check = suit.check_client_product(
             s, context.caller, client_id, product, clock=svc.clock,
             valid_days=svc.settings.risk_assessment_valid_days)
-    await reply(update, context, "suit_result", c=check,
-                mask=should_mask(update, context, own=check.own))
+    await reply(update, context, "suit_result", c=check, own=check.own)
 
 
 @requires(*STAFF_ROLES)
@@ -101,7 +100,7 @@ async def suit_command(update: Update, context: CoachContext) -> None:
         await _show_check(update, context, found.client_id, product_id)
         return
     await reply(update, context, "suit_choices", query=" ".join(client_words),
-                choices=found.choices, product_id=product_id)
+                choices=found.choices, owned=found.owned, product_id=product_id)
 
 
 @requires(*STAFF_ROLES)

@@ -71,7 +71,7 @@ async def test_lead_sees_team_but_not_other_team_and_access_is_audited(
     _client_for(harness, outsider.id, "黄美玲")
     chat = harness.chat(lead)
     replies = await chat.send("/client 刘桂兰")
-    assert "刘桂兰" in replies[-1].text
+    assert "刘**" in replies[-1].text and "刘桂兰" not in replies[-1].text  # not the owner
     assert "13800001234" not in replies[-1].text and "1234" in replies[-1].text  # masked
     replies = await chat.send("/client 黄美玲")
     assert "没有与" in replies[-1].text

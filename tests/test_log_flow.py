@@ -349,7 +349,7 @@ async def test_lead_logs_only_own_clients(harness: BotHarness) -> None:
     lead = harness.person("lead", team="Alpha")
     theirs = _client(harness, advisor, "李秀英")
     chat = harness.chat(lead)
-    assert "李秀英" in (await chat.send("/client 李秀英"))[-1].text  # may read the card
+    assert "李**" in (await chat.send("/client 李秀英"))[-1].text  # may read the card, masked
     assert "您名下没有叫" in (await chat.send("/log 李秀英 有兴趣"))[-1].text
     assert "没有找到" in (await chat.press_data(f"lg c {theirs}"))[-1].text
     assert _count(harness, Interaction) == 0

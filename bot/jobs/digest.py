@@ -9,7 +9,7 @@ from telegram import InlineKeyboardMarkup
 from telegram.ext import Application
 
 from bot import notifier
-from bot.guard import me_from_user
+from bot.guard import me_from_user, private_audience
 from bot.services import Services
 from coach.cadence import CadenceConfig
 from coach.clock import local_day
@@ -75,7 +75,7 @@ def _render_batch(svc: Services, session: Session, kind: str, users: list[User],
         for user in users:
             me = me_from_user(user)
             r = svc.renderer.render("digest", me.locale, me=me, c=lists[user.id], page=0,
-                                    morning=True)
+                                    morning=True, audience=private_audience(st.privacy_mode))
             out[user.id] = (r.text, r.markup)
         return out
     if kind == "lead_wrapup":

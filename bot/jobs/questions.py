@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from bot import notifier
+from bot.guard import private_audience
 from bot.services import Services
 from coach.services import service_records as records
 from coach.vocabulary import DeliveryStatus
@@ -20,7 +21,8 @@ async def send_question_reminders(app: Application) -> None:  # type: ignore[typ
     for item in due:
         person = item.to
         rendered = svc.renderer.render("question_reminder", person.language, me=None,
-                                       q=item.question, tz=person.timezone, mask=False)
+                                       q=item.question, tz=person.timezone,
+                                       audience=private_audience(svc.settings.privacy_mode))
         delivery = await notifier.send_text(app.bot, person.telegram_id, rendered.text,
                                             markup=rendered.markup)
         if delivery.status == DeliveryStatus.RETRY:

@@ -9,6 +9,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot import notifier
+from bot.guard import private_audience
 from bot.scheduler import worker_name
 from bot.services import Services
 from coach.clock import local_day
@@ -37,13 +38,15 @@ def _render_reminder(svc: Services, item: followups.DueReminder) -> notifier.Out
     script = _suggested_script(svc, item.reason, item.kind)
     try:
         rendered = svc.renderer.render("reminder", item.language, me=None, r=item,
-                                       tz=item.timezone, script=script)
+                                       tz=item.timezone, script=script,
+                                       audience=private_audience(svc.settings.privacy_mode))
     except Exception:  # noqa: BLE001 - e.g. a script whose text the template cannot show
         if script is None:
             raise
         log.exception("reminder %s: script %s not shown", item.followup_id, script.id)
         rendered = svc.renderer.render("reminder", item.language, me=None, r=item,
-                                       tz=item.timezone, script=None)
+                                       tz=item.timezone, script=None,
+                                       audience=private_audience(svc.settings.privacy_mode))
     return notifier.Outgoing(item.followup_id, item.telegram_id, rendered.text, rendered.markup)
 
 
@@ -93,6 +96,7 @@ async def escalate_overdue(app: Application) -> None:  # type: ignore[type-arg]
     for escalation in due:
         text = svc.renderer.text("escalation", escalation.lead_language, me=None,
                                  items=escalation.items, tz=escalation.lead_timezone,
+                                 audience=private_audience(svc.settings.privacy_mode),
                                  days=svc.settings.escalate_lead_days)
         delivery = await notifier.send_text(app.bot, escalation.lead_telegram_id, text,
                                             db=svc.db)

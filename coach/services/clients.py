@@ -84,18 +84,23 @@ class Lookup:
 
     client_id: int | None
     choices: list[tuple[int, str]] = field(default_factory=list)
+    owned: frozenset[int] = frozenset()  # the ids among ``choices`` that are the caller's own
 
 
 def lookup(session: Session, me: Me, query: str, *, limit: int = 6) -> Lookup:
     """One clear match, several to choose from, or none."""
-    rows = session.execute(visible_clients(me).with_only_columns(Client.id, Client.name)).all()
+    rows = session.execute(visible_clients(me).with_only_columns(
+        Client.id, Client.name, Client.advisor_id)).all()
+    owned = frozenset(r.id for r in rows if r.advisor_id == me.user_id)
     results = match_names(query.strip(), [(r.id, r.name) for r in rows], limit=limit)
     if not results:
         return Lookup(None)
     clear = len(results) == 1 or (not ambiguous(results) and results[0].score >= 80)
     if clear:
-        return Lookup(results[0].key, [(results[0].key, results[0].name)])
-    return Lookup(None, [(r.key, r.name) for r in results])
+        return Lookup(results[0].key, [(results[0].key, results[0].name)],
+                      owned & {results[0].key})
+    return Lookup(None, [(r.key, r.name) for r in results],
+                  owned & {r.key for r in results})
 
 
 @dataclass(frozen=True)
@@ -130,12 +135,18 @@ class ClientCard:
     holdings: list[HoldingLine]
     contacts: list[ContactLine]
     pending_followups: list[tuple[datetime, str]]
+    covering: bool = False  # ``own`` because the reader covers the advisor's leave
 
 
 def load_card(session: Session, me: Me, client_id: int, *, clock: Clock,
               assessment_valid_days: int = 180) -> ClientCard:
     client = get_visible_client(session, me, client_id, clock=clock)
-    own = client.advisor_id == me.user_id
+    # a colleague covering a leave acts for the owner: they must be able to call the client
+    covering = client.advisor_id != me.user_id and session.scalar(
+        select(FollowUp.id).where(FollowUp.client_id == client.id,
+                                  FollowUp.advisor_id == me.user_id,
+                                  FollowUp.original_advisor_id.is_not(None)).limit(1)) is not None
+    own = client.advisor_id == me.user_id or covering
     advisor = session.get(User, client.advisor_id)
     contacts = session.scalars(
         select(Interaction).where(Interaction.client_id == client.id)
@@ -153,6 +164,7 @@ def load_card(session: Session, me: Me, client_id: int, *, clock: Clock,
         tier=client.tier, aum=client.aum, risk_tolerance=client.risk_tolerance,
         risk_assessed_on=client.risk_assessed_on, assessment_expired=expired,
         birthday=client.birthday, advisor_name=advisor.name if advisor else "-", own=own,
+        covering=covering,
         holdings=[HoldingLine(h.product_name, h.risk_rating, h.amount, h.maturity_date)
                   for h in client.holdings],
         contacts=[ContactLine(i.occurred_at, i.channel, i.outcome, i.notes) for i in contacts],

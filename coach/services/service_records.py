@@ -76,7 +76,8 @@ def split_client(session: Session, me: Me, words: list[str], *, min_rest: int = 
         return found.client_id, words[1:]
     if found.choices:
         raise ServiceError("client_ambiguous", query=words[0],
-                           names=[name for _, name in found.choices])
+                           names=[name for _, name in found.choices],
+                           own=all(cid in found.owned for cid, _ in found.choices))
     raise ServiceError("client_not_found")
 
 
