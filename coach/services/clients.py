@@ -265,6 +265,7 @@ class Duplicate:
     tier: str
     same_name: bool
     same_phone: bool
+    own: bool = False  # the caller's own client (names and phones unmasked in private)
 
 
 def find_duplicates(session: Session, me: Me, *, name: str | None,
@@ -282,7 +283,7 @@ def find_duplicates(session: Session, me: Me, *, name: str | None,
             own = client.advisor_id == me.user_id
             found.append(Duplicate(client.id, client.name,
                                    client.phone if own else mask_phone(client.phone),
-                                   client.tier, same_name, same_phone))
+                                   client.tier, same_name, same_phone, own))
     return found[:5]
 
 
