@@ -57,6 +57,7 @@ from handlers import (
     reminders,
     service_records,
     settings,
+    staff,
     suitability,
     team,
 )
@@ -145,6 +146,8 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
         (0, CommandHandler("report", named(team.report))),
         (0, CommandHandler("overdue", named(team.overdue))),
         (0, CallbackQueryHandler(named(team.overdue_button), pattern=r"^ov (r|to) ")),
+        (0, CommandHandler("remove", named(staff.remove))),
+        (0, CallbackQueryHandler(named(staff.remove_button), pattern=r"^rm (ok|no) ")),
         # morning checklist and end-of-day log
         (0, CommandHandler("today", named(digest.today))),
         (0, CallbackQueryHandler(named(digest.page), pattern=r"^dg p \d+$")),

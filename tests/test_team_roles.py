@@ -10,7 +10,7 @@ from bot.cli import main
 from bot.jobs import reminders
 from bot.jobs.briefings import briefings_tick
 from bot.jobs.digest import morning_checklists
-from storage.models import Briefing, FollowUp, PracticeSession, StaffAudit
+from storage.models import Briefing, Client, FollowUp, PracticeSession, StaffAudit
 from tests.conftest import BotHarness
 from tests.test_reminders import _due_followup
 
@@ -109,3 +109,33 @@ async def test_a_disabled_person_gets_nothing_until_enabled(
     await reminders.send_due_reminders(harness.app)
     assert "王建国" in harness.telegram.messages_to(advisor.id)[-1].text
     assert "仅供已注册" not in (await chat.send("/today"))[-1].text
+
+
+async def test_a_lead_removes_an_advisor_after_confirming(harness: BotHarness) -> None:
+    lead = harness.person("lead", team="Alpha", name="周慧琳")
+    advisor = harness.person("advisor", team="Alpha", name="离队者")
+    other_lead = harness.person("lead", team="Beta")
+    fid = _due_followup(harness, advisor)
+    chat = harness.chat(lead)
+    handle = f"@u{advisor.id}"
+    assert "不是您团队" in (await harness.chat(other_lead).send(f"/remove {handle}"))[-1].text
+    assert "不能使用" in (await harness.chat(advisor).send(f"/remove @u{lead.id}"))[-1].text
+    confirm = (await chat.send(f"/remove {handle}"))[-1]
+    assert "离队者" in confirm.text and "1 位客户" in confirm.text
+    with harness.services.db.session() as s:  # nothing moved before the button
+        assert s.get(FollowUp, fid).advisor_id == harness.user_row(advisor).id  # type: ignore[union-attr]
+    ok = next(d for _, d in confirm.buttons if d.startswith("rm ok "))
+    done = [m for m in await chat.press(ok, message=confirm) if m.chat_id == lead.id]
+    assert "已离开团队" in done[-1].text
+    await chat.press(ok, message=confirm)  # a double tap changes nothing more
+    told = harness.telegram.messages_to(advisor.id)
+    assert len([m for m in told if "移出团队" in m.text]) == 1
+    lead_id = harness.user_row(lead).id
+    with harness.services.db.session() as s:
+        row = s.get(FollowUp, fid)
+        assert row is not None and row.advisor_id == lead_id
+        assert s.get(Client, row.client_id).advisor_id == lead_id  # type: ignore[union-attr]
+        assert harness.user_row(advisor).team_id is None
+        audit = s.scalars(select(StaffAudit).where(StaffAudit.action == "remove")).one()
+        assert audit.actor_id == lead_id and audit.details["followups"] == 1
+    assert "王建国" in (await chat.send("/followups"))[-1].text
