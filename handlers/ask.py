@@ -10,6 +10,7 @@ from bot.context import CoachContext
 from bot.guard import reply
 from coach.services import library
 from handlers.help import stale_button
+from handlers import library as library_handlers
 from scripts_library.schema import CATEGORIES
 
 LAST_QUERY = "ask"
@@ -38,7 +39,8 @@ async def answer_query(update: Update, context: CoachContext, query: str,
         return
     context.user_data[LAST_QUERY] = query
     await reply(update, context, "script_card", script=script, position=position,
-                has_next=found.has_next, lang="en" if context.locale == "en" else "zh")
+                has_next=found.has_next, lang="en" if context.locale == "en" else "zh",
+                vars=library_handlers.variables_for(context))
 
 
 async def ask_text(update: Update, context: CoachContext) -> None:

@@ -18,15 +18,16 @@ from bot import callback
 from bot.callback import ID, TOKEN, one_of
 from bot.context import CoachContext
 from bot.guard import reply, requires, service_errors
+from coach.addressing import SALUTATIONS, form_of_address
 from coach.names import plausible_person_name
-from coach.services import clients
+from coach.services import clients, library
 from coach.services.errors import ServiceError
 from coach.tiers import tier_for_aum
 from coach.vocabulary import STAFF_ROLES
 from handlers._flow import cancel_flow, objection_instead
 from handlers.help import stale_button
 
-NAME, PHONE, AUM, TIER, RISK, ASSESSED, BIRTHDAY, CONFIRM = range(8)
+NAME, SALUTE, PHONE, AUM, TIER, RISK, ASSESSED, BIRTHDAY, CONFIRM = range(9)
 DRAFT = "addclient"
 # the values each ``ac <field> <value>`` button can carry; anything else is crafted
 ADD_VALUES: dict[str, tuple[str, ...]] = {
@@ -40,7 +41,11 @@ async def show_card(update: Update, context: CoachContext, client_id: int) -> No
     with svc.db.session() as s:
         card = clients.load_card(s, context.caller, client_id, clock=svc.clock,
                                  assessment_valid_days=svc.settings.risk_assessment_valid_days)
-    await reply(update, context, "client_card", card=card)
+    # 📖 opens the script for the next follow-up's reason (or a call opening), to this client
+    script = library.script_for_reason(
+        svc.catalog, card.pending_followups[0][1] if card.pending_followups else "manual")
+    await reply(update, context, "client_card", card=card,
+                script_id=script.id if script is not None and len(script.id) < 48 else None)
 
 
 @requires(*STAFF_ROLES)
@@ -86,8 +91,10 @@ async def _ask(update: Update, context: CoachContext, step: str, error: str | No
         with context.svc.db.session() as s:
             dups = clients.find_duplicates(s, context.caller, name=draft.get("name"),
                                            phone=draft.get("phone"))
+    lang = "en" if context.locale == "en" else "zh"
+    forms = {t: form_of_address(draft.get("name", ""), t, lang) for t in SALUTATIONS}
     await reply(update, context, "addclient_step", step=step, error=error, draft=draft,
-                dups=dups)
+                dups=dups, forms=forms)
 
 
 def _text(update: Update) -> str:
@@ -125,8 +132,8 @@ async def add_name(update: Update, context: CoachContext) -> int:
         return await _refuse(update, context, "name", "client_name_not_real", NAME)
     context.user_data[DRAFT]["name"] = text
     _note_duplicates(context)
-    await _ask(update, context, "phone")
-    return PHONE
+    await _ask(update, context, "salute")
+    return SALUTE
 
 
 async def add_phone(update: Update, context: CoachContext) -> int:
@@ -173,7 +180,10 @@ async def add_button(update: Update, context: CoachContext) -> int | None:
             ZoneInfo(context.caller.timezone)).date().isoformat()
     if value != "-":
         draft[field] = value
-    steps = {"phone": ("aum", AUM), "aum": ("tier", TIER), "tier": ("risk", RISK),
+    if field == "salute" and value not in SALUTATIONS:
+        value = "-"
+    steps = {"salute": ("phone", PHONE), "phone": ("aum", AUM), "aum": ("tier", TIER),
+             "tier": ("risk", RISK),
              "risk": ("assessed", ASSESSED), "assessed": ("birthday", BIRTHDAY),
              "birthday": ("confirm", CONFIRM)}
     if field not in steps:  # crafted data: show the current step again
@@ -205,6 +215,11 @@ async def add_date(update: Update, context: CoachContext) -> int:
 @service_errors(ConversationHandler.END)
 async def _save(update: Update, context: CoachContext) -> int:
     data = context.user_data.pop(DRAFT, {})
+    draft = clients.ClientDraft.from_dict({
+        "name": data.get("name"), "salutation": data.get("salute"), "phone": data.get("phone"),
+        "tier": data.get("tier"),
+        "aum": data.get("aum"), "risk_tolerance": data.get("risk"),
+        "risk_assessed_on": data.get("assessed"), "birthday": data.get("birthday")})
     svc = context.svc
     draft = clients.ClientDraft.from_dict({
         "name": data.get("name"), "phone": data.get("phone"), "tier": data.get("tier"),
@@ -226,11 +241,11 @@ async def add_unexpected(update: Update, context: CoachContext) -> int | None:
     """Text where a button was expected: an objection's script, or ask again."""
     if not await objection_instead(update, context, "addclient"):
         await reply(update, context, "addclient_step", step="use_buttons", error=None,
-                    draft=context.user_data.get(DRAFT, {}), dups=[])
+                    draft=context.user_data.get(DRAFT, {}), dups=[], forms={})
     return None
 
 
-STATE_OF = {"name": NAME, "phone": PHONE, "aum": AUM, "tier": TIER, "risk": RISK,
+STATE_OF = {"name": NAME, "salute": SALUTE, "phone": PHONE, "aum": AUM, "tier": TIER, "risk": RISK,
             "assessed": ASSESSED, "birthday": BIRTHDAY, "confirm": CONFIRM}
 
 
@@ -242,6 +257,7 @@ def add_client_conversation() -> ConversationHandler:  # type: ignore[type-arg]
         entry_points=[CommandHandler("addclient", add_start)],
         states={
             NAME: [MessageHandler(text, add_name)],
+            SALUTE: [buttons],
             PHONE: [MessageHandler(text, add_phone), buttons],
             AUM: [MessageHandler(text, add_aum), buttons],
             TIER: [buttons],

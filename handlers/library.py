@@ -7,14 +7,16 @@ from uuid import uuid4
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 
 from bot import callback
-from bot.callback import INDEX, TOKEN, one_of
+from bot.callback import ID, INDEX, TOKEN, one_of
 from bot.context import CoachContext
 from bot.guard import reply
 from bot.i18n import to_traditional
-from coach.services import library
+from coach.addressing import script_variables
+from coach.services import clients, library
+from coach.services.errors import ServiceError
 from coach.textsplit import shorten
 from handlers.help import pressed_before, stale_button
-from scripts_library.schema import CATEGORIES
+from scripts_library.schema import CATEGORIES, Script
 from scripts_library.search import browsable
 
 PAGE = 8
@@ -31,7 +33,7 @@ async def browse_button(update: Update, context: CoachContext) -> None:
     query = update.callback_query
     assert query is not None
     category = callback.parse(query.data, "lb c", INDEX, INDEX, optional=1)
-    script_id = callback.parse(query.data, "lb s", TOKEN)
+    script_id = callback.parse(query.data, "lb s", TOKEN, ID, optional=1)  # [client]
     await query.answer()  # anything else (crafted, stale) shows the category menu
     catalog, me = context.svc.catalog, context.caller
     if category is not None and category[0] < len(CATEGORIES):
@@ -44,13 +46,36 @@ async def browse_button(update: Update, context: CoachContext) -> None:
     if script_id is not None:
         script = catalog.get(script_id[0], team_id=me.team_id)
         if script is not None:
-            with context.svc.db.session() as s:
-                library.record_event(s, user_id=me.user_id, kind="shown", script_id=script.id,
-                                     clock=context.svc.clock)
-            await reply(update, context, "script_card", script=script, position=0,
-                        has_next=False, lang="en" if context.locale == "en" else "zh")
+            await show_script(update, context, script, client_id=script_id[1])
             return
     await reply(update, context, "library_menu", categories=CATEGORIES)
+
+
+def variables_for(context: CoachContext, client: tuple[str, str | None] | None = None,
+                  ) -> dict[str, str]:
+    """Script variables: this client's form of address (or a placeholder), my name."""
+    lang = "en" if context.locale == "en" else "zh"
+    name, salutation = client if client else (None, None)
+    return script_variables(lang, advisor=context.caller.name, client_name=name,
+                            salutation=salutation)
+
+
+async def show_script(update: Update, context: CoachContext, script: Script, *,
+                      client_id: int | None = None) -> None:
+    """A script card, spoken to ``client_id``'s client when given (visibility checked)."""
+    svc, me = context.svc, context.caller
+    client = None
+    with svc.db.session() as s:
+        if client_id is not None:
+            try:
+                client = clients.address_of(s, me, client_id)
+            except ServiceError:
+                client = None  # not theirs (or crafted): the placeholder version
+        library.record_event(s, user_id=me.user_id, kind="shown", script_id=script.id,
+                             clock=svc.clock)
+    await reply(update, context, "script_card", script=script, position=0, has_next=False,
+                lang="en" if context.locale == "en" else "zh",
+                vars=variables_for(context, client))
 
 
 async def feedback(update: Update, context: CoachContext) -> None:
@@ -100,10 +125,12 @@ async def inline_search(update: Update, context: CoachContext) -> None:
         return
     # small talk and chatter list nothing; see scripts_library.search.browsable
     for hit in browsable(found.result):
+        # inserted into a chat with the customer: plain text, placeholders to fill in
         rendered = context.svc.renderer.render("script_card", context.locale, me=me,
                                                script=hit.script, position=0, has_next=False,
-                                               lang=lang, inline=True)
-        shown = hit.script.render(lang)
+                                               lang=lang, inline=True,
+                                               vars=variables_for(context))
+        shown = hit.script.render(lang, variables_for(context))
         title = to_traditional(shown.title, context.locale)
         results.append(InlineQueryResultArticle(
             id=uuid4().hex[:16], title=title,

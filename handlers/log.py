@@ -30,7 +30,7 @@ from bot.settings import Settings
 from coach.dates import parse_date
 from coach.outcomes import Outcome, detect_outcome
 from coach.policy import PolicyConfig
-from coach.services import clients, interactions, suitability_check
+from coach.services import clients, interactions, library, suitability_check
 from coach.services.errors import ServiceError
 from coach.services.interactions import LogDraft
 from coach.vocabulary import STAFF_ROLES
@@ -337,7 +337,11 @@ async def _save(update: Update, context: CoachContext, draft: LogDraft, *,
         await reply(update, context, "errors", code=err.code)
         return ConversationHandler.END
     _reset(context, None)
-    await reply(update, context, "log_saved", r=logged)
+    # 📖 the script for the next call (the follow-up's reason is the outcome), to this client
+    script = (library.script_for_reason(svc.catalog, logged.outcome) if logged.followups
+              else None)
+    await reply(update, context, "log_saved", r=logged,
+                script_id=script.id if script is not None and len(script.id) < 48 else None)
     await suitability.after_sale_saved(update, context, flag)
     await referrals.tell_referrer(context, logged.client_id, logged.client_name, logged.outcome)
     return ConversationHandler.END

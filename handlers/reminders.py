@@ -53,18 +53,38 @@ def _parse(update: Update) -> tuple[str, int] | None:
     return (parsed[0], parsed[1]) if parsed else None
 
 
+async def _toast_if_handled(update: Update, context: CoachContext, followup_id: int) -> bool:
+    """A button on a reminder already handled: a toast says how, nothing changes."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        with context.svc.db.session() as s:
+            closed = followups.handled(s, context.caller, followup_id)
+    except ServiceError:
+        return False  # not theirs: the action itself refuses, as before
+    if closed is None:
+        return False
+    await query.answer(context.svc.renderer.text(
+        "followup_handled", context.locale, me=context.me, h=closed,
+        tz=context.caller.timezone), show_alert=False)
+    return True
+
+
 @service_errors()
 @requires(*STAFF_ROLES)
 async def reminder_button(update: Update, context: CoachContext) -> None:
     """``fu d|h|t|x <id>``: done, +1 hour, tomorrow 9:00, cancel."""
     query = update.callback_query
     assert query is not None
-    await query.answer()
     parsed = _parse(update)
     if parsed is None:
+        await query.answer()
         return
     action, followup_id = parsed
     svc, me = context.svc, context.caller
+    if await _toast_if_handled(update, context, followup_id):
+        return
+    await query.answer()
     with svc.db.session() as s:
         if action == "d":
             row = followups.complete(s, me, followup_id, clock=svc.clock)
@@ -86,8 +106,10 @@ async def pick_date_start(update: Update, context: CoachContext) -> int:
     """``fu p <id>``: ask for a date."""
     query = update.callback_query
     assert query is not None
-    await query.answer()
     parsed = _parse(update)
+    if parsed is not None and await _toast_if_handled(update, context, parsed[1]):
+        return ConversationHandler.END
+    await query.answer()
     if parsed is None:
         return ConversationHandler.END
     with context.svc.db.session() as s:

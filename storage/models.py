@@ -153,6 +153,8 @@ class Client(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     advisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     name: Mapped[str] = mapped_column(String(80))
+    # "mr" / "ms" when known: scripts then say 陈先生 / 王女士 instead of the full name
+    salutation: Mapped[str | None] = mapped_column(String(8))
     phone: Mapped[str | None] = mapped_column(String(32))
     tier: Mapped[str] = mapped_column(String(16), default="mass")
     aum: Mapped[Decimal] = mapped_column(default=Decimal("0"))

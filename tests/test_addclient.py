@@ -27,6 +27,7 @@ async def test_same_name_is_flagged_and_both_are_shown(harness: BotHarness) -> N
     chat = harness.chat(advisor)
     await chat.send("/addclient")
     replies = await chat.send("王建國")  # Traditional spelling of the same name
+    await chat.press("ac salute mr")
     assert "可能已经登记过" in replies[-1].text and "13800001234" in replies[-1].text
     assert f"cl {old}" in [d for _, d in replies[-1].buttons]
     await chat.send("13900005678")
@@ -44,6 +45,7 @@ async def test_same_phone_is_flagged(harness: BotHarness) -> None:
     chat = harness.chat(advisor)
     await chat.send("/addclient")
     await chat.send("李小英")
+    await chat.press("ac salute -")
     replies = await chat.send("+86 138-0000-1234")
     assert "李秀英" in replies[-1].text and "电话相同" in replies[-1].text
 
@@ -53,6 +55,7 @@ async def test_assets_give_the_tier_in_words(harness: BotHarness) -> None:
     chat = harness.chat(advisor)
     await chat.send("/addclient")
     await chat.send("赵六")
+    await chat.press("ac salute -")
     await chat.send("13911112222")
     replies = await chat.send("80万")
     assert "贵宾客户" in replies[-1].text or "客户层级" in replies[-1].text
@@ -76,6 +79,7 @@ async def test_today_is_the_advisors_local_date(harness: BotHarness) -> None:
     chat = harness.chat(advisor)
     await chat.send("/addclient")
     await chat.send("赵六")
+    await chat.press("ac salute -")
     await chat.press("跳过")
     await chat.press("跳过")
     await chat.press("大众客户")
@@ -94,6 +98,8 @@ async def test_phone_and_name_are_checked_kindly(harness: BotHarness) -> None:
     replies = await chat.send("12345")
     assert "不像人名" in replies[-1].text
     replies = await chat.send("赵六")
+    assert [label for label, _ in replies[-1].buttons][:2] == ["赵先生", "赵女士"]
+    replies = await chat.press("ac salute -")
     assert "电话" in replies[-1].text
     for bad in ("123", "1234567890123456", "call me"):
         replies = await chat.send(bad)

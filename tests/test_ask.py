@@ -99,7 +99,10 @@ async def test_inline_mode_for_registered_users_only(harness: BotHarness) -> Non
     answer = await chat.inline("手续费")
     assert answer is not None and answer["results"]
     first = answer["results"][0]
-    assert "复述顾虑" in first["input_message_content"]["message_text"]
+    text = first["input_message_content"]["message_text"]
+    # ready to send to the customer: no coaching headings, no title, a visible placeholder
+    assert "复述顾虑" not in text and "①" not in text and "<b>" not in text
+    assert text.startswith("【客户称呼】") and "…" not in text
     stranger_answer = await chat.inline("手续费", user=harness.stranger())
     assert stranger_answer is not None and stranger_answer["results"] == []
 

@@ -93,6 +93,7 @@ async def test_addclient_guided_flow_saves_and_schedules_callback(harness: BotHa
     chat = harness.chat(advisor)
     await chat.send("/addclient")
     await chat.send("赵六")
+    await chat.press("ac salute -")
     await chat.send("139-1111-2222")
     await chat.press("跳过")  # no assets typed: the tier is chosen
     await chat.press("理财客户")
@@ -117,6 +118,7 @@ async def test_addclient_bad_input_is_asked_again_and_cancel_saves_nothing(
     chat = harness.chat(advisor)
     await chat.send("/addclient")
     await chat.send("赵六")
+    await chat.press("ac salute -")
     replies = await chat.send("not a phone")
     assert "不像电话号码" in replies[-1].text
     await chat.press("跳过")
@@ -140,6 +142,7 @@ async def test_addclient_resumes_after_restart(harness: BotHarness, services: Se
     chat = harness.chat(advisor)
     await chat.send("/addclient")
     await chat.send("孙七")
+    await chat.press("ac salute -")
     await harness.app.update_persistence()
     app2 = build_application(services, request=FakeRequest(harness.telegram), rate_limit=False,
                              jobs=False)

@@ -382,7 +382,9 @@ async def test_pick_date_is_checked_and_bad_dates_are_refused(harness: BotHarnes
     assert "没有这个日期" in (await chat.send("2026-02-30"))[-1].text
     assert "没有保存" in (await chat.send("/cancel"))[-1].text
     await chat.press_data(f"fu d {fid}")
-    assert "已经关闭" in (await chat.press_data(f"fu p {fid}"))[-1].text
+    assert (await chat.press_data(f"fu p {fid}")) == []  # a toast says it was handled
+    toasts = [p.get("text") for m, p in harness.telegram.calls if m == "answerCallbackQuery"]
+    assert "已处理" in (toasts[-1] or "")
     with harness.services.db.session() as s:
         row = s.get(FollowUp, fid)
         assert row is not None and row.status == "done"
@@ -395,7 +397,9 @@ async def test_snooze_resets_escalation_and_closed_rows_cannot_be_snoozed(
     chat = harness.chat(advisor)
     fid = _due_followup(harness, advisor)
     await chat.press_data(f"fu x {fid}")
-    assert "已经关闭" in (await chat.press_data(f"fu h {fid}"))[-1].text
+    assert (await chat.press_data(f"fu h {fid}")) == []  # a toast says it was handled
+    toasts = [p.get("text") for m, p in harness.telegram.calls if m == "answerCallbackQuery"]
+    assert "已取消" in (toasts[-1] or "")
     assert _status(harness, fid) == "cancelled"
 
 

@@ -12,8 +12,9 @@ from bot import notifier
 from bot.guard import private_audience
 from bot.scheduler import worker_name
 from bot.services import Services
+from coach.addressing import script_variables
 from coach.clock import local_day
-from coach.services import followups
+from coach.services import followups, library
 from coach.vocabulary import DeliveryStatus
 
 RETRY_AFTER = timedelta(minutes=5)
@@ -24,29 +25,34 @@ log = logging.getLogger(__name__)
 
 
 def _suggested_script(svc: Services, reason: str, kind: str | None = None) -> Any:
-    """The first library script for the reason's category; None if the library fails."""
-    category = followups.script_category(reason, kind)
+    """The script made for the reason, else its category's first; None if the library fails."""
     try:
-        scripts = svc.catalog.library.by_category(category)
+        catalog = svc.catalog
     except Exception:  # noqa: BLE001 - a reminder without a script beats no reminder
         log.exception("script library unavailable for reminders")
         return None
-    return scripts[0] if scripts else None
+    return library.script_for_reason(catalog, reason, kind)
 
 
 def _render_reminder(svc: Services, item: followups.DueReminder) -> notifier.Outgoing:
     script = _suggested_script(svc, item.reason, item.kind)
+    # the script speaks to this client, in the advisor's own name
+    variables = script_variables("en" if item.language == "en" else "zh",
+                                 advisor=item.advisor_name, client_name=item.client_name,
+                                 salutation=item.salutation)
     try:
         rendered = svc.renderer.render("reminder", item.language, me=None, r=item,
                                        tz=item.timezone, script=script,
-                                       audience=private_audience(svc.settings.privacy_mode))
+                                       audience=private_audience(svc.settings.privacy_mode),
+                                       vars=variables)
     except Exception:  # noqa: BLE001 - e.g. a script whose text the template cannot show
         if script is None:
             raise
         log.exception("reminder %s: script %s not shown", item.followup_id, script.id)
         rendered = svc.renderer.render("reminder", item.language, me=None, r=item,
                                        tz=item.timezone, script=None,
-                                       audience=private_audience(svc.settings.privacy_mode))
+                                       audience=private_audience(svc.settings.privacy_mode),
+                                       vars=variables)
     return notifier.Outgoing(item.followup_id, item.telegram_id, rendered.text, rendered.markup)
 
 

@@ -127,6 +127,10 @@ def _column(column: str, parse: Any, value: str) -> Any:
         raise _RowProblem(f"{column}: {err.code}") from None
 
 
+# how scripts address the client: 陈先生 / 王女士 (optional column)
+_SALUTATIONS = {"mr": "mr", "先生": "mr", "ms": "ms", "mrs": "ms", "女士": "ms"}
+
+
 def _parse_row(row: dict[str, str], today: date, thresholds: TierThresholds,
                ) -> tuple[ClientDraft, HoldingKey | None]:
     if "\0error" in row:
@@ -141,6 +145,7 @@ def _parse_row(row: dict[str, str], today: date, thresholds: TierThresholds,
     try:
         draft = validate_draft(ClientDraft(
             name=row.get("name", ""), phone=_optional(row, "phone"),
+            salutation=_SALUTATIONS.get((_optional(row, "salutation") or "").lower()),
             tier=(_optional(row, "tier") or "").lower() or None,
             aum=_column("aum", parse_amount, aum) if aum else None,
             risk_tolerance=risk.upper() if risk else None,

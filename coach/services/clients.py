@@ -34,6 +34,7 @@ __all__ = [
     "RISK_LEVELS",
     "TIERS",
     "add_client",
+    "address_of",
     "find_duplicates",
     "normalize_phone",
     "get_visible_client",
@@ -76,6 +77,12 @@ def get_visible_client(session: Session, me: Me, client_id: int, *, clock: Clock
         session.add(AccessAudit(client_id=client.id, viewer_id=me.user_id, action=action,
                                 created_at=clock.now()))
     return client
+
+
+def address_of(session: Session, me: Me, client_id: int) -> tuple[str, str | None]:
+    """(name, salutation) of a client ``me`` may see, for a script spoken to them."""
+    client = get_visible_client(session, me, client_id)
+    return client.name, client.salutation
 
 
 @dataclass(frozen=True)
@@ -180,6 +187,7 @@ class ClientDraft:
     phone: str | None = None
     tier: str | None = None
     aum: Decimal | None = None
+    salutation: str | None = None
     risk_tolerance: str | None = None
     risk_assessed_on: date | None = None
     birthday: date | None = None
@@ -192,6 +200,7 @@ class ClientDraft:
     def from_dict(cls, data: dict[str, Any]) -> ClientDraft:
         return cls(
             name=data.get("name") or "", phone=data.get("phone"), tier=data.get("tier"),
+            salutation=data.get("salutation") if data.get("salutation") in ("mr", "ms") else None,
             aum=Decimal(data["aum"]) if data.get("aum") else None,
             risk_tolerance=data.get("risk_tolerance"),
             risk_assessed_on=parse_date(data["risk_assessed_on"])
@@ -304,13 +313,15 @@ def validate_draft(draft: ClientDraft, *, today: date, thresholds: TierThreshold
         raise ServiceError("date_in_future", value=str(draft.risk_assessed_on))
     if draft.birthday is not None and draft.birthday > today:
         raise ServiceError("date_in_future", value=str(draft.birthday))
-    return ClientDraft(name=name, phone=phone, tier=tier, aum=draft.aum,
+    return ClientDraft(name=name, phone=phone, salutation=draft.salutation, tier=tier,
+                       aum=draft.aum,
                        risk_tolerance=draft.risk_tolerance,
                        risk_assessed_on=draft.risk_assessed_on, birthday=draft.birthday)
 
 
 def new_client(draft: ClientDraft, *, advisor_id: int, now: datetime, today: date) -> Client:
     return Client(advisor_id=advisor_id, name=draft.name, phone=draft.phone,
+                  salutation=draft.salutation,
                   tier=draft.tier or "mass", aum=draft.aum or Decimal(0),
                   risk_tolerance=draft.risk_tolerance, risk_assessed_on=draft.risk_assessed_on,
                   birthday=draft.birthday, opened_on=today, created_at=now)

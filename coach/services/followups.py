@@ -124,6 +124,8 @@ class DueReminder:
     note: str | None
     meeting_at: datetime | None = None  # a meeting reminder: the meeting's own time
     meeting_place: str | None = None
+    salutation: str | None = None
+    advisor_name: str | None = None
 
 
 def reminder_details(session: Session, ids: list[int]) -> list[DueReminder]:
@@ -138,7 +140,8 @@ def reminder_details(session: Session, ids: list[int]) -> list[DueReminder]:
         .order_by(Interaction.occurred_at))}
     return [DueReminder(f.id, u.telegram_id, u.language, u.timezone, c.id, c.name, f.kind,
                         f.reason, f.due_at, c.last_contact_at, last.get(c.id), f.note,
-                        a.starts_at if a else None, a.place if a else None)
+                        a.starts_at if a else None, a.place if a else None,
+                        c.salutation, u.name)
             for f, c, u, a in rows]
 
 
@@ -148,6 +151,22 @@ def _own(session: Session, me: Me, followup_id: int) -> FollowUp:
     if row is None or row.advisor_id != me.user_id:
         raise ServiceError("followup_not_found")
     return row
+
+
+@dataclass(frozen=True)
+class Handled:
+    """How a follow-up was closed, for a button pressed on its old reminder."""
+
+    status: str
+    when: datetime | None
+
+
+def handled(session: Session, me: Me, followup_id: int) -> Handled | None:
+    """None while the caller's follow-up is open; else how and when it was closed."""
+    row = _own(session, me, followup_id)
+    if row.status in ("done", "cancelled", "reassigned"):
+        return Handled(row.status, row.done_at)
+    return None
 
 
 def open_own(session: Session, me: Me, followup_id: int) -> FollowUp:
@@ -407,6 +426,18 @@ REASON_CATEGORY = {
 }
 
 
+# the one script made for a reason, when its category's first would not fit: after an
+# unanswered call a short re-opening, not a whole first-call opening
+REASON_SCRIPT = {
+    "no_answer": "phone_call.retry_after_no_answer",
+}
+
+
+def preferred_script(reason: str, kind: str | None = None) -> str | None:
+    """The id of the script made for ``reason``, if there is one (meetings: none)."""
+    return None if kind == "meeting_reminder" else REASON_SCRIPT.get(reason)
+
+
 def script_category(reason: str, kind: str | None = None) -> str:
     """The script category to suggest in a reminder for ``reason`` (and ``kind``).
 
@@ -416,3 +447,4 @@ def script_category(reason: str, kind: str | None = None) -> str:
     if kind == "meeting_reminder":
         return "followup.meeting_prep"
     return REASON_CATEGORY.get(reason, "opening.phone_call")
+

@@ -8,6 +8,8 @@ process needs them, it takes a copy of the shared index and adds them one by one
 
 from __future__ import annotations
 
+import logging
+
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -244,3 +246,23 @@ def usage_report(session: Session, *, clock: Clock, days: int = 30, limit: int =
         most_disliked=[(sid, n, ups.get(sid, 0)) for sid, n in downs],
         not_found=counts("miss", ScriptEvent.query),
     )
+
+
+def script_for_reason(catalog: ScriptCatalog, reason: str,
+                      kind: str | None = None) -> Script | None:
+    """The script for a follow-up's reason: the one made for it, else its category's first.
+
+    None when the library cannot be loaded: a reminder without a script beats no reminder.
+    """
+    from coach.services import followups
+
+    try:
+        preferred = followups.preferred_script(reason, kind)
+        script = catalog.library.get(preferred) if preferred else None
+        if script is not None:
+            return script
+        scripts = catalog.library.by_category(followups.script_category(reason, kind))
+    except Exception:  # noqa: BLE001 - the caller goes on without a script
+        logging.getLogger(__name__).exception("script library unavailable for reminders")
+        return None
+    return scripts[0] if scripts else None
