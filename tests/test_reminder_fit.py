@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.reminders import send_due_reminders
+from bot.jobs.reminders import send_due_reminders
 from storage.models import FollowUp
 from tests import factories
 from tests.conftest import BotHarness

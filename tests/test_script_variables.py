@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import build_application  # noqa: F401 - the app registers the reminder tick
+from bot.jobs.reminders import send_due_reminders
 from coach.addressing import form_of_address, script_variables
-from handlers.reminders import send_due_reminders
 from storage.models import FollowUp
 from tests import factories
 from tests.conftest import BotHarness

@@ -9,7 +9,6 @@ process needs them, it takes a copy of the shared index and adds them one by one
 from __future__ import annotations
 
 import logging
-
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
