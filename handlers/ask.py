@@ -9,8 +9,8 @@ from bot.callback import INDEX
 from bot.context import CoachContext
 from bot.guard import reply
 from coach.services import library
-from handlers.help import stale_button
 from handlers import library as library_handlers
+from handlers.help import stale_button
 from scripts_library.schema import CATEGORIES
 
 LAST_QUERY = "ask"

@@ -31,7 +31,8 @@ NAME, SALUTE, PHONE, AUM, TIER, RISK, ASSESSED, BIRTHDAY, CONFIRM = range(9)
 DRAFT = "addclient"
 # the values each ``ac <field> <value>`` button can carry; anything else is crafted
 ADD_VALUES: dict[str, tuple[str, ...]] = {
-    "phone": ("-",), "aum": ("-",), "tier": clients.TIERS, "risk": (*clients.RISK_LEVELS, "-"),
+    "salute": (*SALUTATIONS, "-"), "phone": ("-",), "aum": ("-",), "tier": clients.TIERS,
+    "risk": (*clients.RISK_LEVELS, "-"),
     "assessed": ("today", "-"), "birthday": ("-",), "save": ("-",)}
 
 
@@ -180,8 +181,6 @@ async def add_button(update: Update, context: CoachContext) -> int | None:
             ZoneInfo(context.caller.timezone)).date().isoformat()
     if value != "-":
         draft[field] = value
-    if field == "salute" and value not in SALUTATIONS:
-        value = "-"
     steps = {"salute": ("phone", PHONE), "phone": ("aum", AUM), "aum": ("tier", TIER),
              "tier": ("risk", RISK),
              "risk": ("assessed", ASSESSED), "assessed": ("birthday", BIRTHDAY),

@@ -66,6 +66,7 @@ async def test_an_edit_inside_a_flow_is_not_taken_as_an_answer(harness: BotHarne
     # editing an earlier message while the bot waits for the name: only the hint
     assert [HINT in m.text for m in await chat.edit("赵六")] == [True]
     await chat.send("钱七")
+    await chat.press("ac salute -")
     await chat.send("13900001111")
     await chat.send("80万")
     await chat.press("ac risk -")
