@@ -46,7 +46,7 @@ LAST_SEEN = "_last_seen_at"
 # Mid-flow, a short reply ("later", "明天", "not a phone") is far more likely a slip than a
 # customer's objection, and the search is over-sure of short texts. So an objection must
 # be a clause (4+ Chinese characters or 4+ words) the search is sure of. Chosen on
-# tests/data/flow_objection_tuning.yaml (11/11, 0/16 false); held out: 7/12, 1/14 false.
+# tests/data/flow_objection_tuning.yaml (11/11, 0/16 false); held out: 9/12, 0/14 false.
 MIN_OBJECTION_SCORE = 0.6
 MIN_HAN_CHARS = 4
 MIN_WORDS = 4
