@@ -53,7 +53,10 @@ async def test_saving_a_log_twice_records_one_contact(harness: BotHarness) -> No
 
 async def test_add_client_save_twice_creates_one(harness: BotHarness) -> None:
     chat = harness.chat(harness.person("advisor"))
-    for text in ("/addclient", "钱七", "13900001111", "80万"):
+    await chat.send("/addclient")
+    await chat.send("钱七")
+    await chat.press("ac salute -")
+    for text in ("13900001111", "80万"):
         await chat.send(text)
     await chat.press("ac risk -")
     step = (await chat.press("ac birthday -"))[-1]
