@@ -142,7 +142,8 @@ async def test_inline_service_question_and_small_talk(harness: BotHarness) -> No
     chatter = await chat.inline("今天吃什么好")
     assert chatter is not None and chatter["results"] == []
     objection = await chat.inline("手续费太贵")
-    assert objection is not None and "复述顾虑" in (
+    # an objection gets its script, as the text to send: no coaching headings (issue 15)
+    assert objection is not None and "申购费" in (
         objection["results"][0]["input_message_content"]["message_text"])
 
 
