@@ -9,8 +9,6 @@ replaced before sending, never "…". The advisor's own name is always known.
 
 from __future__ import annotations
 
-from pypinyin import lazy_pinyin
-
 from coach.privacy import COMPOUND_SURNAMES
 
 __all__ = ["PLACEHOLDERS", "SALUTATIONS", "form_of_address", "script_variables", "surname"]
@@ -45,6 +43,8 @@ def form_of_address(name: str, salutation: str | None, lang: str = "zh") -> str:
     titles = _TITLES["en" if lang == "en" else "zh"]
     family = surname(name)
     if lang == "en" and _is_han(family):
+        from pypinyin import lazy_pinyin  # loaded only when needed: it is large
+
         family = "".join(lazy_pinyin(family)).capitalize()
     return titles[salutation].format(family)
 
