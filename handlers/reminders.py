@@ -24,6 +24,7 @@ from coach.dates import parse_date
 from coach.ics import followups_calendar
 from coach.privacy import mask_name
 from coach.services import followups
+from coach.services.errors import ServiceError
 from coach.vocabulary import STAFF_ROLES
 from handlers._flow import cancel_flow, objection_instead
 
