@@ -45,6 +45,7 @@ __all__ = [
     "answer",
     "close",
     "current_line",
+    "customer_name",
     "is_expired",
     "one_turn_drill",
     "resolve_scenario",
@@ -69,6 +70,7 @@ TECHNIQUE_CATEGORIES: dict[str, tuple[str, ...]] = {
     "uses_name": ("opening.phone_call", "followup.new_account"),
     "concise": ("objection.no_time", "opening.phone_call"),
     "no_argue": ("objection.distrust_sales", "objection.past_loss"),
+    "relevant": ("objection.fee_too_high", "objection.no_time", "objection.liquidity"),
 }
 RISK_CATEGORIES_PREFIXES = ("objection.", "pitch.", "signals.", "closing")
 _DRILL_FILE = Path(__file__).with_name("drill.yaml")
@@ -110,6 +112,9 @@ class SessionState:
     records: list[TurnRecord] = field(default_factory=list)
     visits: dict[str, int] = field(default_factory=dict)
     drill: dict[str, Any] | None = None
+    # after a weak answer the customer presses the same point in other words (the branch's
+    # reaction) instead of repeating their line: that is what they "just said"
+    follow_up: str | None = None
     version: int = STATE_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -176,6 +181,8 @@ def current_line(state: SessionState, scenario: Scenario | None = None) -> str |
     """What the customer is saying now (None once the session has ended)."""
     if state.finished or state.current_turn is None:
         return None
+    if state.follow_up:
+        return state.follow_up
     scenario = scenario or resolve_scenario(state)
     return scenario.turn(state.current_turn).customer.get(state.lang)
 
@@ -199,10 +206,13 @@ def answer(
     turn = scenario.turn(state.current_turn)
     lang = state.lang
     answers = _model_answers(turn, lang, model_answers or library_model_answers)
+    said = turn.customer.get(lang)
+    if state.follow_up:  # they pressed the point: both lines are what they said
+        said = f"{said} {state.follow_up}"
     verdict = scorer(
         reply,
         category=turn.category,
-        customer_line=turn.customer.get(lang),
+        customer_line=said,
         customer_name=_customer_name(scenario, state),
         requires_risk_disclosure=scenario.requires_risk_disclosure,
         model_answers=answers,
@@ -234,17 +244,22 @@ def _move(state: SessionState, scenario: Scenario, branch: Branch, grade: str) -
         _finish(state, "stalled")
         return None
     state.visits[branch.next] = visits
+    # the same turn again: the customer's reaction presses the point, their line is not
+    # said twice (a conversation, not a loop)
+    again = branch.next == state.current_turn and branch.reaction is not None
     nxt = scenario.turn(branch.next)
     state.current_turn = nxt.id
+    state.follow_up = branch.reaction.get(state.lang) if again and branch.reaction else None
     if nxt.end:
         _finish(state, nxt.outcome)
-    return nxt.customer.get(state.lang)
+    return None if again else nxt.customer.get(state.lang)
 
 
 def _finish(state: SessionState, outcome: str) -> None:
     state.finished = True
     state.outcome = outcome
     state.current_turn = None
+    state.follow_up = None
 
 
 def close(state: SessionState, *, outcome: str = "abandoned", clock: Clock | None = None
@@ -275,6 +290,14 @@ def _record(turn: Turn, lang: str, reply: str, verdict: TurnScore, at: str) -> T
 def _model_answers(turn: Turn, lang: str, provider: ModelAnswers) -> tuple[str, ...]:
     own = (turn.model_answer.get(lang),) if turn.model_answer else ()
     return tuple(a for a in (*own, *provider(turn.category, lang)) if a)
+
+
+def customer_name(state: SessionState, scenario: Scenario | None = None) -> str | None:
+    """The customer's name in this session (the scenario's persona; None in a bare drill)."""
+    if state.drill is not None:
+        return state.drill.get("customer_name") or None
+    scenario = scenario or resolve_scenario(state)
+    return scenario.persona.name.get(state.lang) or None
 
 
 def _customer_name(scenario: Scenario, state: SessionState) -> str | None:

@@ -19,6 +19,7 @@ from functools import lru_cache
 import jieba
 from rapidfuzz import fuzz
 
+from coach.roleplay import relevance
 from coach.roleplay.cues import ComplianceConfig, Cues, fold, load_cues
 from scripts_library.normalize import to_simplified
 
@@ -31,7 +32,7 @@ jieba.setLogLevel(60)  # jieba logs its dictionary load at INFO
 
 CHECKS: tuple[str, ...] = (
     "restate", "acknowledge", "compliment", "answer_fact", "benefit_first",
-    "advance", "uses_name", "concise", "no_argue",
+    "advance", "uses_name", "concise", "no_argue", "relevant",
 )
 CHECK_TIPS: dict[str, str] = {
     "restate": "tip.restate",
@@ -112,13 +113,20 @@ def score_reply(
     total = sum(weights.get(name, 0) for name in checks)
     passed = sum(weights.get(name, 0) for name, ok in checks.items() if ok)
     raw = round(100 * passed / total) if total else 0
+    # an answer that ignores what the customer just said cannot score well (relevance.py)
+    checks["relevant"] = relevance.is_relevant(reply, customer_line=customer_line,
+                                               category=category, cues=cues)
+    if not checks["relevant"]:
+        raw = min(raw, relevance.CAP)
     compliance = find_compliance(text, requires_risk_disclosure, cues.compliance)
     if compliance:
         cap = cues.thresholds["compliance_cap"]
         return TurnScore(min(raw, cap), checks, compliance, COMPLIANCE_TIPS[compliance[0]],
                          "non_compliant")
     grade = "good" if raw >= cues.thresholds["good"] else "weak"
-    return TurnScore(raw, checks, [], _tip(checks, text, reply_lang, cues), grade)
+    tip = "tip.relevance" if checks.get("relevant") is False else _tip(checks, text, reply_lang,
+                                                                       cues)
+    return TurnScore(raw, checks, [], tip, grade)
 
 
 def tip_text(code: str, lang: str = "zh") -> str:

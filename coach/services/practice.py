@@ -145,6 +145,7 @@ class ReplyOutcome:
     result: engine.TurnResult | None
     summary: engine.SessionSummary | None = None
     expired: bool = False
+    customer_name: str | None = None  # who the tips should name ("赵总", not an example)
 
 
 def reply(session: Session, me: Me, text: str, *, clock: Clock) -> ReplyOutcome:
@@ -165,7 +166,8 @@ def reply(session: Session, me: Me, text: str, *, clock: Clock) -> ReplyOutcome:
         _complete_assignment(session, me, row)
     else:
         _store(row, result.state, clock)
-    return ReplyOutcome(row.id, len(result.state.records) - 1, result, summary)
+    return ReplyOutcome(row.id, len(result.state.records) - 1, result, summary,
+                        customer_name=engine.customer_name(state))
 
 
 def stop(session: Session, me: Me, *, clock: Clock) -> engine.SessionSummary | None:
