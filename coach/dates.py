@@ -175,6 +175,8 @@ def _date_from(kind: str, m: re.Match[str], today: date) -> tuple[date | None, l
     if kind in ("iso", "md_cn", "md_slash", "md_en", "dm_en", "md_dash", "md_dot"):
         month = MONTHS_EN[g["mon"][:3]] if g.get("mon") else cn_number(g["m"])
         year = int(g["y"]) if g.get("y") else today.year
+        if abs(year - today.year) > 1:  # a follow-up is never years away: a typo, not a date
+            return None, ["invalid_date"]
         try:
             return date(year, month, cn_number(g["d"])), []
         except ValueError:
