@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop
 
@@ -110,7 +110,34 @@ async def _refuse_too_long(update: Update, context: CoachContext) -> None:
 
 
 async def guard(update: Update, context: CoachContext) -> None:
-    """Identify the caller or stop the update here."""
+    """Identify the caller or stop the update here.
+
+    When the database cannot be reached the update stops here too, after one
+    "please try again" reply: without an identified caller no feature may run.
+    """
+    try:
+        await _guard(update, context)
+    except SQLAlchemyError as err:
+        log.warning("guard could not reach the database on update %s: %s",
+                    update.update_id, type(err).__name__)
+        await _apologise(update, context)
+        raise ApplicationHandlerStop from None
+
+
+async def _apologise(update: Update, context: CoachContext) -> None:
+    """One short "please try again"; a failure to send it is only logged."""
+    try:
+        if update.inline_query is not None:
+            await update.inline_query.answer([], cache_time=0, is_personal=True)
+            return
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        await reply(update, context, "errors", code="internal")
+    except Exception:  # noqa: BLE001 - the update is stopped either way
+        log.warning("could not send the guard apology")
+
+
+async def _guard(update: Update, context: CoachContext) -> None:
     tg_user = update.effective_user
     if tg_user is None or tg_user.is_bot:
         raise ApplicationHandlerStop
