@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.context import CoachContext
 
@@ -15,6 +15,11 @@ log = logging.getLogger(__name__)
 async def on_error(update: object, context: CoachContext) -> None:
     """Log with the traceback (no message text: it may carry client data)."""
     error = context.error
+    if isinstance(error, Conflict):
+        # 409: another process polls with the same token; PTB retries on its own, so
+        # this is an operator's warning on one line, not a bug with a traceback
+        log.warning("telegram 409 Conflict: another instance is polling with this token")
+        return
     # a BadRequest (Telegram refused what we sent: too long, bad HTML, …) is our bug: it is
     # logged in full and the person who was waiting is told, like any other failure
     if isinstance(error, (Forbidden, TimedOut, NetworkError, RetryAfter)) and not isinstance(

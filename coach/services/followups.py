@@ -69,8 +69,9 @@ def _claimable(now: datetime):  # type: ignore[no-untyped-def]
 def claim_due(session: Session, *, now: datetime, lease_seconds: int, worker: str,
               limit: int = 100) -> list[int]:
     """Atomically take up to ``limit`` due follow-ups for this worker."""
-    # A disabled advisor gets no reminders; theirs wait (and fire if they are enabled again).
-    disabled = select(User.id).where(User.disabled_at.is_not(None))
+    # A disabled advisor, or one who blocked the bot (active false), gets no reminders;
+    # theirs wait, and fire if they are enabled again or write to the bot again.
+    disabled = select(User.id).where(User.disabled_at.is_not(None) | User.active.is_(False))
     candidates = (select(FollowUp.id).where(_claimable(now), FollowUp.advisor_id.not_in(disabled))
                   .order_by(FollowUp.due_at).limit(limit).scalar_subquery())
     result = session.execute(
