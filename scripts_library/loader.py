@@ -358,8 +358,14 @@ def _key_line(node: yaml.Node, key: str) -> int:
 
 def validate_library(root: Path | str | None = None) -> list[Problem]:
     """Structural problems plus content-rule problems, sorted by file and line."""
+    from coach.compliance import load_rules
+    from coach.compliance.engine import RULES_PATH
+
     library = load_library(root)
     problems = list(library.problems)
+    # the shared rule file must agree with its own examples
+    problems += [Problem(str(RULES_PATH.name), 1, f"rule example: {message}")
+                 for message in load_rules().example_problems()]
     rules = _rules()
     for script in library.scripts:
         problems += check_script(script, library.field_lines.get(script.id, {}), rules=rules)
@@ -379,6 +385,8 @@ def check_script(script: Script, lines: dict[str, int] | None = None, *,
 
     problems = [at(path, msg) for path, msg in _shape_problems(script)]
     for path, text in script.text_fields():
+        if path.startswith("triggers"):  # what customers say, not what advisors say
+            continue
         for message in rules.violations(text, tags=script.tags):
             problems.append(at(path, f"{path}: {message}"))
         for message in typography_problems(text):
@@ -480,45 +488,26 @@ def _variable_problems(script: Script) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class _Rules:
-    forbidden: list[tuple[str, str, str | None]]  # (normalised phrase, reason, unless_tag)
-    pressure: list[str]
+    """Content rules for scripts: the shared mis-selling engine plus competitor names."""
+
     competitors: list[str]
-    neg_zh: tuple[str, ...]
-    neg_en: frozenset[str]
-    window_zh: int
-    window_en: int
 
     def violations(self, text: str, *, tags: Iterable[str] = ()) -> list[str]:
+        # imported here: coach.compliance itself imports scripts_library.normalize
+        from coach.compliance import check, load_rules
+
         norm = normalize(text)
         tagset = set(tags)
+        rules = load_rules()
         out: list[str] = []
-        found: list[str] = []
-        # longest first, so "稳赚不赔" is reported once, not again as "稳赚"
-        for phrase, reason, unless_tag in self.forbidden:
-            if unless_tag and unless_tag in tagset:
+        for finding in check(text, rules):
+            # a script about real deposits may say principal and interest are protected
+            if finding.rule == "guaranteed_return" and "deposit" in tagset:
                 continue
-            if any(phrase in f for f in found) or not self._unnegated(norm, phrase):
-                continue
-            found.append(phrase)
-            out.append(f"forbidden phrase {phrase!r} ({reason})")
-        out += [f"pressure phrase {p!r}" for p in self.pressure if _contains(norm, p)]
+            title = rules.by_id(finding.rule).title.get("en", finding.rule)
+            out.append(f"mis-selling rule {finding.rule} ({title}): {finding.words!r}")
         out += [f"names a competitor bank {c!r}" for c in self.competitors if _contains(norm, c)]
         return out
-
-    def _unnegated(self, norm: str, phrase: str) -> bool:
-        start = norm.find(phrase)
-        while start >= 0:
-            if not self._negated(norm[:start], phrase):
-                return True
-            start = norm.find(phrase, start + 1)
-        return False
-
-    def _negated(self, before: str, phrase: str) -> bool:
-        if phrase.isascii():
-            words = before.split()[-self.window_en:]
-            return any(w in self.neg_en for w in words)
-        clause = before.rsplit(" ", 1)[-1][-self.window_zh:]
-        return any(cue in clause for cue in self.neg_zh)
 
 
 def _contains(norm: str, phrase: str) -> bool:
@@ -530,15 +519,4 @@ def _contains(norm: str, phrase: str) -> bool:
 @lru_cache(maxsize=1)
 def _rules() -> _Rules:
     data = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
-    neg = data.get("negation", {})
-    window = data.get("negation_window", {})
-    return _Rules(
-        forbidden=sorted(((normalize(f["phrase"]), f["reason"], f.get("unless_tag"))
-                          for f in data.get("forbidden", [])), key=lambda f: -len(f[0])),
-        pressure=[normalize(p) for p in data.get("pressure", [])],
-        competitors=[normalize(c) for c in data.get("competitors", [])],
-        neg_zh=tuple(normalize(c) for c in neg.get("zh", [])),
-        neg_en=frozenset(normalize(c).split(" ")[0] for c in neg.get("en", [])),
-        window_zh=int(window.get("zh", 6)),
-        window_en=int(window.get("en", 4)),
-    )
+    return _Rules(competitors=[normalize(c) for c in data.get("competitors", [])])

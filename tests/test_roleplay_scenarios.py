@@ -388,7 +388,8 @@ def test_one_turn_drill() -> None:
 def test_drill_requires_risk_disclosure_for_product_talk_by_default() -> None:
     state = one_turn_drill("objection.fear_of_loss", "会不会亏？")
     result = answer(state, "您放心，我推荐您买这只基金，去年涨了两成。", model_answers=no_library)
-    assert "missing_risk_disclosure" in result.score.compliance
+    assert "missing_risk_disclosure" in result.score.warnings
+    assert result.state.records[0].compliance == ["missing_risk_disclosure"]
     assert result.outcome == "lost"
 
 

@@ -85,11 +85,15 @@ def test_scorer_ranks_good_above_fair_above_poor() -> None:
 
 
 def test_every_non_compliant_reply_is_caught() -> None:
+    """Mis-selling is capped and named; a reply whose only fault is a missing risk
+    disclosure (not mis-selling, issue 13) carries the warning and loses points."""
     missed = [
-        (item["text"], result.score, result.compliance)
+        (item["text"], result.score, result.compliance, result.warnings)
         for item, result in SCORED
         if item["label"] == "non_compliant"
         and not (result.score <= 20 and result.compliance and result.grade == "non_compliant")
+        and not (result.warnings == ["missing_risk_disclosure"]
+                 and result.tip == "tip.add_risk_disclosure")
     ]
     assert missed == []
 
@@ -313,16 +317,20 @@ def _compliance(reply: str, risk: bool = False, category: str = "objection.fear_
         "稳赚不赔的。",
         "我保证收益有4%。",
         "肯定能赚钱。",
-        "这个没有任何风险。",
-        "买了绝对不会亏。",
         "跟存款一样保本。",
         "This fund is guaranteed to beat deposits.",
         "It's completely risk-free.",
-        "You can't lose with this one.",
     ],
 )
 def test_guaranteed_return_is_flagged(reply: str) -> None:
     assert "guaranteed_return" in _compliance(reply)
+
+
+@pytest.mark.parametrize(
+    "reply", ["这个没有任何风险。", "买了绝对不会亏。", "You can't lose with this one."]
+)
+def test_a_negated_risk_word_is_a_claim(reply: str) -> None:
+    assert "risk_denied" in _compliance(reply)
 
 
 @pytest.mark.parametrize(
@@ -380,13 +388,30 @@ def test_a_real_deadline_is_not_pressure() -> None:
     assert _compliance("这一期募集到本周五截止，您看周四来办理好吗？") == []
 
 
+def _warnings(reply: str, risk: bool = False) -> list[str]:
+    return score_reply(reply, category="objection.fear_of_loss",
+                       requires_risk_disclosure=risk).warnings
+
+
 def test_missing_risk_disclosure_only_when_required() -> None:
     reply = "我推荐您买这只基金，去年涨了20%。"
-    assert _compliance(reply, risk=True) == ["missing_risk_disclosure"]
-    assert _compliance(reply, risk=False) == []
-    assert _compliance(reply + "投资有风险，过往业绩不代表未来。", risk=True) == []
-    assert _compliance("我今天不推荐任何产品，只想了解您的打算。", risk=True) == []
-    assert _compliance("我帮您预约周二来网点聊聊。", risk=True) == []
+    assert _warnings(reply, risk=True) == ["missing_risk_disclosure"]
+    assert _compliance(reply, risk=True) == []  # a warning, not mis-selling
+    assert _warnings(reply, risk=False) == []
+    assert _warnings(reply + "投资有风险，过往业绩不代表未来。", risk=True) == []
+    assert _warnings("我今天不推荐任何产品，只想了解您的打算。", risk=True) == []
+    assert _warnings("我帮您预约周二来网点聊聊。", risk=True) == []
+
+
+def test_a_missing_disclosure_lowers_the_score_without_capping_it() -> None:
+    reply = ("王先生，您是担心亏本对吧？这个顾虑很正常，您很细心。这只债券基金过去三年"
+             "年化3%左右，对您来说比活期多一些。您看周二还是周三来办理？")
+    plain = score_reply(reply, category="objection.fear_of_loss", customer_name="王先生")
+    risky = score_reply(reply, category="objection.fear_of_loss", customer_name="王先生",
+                        requires_risk_disclosure=True)
+    assert risky.warnings == ["missing_risk_disclosure"] and risky.compliance == []
+    assert 20 < risky.score < plain.score
+    assert risky.tip == "tip.add_risk_disclosure" and risky.grade != "non_compliant"
 
 
 def test_compliance_caps_the_score_and_sets_the_tip() -> None:

@@ -175,6 +175,9 @@ def test_missing_step_and_missing_say(tmp_path):
                for m in messages)
 
 
+GUARANTEE = "mis-selling rule guaranteed_return (Promised principal or return (even indirectly))"
+
+
 def test_forbidden_phrase_with_line(tmp_path):
     steps = STEPS.replace("我们算一笔账。", "这个产品稳赚不赔。")
     en = ('    en:\n      title: Fee\n      steps: {restate: a, acknowledge: b, compliment: c,'
@@ -183,10 +186,8 @@ def test_forbidden_phrase_with_line(tmp_path):
           objection_file(objection_script("x.bad", steps=steps, extra=en)))
     problems = validate_library(tmp_path)
     assert [str(p) for p in problems] == [
-        "objection/fee.yaml:10: script 'x.bad': steps.answer: forbidden phrase '稳赚不赔' "
-        "(promises a gain)",
-        "objection/fee.yaml:14: script 'x.bad': en.steps.answer: forbidden phrase 'risk-free' "
-        "(claims there is no risk)",
+        f"objection/fee.yaml:10: script 'x.bad': steps.answer: {GUARANTEE}: '稳赚不赔'",
+        f"objection/fee.yaml:14: script 'x.bad': en.steps.answer: {GUARANTEE}: 'risk free'",
     ]
 
 
@@ -195,17 +196,21 @@ def test_negated_phrase_and_deposit_tag_are_allowed(tmp_path):
     write(tmp_path, "a.yaml", objection_file(objection_script(
         "x.ok", steps=steps, extra="    tags: [deposit]\n")))
     assert validate_library(tmp_path) == []
+    # said of deposits, the words are a fact even without the tag...
+    write(tmp_path, "a.yaml", objection_file(objection_script("x.ok", steps=steps)))
+    assert validate_library(tmp_path) == []
+    # ...said of a wealth product they are a promise
+    steps = STEPS.replace("我们算一笔账。", "这款理财保本保息。")
     write(tmp_path, "a.yaml", objection_file(objection_script("x.ok", steps=steps)))
     assert [p.message for p in validate_library(tmp_path)] == [
-        "script 'x.ok': steps.answer: forbidden phrase '保本保息' "
-        "(promises principal and interest)"]
+        f"script 'x.ok': steps.answer: {GUARANTEE}: '保本保息'"]
 
 
 def test_pressure_and_competitor(tmp_path):
     steps = STEPS.replace("您看放多久？", "这是最后机会，招商银行都没有。")
     write(tmp_path, "a.yaml", objection_file(objection_script("x.push", steps=steps)))
     messages = [p.message for p in validate_library(tmp_path)]
-    assert any("pressure phrase '最后机会'" in m for m in messages)
+    assert any("mis-selling rule pressure" in m and "最后机会" in m for m in messages)
     assert any("names a competitor bank '招商银行'" in m for m in messages)
 
 

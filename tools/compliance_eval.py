@@ -3,7 +3,8 @@
     python -m tools.compliance_eval tests/data/compliance_heldout.yaml [--show]
 
 A set file holds ``items``: category, reply, label (good/fair/poor/non_compliant),
-violations (rule ids), optional customer, name and risk (default true). Each reply is
+violations (rule ids), optional customer, name and risk (default true); or ``groups``
+sharing those fields over a list of ``replies``. Each reply is
 scored exactly as ``coach practice score`` does. Prints:
 
 - flagged: share of non-compliant replies with at least one mis-selling flag
@@ -59,7 +60,11 @@ class Report:
 def load_items(path: Path | str) -> list[dict[str, Any]]:
     """The ``items`` of a labelled set file."""
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    return list(data["items"])
+    items = list(data.get("items", ()))
+    for group in data.get("groups", ()):  # the tuning set's compact form
+        shared = {k: v for k, v in group.items() if k != "replies"}
+        items += [{**shared, "reply": reply} for reply in group["replies"]]
+    return items
 
 
 def score_item(item: dict[str, Any]) -> Any:

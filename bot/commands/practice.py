@@ -3,6 +3,7 @@
     coach practice score objection.fee_too_high "王先生，您是担心费用…" --name 王先生 --json
     coach practice validate [DIR]
     coach practice list
+    coach practice train [--out PATH]   # retrain the compliance classifier (model.json)
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     listing = sub.add_parser("list", help="list the shipped scenarios")
     listing.set_defaults(func=_list)
 
+    train = sub.add_parser("train", help="retrain the compliance classifier from the tuning set")
+    train.add_argument("--out", default=None, help="model file (default: the shipped model.json)")
+    train.add_argument("--data", action="append", default=None,
+                       help="labelled set(s) (default: tests/data/compliance_tuning.yaml)")
+    train.set_defaults(func=_train)
+
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
@@ -63,6 +70,7 @@ def _score(args: argparse.Namespace) -> int:
     if args.json:
         payload = {
             "score": result.score, "checks": result.checks, "compliance": result.compliance,
+            "evidence": result.evidence, "warnings": result.warnings,
             "tip": result.tip, "grade": result.grade,
             "tip_text": tip_text(result.tip, args.lang),
         }
@@ -71,8 +79,10 @@ def _score(args: argparse.Namespace) -> int:
     print(f"score {result.score}/100 ({result.grade})")
     for name, ok in result.checks.items():
         print(f"  [{'x' if ok else ' '}] {name}")
-    if result.compliance:
-        print("compliance: " + ", ".join(result.compliance))
+    for rule in result.compliance:
+        print(f"compliance: {rule} (words: {result.evidence.get(rule, '')})")
+    for warning in result.warnings:
+        print(f"warning: {warning}")
     print("tip: " + tip_text(result.tip, args.lang))
     return 0
 
@@ -93,4 +103,21 @@ def _list(_args: argparse.Namespace) -> int:
 
     for scenario in sorted(load_scenarios().values(), key=lambda s: (s.difficulty, s.id)):
         print(f"{scenario.id:34} d{scenario.difficulty} {scenario.goal:18} {scenario.title.zh}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from coach.compliance.model import train
+
+    root = Path(__file__).resolve().parents[2]
+    default = root / "tests" / "data" / "compliance_tuning.yaml"
+    paths = [Path(p) for p in (args.data or [default])]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        print("no such labelled set: " + ", ".join(missing), file=sys.stderr)
+        return 2
+    report = train(paths, args.out)
+    print(json.dumps(report, ensure_ascii=False))
     return 0

@@ -283,7 +283,9 @@ def _record(turn: Turn, lang: str, reply: str, verdict: TurnScore, at: str) -> T
     return TurnRecord(
         turn_id=turn.id, category=turn.category, customer_line=turn.customer.get(lang),
         reply=reply, score=verdict.score, grade=verdict.grade, checks=dict(verdict.checks),
-        compliance=list(verdict.compliance), tip=verdict.tip, at=at,
+        # warnings (a missing risk disclosure) are kept with the record so the summary
+        # still points the advisor at a scenario that trains disclosures
+        compliance=list(verdict.compliance) + list(verdict.warnings), tip=verdict.tip, at=at,
     )
 
 

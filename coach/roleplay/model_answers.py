@@ -42,7 +42,7 @@ def script_text(script: Any, lang: str = "zh") -> str:
     return str(getattr(script, "say", "") or "")
 
 
-def library_model_answers(category: str, lang: str = "zh", limit: int = 5) -> tuple[str, ...]:
+def library_model_answers(category: str, lang: str = "zh", limit: int = 60) -> tuple[str, ...]:
     """Up to ``limit`` model answers for ``category``; empty when the library is unavailable."""
     library = _library()
     if library is None:

@@ -2,10 +2,13 @@
 
 Each reply is tested against small yes/no checks that the transcript itself can
 prove (did it restate the concern, give a fact, end with a question...). The
-score is the weighted share of checks passed, 0-100. Compliance problems
-(guarantees, disparaging competitors, pressure, a missing risk disclosure)
-override it: the score is capped and the grade is ``non_compliant``. Cue lists
-live in ``cues.yaml``; this module only applies them.
+score is the weighted share of checks passed, 0-100. Mis-selling found by the
+compliance engine (``coach.compliance``: rules from ``rules.yaml`` plus the
+classifier's second opinion) overrides it: the score is capped, the grade is
+``non_compliant`` and ``evidence`` holds the words that triggered each rule. A
+missing risk disclosure is not mis-selling: it is listed in ``warnings``, lowers
+the score and sets the tip. Cue lists live in ``cues.yaml``; this module only
+applies them.
 """
 
 from __future__ import annotations
@@ -13,18 +16,20 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
 import jieba
 from rapidfuzz import fuzz
 
+from coach.compliance.engine import Finding, check
 from coach.roleplay import relevance
 from coach.roleplay.cues import ComplianceConfig, Cues, fold, load_cues
 from scripts_library.normalize import to_simplified
 
 __all__ = [
-    "CHECKS", "COMPLIANCE_TIPS", "Scorer", "TurnScore", "find_compliance", "name_variants",
+    "CHECKS", "COMPLIANCE_TIPS", "Scorer", "TurnScore", "find_compliance", "find_misselling",
+    "name_variants",
     "score_reply", "tip_text",
 ]
 
@@ -46,10 +51,17 @@ CHECK_TIPS: dict[str, str] = {
 }
 COMPLIANCE_TIPS: dict[str, str] = {
     "guaranteed_return": "tip.no_guarantee",
-    "disparage_competitor": "tip.no_disparage",
-    "missing_risk_disclosure": "tip.add_risk_disclosure",
+    "risk_denied": "tip.no_risk_denial",
+    "side_deal": "tip.no_side_deal",
     "pressure": "tip.no_pressure",
+    "disparage_competitor": "tip.no_disparage",
+    "mislabelled_product": "tip.no_mislabel",
+    "suitability_evasion": "tip.no_suitability_evasion",
+    "no_consent": "tip.no_consent",
+    "rule_evasion": "tip.no_rule_evasion",
+    "missing_risk_disclosure": "tip.add_risk_disclosure",
 }
+SOFT = "missing_risk_disclosure"
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]+|(?<=[a-z0-9])\.(?=\s|$)")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _HONORIFICS_ZH = (
@@ -65,9 +77,11 @@ class TurnScore:
 
     score: int
     checks: dict[str, bool]
-    compliance: list[str]
+    compliance: list[str]  # mis-selling rule ids (capped score)
     tip: str
     grade: str  # "good" | "weak" | "non_compliant"
+    warnings: list[str] = field(default_factory=list)  # e.g. missing_risk_disclosure
+    evidence: dict[str, str] = field(default_factory=dict)  # rule id -> triggering words
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -107,6 +121,10 @@ def score_reply(
         "no_argue": not _real_hit(text, cues.checks["no_argue"].spans(text), cues.compliance,
                                   deposits=False),
     }
+    if _follows_model(text, model_answers, cues):
+        # a reply that follows one of the library's model answers word for word is what
+        # the library teaches: the scorer must not grade its own standard "weak"
+        checks.update(dict.fromkeys(FOLLOW_CREDIT, True))
     if customer_name:
         checks["uses_name"] = _uses_name(text, customer_name)
     weights = cues.weights_for(category)
@@ -118,15 +136,33 @@ def score_reply(
                                                category=category, cues=cues)
     if not checks["relevant"]:
         raw = min(raw, relevance.CAP)
-    compliance = find_compliance(text, requires_risk_disclosure, cues.compliance)
-    if compliance:
+    findings = find_misselling(reply)
+    if findings:
         cap = cues.thresholds["compliance_cap"]
-        return TurnScore(min(raw, cap), checks, compliance, COMPLIANCE_TIPS[compliance[0]],
-                         "non_compliant")
+        ids = [f.rule for f in findings]
+        evidence = {f.rule: f.words for f in findings}
+        tip = COMPLIANCE_TIPS.get(ids[0], "tip.no_guarantee")
+        return TurnScore(min(raw, cap), checks, ids, tip, "non_compliant", evidence=evidence)
+    warnings = find_compliance(text, requires_risk_disclosure, cues.compliance)
+    if warnings:
+        raw = max(0, raw - cues.thresholds["risk_disclosure_penalty"])
     grade = "good" if raw >= cues.thresholds["good"] else "weak"
-    tip = "tip.relevance" if checks.get("relevant") is False else _tip(checks, text, reply_lang,
-                                                                       cues)
-    return TurnScore(raw, checks, [], tip, grade)
+    if warnings:
+        tip = COMPLIANCE_TIPS[warnings[0]]
+    elif checks.get("relevant") is False:
+        tip = "tip.relevance"
+    else:
+        tip = _tip(checks, text, reply_lang, cues)
+    return TurnScore(raw, checks, [], tip, grade, warnings=warnings)
+
+
+def find_misselling(reply: str) -> list[Finding]:
+    """Mis-selling in ``reply``: the rules' findings, plus the classifier's when it adds one."""
+    from coach.compliance.model import second_opinion
+
+    findings = check(reply)
+    extra = second_opinion(reply, already=[f.rule for f in findings])
+    return findings + extra
 
 
 def tip_text(code: str, lang: str = "zh") -> str:
@@ -213,6 +249,7 @@ def _acknowledge(text: str, cues: Cues) -> bool:
     return cues.checks["acknowledge"].search(_blank(text, cues.checks["restate"].spans(text)))
 
 
+@lru_cache(maxsize=2048)
 def _segmented(text: str) -> str:
     return " ".join(t for t in jieba.lcut(text) if t.strip())
 
@@ -240,6 +277,23 @@ def _answer_fact(
         fuzz.token_sort_ratio(mine, _segmented(fold(answer))) >= threshold
         for answer in model_answers
         if answer
+    )
+
+
+FOLLOW_CREDIT = ("restate", "acknowledge", "compliment", "answer_fact", "benefit_first",
+                 "advance", "concise")
+
+
+def _follows_model(text: str, model_answers: Sequence[str], cues: Cues) -> bool:
+    """True when ``text`` is (nearly) one of the model answers, read out."""
+    if len(text) < 40 or not model_answers:
+        return False
+    mine = _segmented(text)
+    threshold = cues.thresholds["model_follow"]
+    return any(
+        fuzz.token_sort_ratio(mine, _segmented(fold(answer))) >= threshold
+        for answer in model_answers
+        if answer and abs(len(answer) - len(text)) < 0.3 * len(text)
     )
 
 
@@ -330,7 +384,7 @@ def _uses_name(text: str, customer_name: str) -> bool:
 
 
 def find_compliance(text: str, requires_risk_disclosure: bool, cfg: ComplianceConfig) -> list[str]:
-    """Compliance problems in the normalised ``text``, in reporting order."""
+    """Warnings (not mis-selling) in the normalised ``text``: a missing risk disclosure."""
     found = {name for name, rule in cfg.rules.items() if _real_hit(text, rule.spans(text), cfg)}
     if (
         requires_risk_disclosure

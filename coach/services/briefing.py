@@ -96,6 +96,7 @@ def create(session: Session, me: Me, payload: dict[str, Any], *, now: datetime,
         raise ServiceError("role_forbidden")
     if payload.get("style", "standard") not in STYLES:
         raise ServiceError("briefing_style_invalid")
+    _refuse_misselling(payload)
     when = send_at or now
     row = Briefing(team_id=me.team_id, lead_id=me.user_id, payload=payload,
                    body=str(payload.get("text", "")), photo_file_id=payload.get("photo"),
@@ -106,6 +107,28 @@ def create(session: Session, me: Me, payload: dict[str, Any], *, now: datetime,
     session.add(row)
     session.flush()
     return row
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _texts(v)]
+    return []
+
+
+def _refuse_misselling(payload: dict[str, Any]) -> None:
+    """A briefing tells advisors what to say: it must pass the same compliance rules as
+    the practice scorer and the script library (coach/compliance/rules.yaml)."""
+    from coach.compliance import check
+
+    for text in _texts({k: v for k, v in payload.items() if k not in ("photo", "document")}):
+        findings = check(text)
+        if findings:
+            raise ServiceError("briefing_misselling", rule=findings[0].rule,
+                               words=findings[0].words)
 
 
 def parse_products(session: Session, text: str, *, limit: int = 5) -> list[dict[str, Any]]:
