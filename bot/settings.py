@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     new_account_callback_days: int = 3
     post_sale_callback_days: int = 7
     risk_assessment_valid_days: int = 180
+    risk_assessment_valid_months: int = 6  # the suitability check (calendar months)
+    top_risk_qualifications: str = "AFP,CFP,EFP"  # any one of these sells R5 by default
+    elderly_client_age: int = 65
     risk_expiry_warning_days: int = 30
     question_reminder_days: int = 10
     escalate_advisor_days: int = 3

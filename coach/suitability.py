@@ -4,13 +4,20 @@ A product may be recommended only when all of these hold:
 
 * the client's risk tolerance ``C1``..``C5`` covers the product's rating ``R1``..``R5``
   (``Cn`` may buy ``R1``..``Rn``);
-* the client has a risk assessment and it is current.  It is valid for
-  ``assessment_valid_days`` (default 180, "six months") **inclusive**: an assessment is
-  expired when ``(today - assessed_on).days > assessment_valid_days``.  So with the default,
-  an assessment 180 days old is still valid (its last valid day) and 181 days old is expired.
-  An assessment dated after ``today`` is a data error (``assessment_in_future``);
-* the seller holds the qualification the product requires, if any;
+* the client has a risk assessment and it is current.  As the manuals say, it is valid
+  for six **calendar months**, inclusive: an assessment of 1 June is valid through
+  1 December (31 August: through 28/29 February, the month's last day).  A caller may
+  still pass ``assessment_valid_days`` to count days instead.  An assessment dated after
+  ``today`` is a data error (``assessment_in_future``);
+* the seller holds one of the qualifications the product accepts; a product may list
+  several ("AFP,CFP"), and a highest-risk (R5) product that lists none still needs one of
+  ``top_risk_qualifications`` (AFP, CFP, EFP by default);
 * today lies inside the product's sale window (both ends inclusive, either may be open).
+
+Some clients need more care even when the sale is suitable: an elderly client (65 or
+older by default), a first purchase of a risk product (R2 and above), a vulnerable client.
+These add ``warnings`` and the ``extra_steps`` the sale needs before it is saved (a second
+person present, a recorded explanation); they never make a sale unsuitable by themselves.
 
 Every failed rule adds a stable reason code, in the fixed order of :class:`Reason`, so the
 advisor sees everything that blocks the sale at once.  Bad input (an unknown risk code, a
@@ -20,6 +27,7 @@ reversed sale window, a non-positive validity) yields only ``invalid_input`` and
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -28,6 +36,14 @@ from typing import Any, Protocol, TypeVar
 
 __all__ = [
     "DEFAULT_ASSESSMENT_VALID_DAYS",
+    "DEFAULT_ASSESSMENT_VALID_MONTHS",
+    "DEFAULT_ELDERLY_AGE",
+    "DEFAULT_TOP_RISK_QUALIFICATIONS",
+    "EXTRA_STEPS",
+    "CareWarning",
+    "age_on",
+    "assessment_valid_until",
+    "care_warnings",
     "Product",
     "ProductLike",
     "Reason",
@@ -36,7 +52,12 @@ __all__ = [
     "suggest_products",
 ]
 
-DEFAULT_ASSESSMENT_VALID_DAYS = 180
+DEFAULT_ASSESSMENT_VALID_DAYS = 180  # only when a caller counts days explicitly
+DEFAULT_ASSESSMENT_VALID_MONTHS = 6
+DEFAULT_ELDERLY_AGE = 65
+DEFAULT_TOP_RISK_QUALIFICATIONS: tuple[str, ...] = ("AFP", "CFP", "EFP")
+# what a sale to a client who needs more care must do before it is saved
+EXTRA_STEPS: tuple[str, ...] = ("second_person_present", "recorded_explanation")
 
 _LEVELS = range(1, 6)
 
@@ -53,16 +74,65 @@ class Reason(StrEnum):
     OUTSIDE_SALE_WINDOW = "outside_sale_window"
 
 
+class CareWarning(StrEnum):
+    """Clients who need more care; the declaration order is the reporting order."""
+
+    ELDERLY_CLIENT = "elderly_client"
+    FIRST_RISK_PURCHASE = "first_risk_purchase"
+    VULNERABLE_CLIENT = "vulnerable_client"
+
+
 @dataclass(frozen=True)
 class SuitabilityResult:
     """The verdict: ``suitable`` is true exactly when ``reasons`` is empty.
 
     ``details`` holds JSON-safe facts for templates (levels, ages, ISO dates).
+    ``warnings`` (elderly, first risk purchase, vulnerable) do not block the sale; when
+    there are any, ``extra_steps`` lists what must be done before it is saved.
     """
 
     suitable: bool
     reasons: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    extra_steps: list[str] = field(default_factory=list)
+
+
+def _add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, min(day.day, last))
+
+
+def assessment_valid_until(assessed_on: date,
+                           months: int = DEFAULT_ASSESSMENT_VALID_MONTHS) -> date:
+    """The last day an assessment is valid: 1 June → 1 December; 31 Aug → 28/29 Feb."""
+    return _add_months(assessed_on, months)
+
+
+def age_on(birth_date: date, today: date) -> int:
+    """Whole years of age on ``today`` (a 29 February birthday counts on 1 March)."""
+    years = today.year - birth_date.year
+    return years - ((today.month, today.day) < (birth_date.month, birth_date.day))
+
+
+def care_warnings(*, product_level: int, today: date, birth_date: date | None = None,
+                  first_purchase: bool = False, vulnerable: bool = False,
+                  elderly_age: int = DEFAULT_ELDERLY_AGE) -> tuple[list[str], dict[str, Any]]:
+    """Warnings for a client who needs more care, and facts for the templates."""
+    warnings: list[str] = []
+    details: dict[str, Any] = {}
+    if birth_date is not None and birth_date <= today:
+        age = age_on(birth_date, today)
+        details["client_age"] = age
+        if age >= elderly_age:
+            warnings.append(CareWarning.ELDERLY_CLIENT)
+    if first_purchase and product_level >= 2:
+        warnings.append(CareWarning.FIRST_RISK_PURCHASE)
+    if vulnerable:
+        warnings.append(CareWarning.VULNERABLE_CLIENT)
+    return warnings, details
 
 
 class ProductLike(Protocol):
@@ -114,14 +184,22 @@ def check_suitability(
     assessed_on: date | None,
     today: date,
     seller_qualifications: Collection[str] = (),
-    product_requires: str | None = None,
+    product_requires: str | Collection[str] | None = None,
     sale_window: tuple[date | None, date | None] | None = None,
-    assessment_valid_days: int = DEFAULT_ASSESSMENT_VALID_DAYS,
+    assessment_valid_days: int | None = None,
+    assessment_valid_months: int = DEFAULT_ASSESSMENT_VALID_MONTHS,
+    top_risk_qualifications: Collection[str] = DEFAULT_TOP_RISK_QUALIFICATIONS,
+    birth_date: date | None = None,
+    first_purchase: bool = False,
+    vulnerable: bool = False,
+    elderly_age: int = DEFAULT_ELDERLY_AGE,
 ) -> SuitabilityResult:
     """Check every suitability rule and report all that fail (see the module docstring).
 
     ``client_risk`` None (never assessed) and ``assessed_on`` None both mean
     ``assessment_missing``.  Risk codes are case- and space-insensitive.
+    ``product_requires`` is one code, a comma-separated list or a collection: any one
+    of them qualifies the seller.
     """
     invalid: dict[str, Any] = {}
     client_level = _level(client_risk, "C")
@@ -130,8 +208,11 @@ def check_suitability(
     product_level = _level(product_risk, "R")
     if product_level is None:
         invalid["product_risk"] = product_risk
-    if not isinstance(assessment_valid_days, int) or assessment_valid_days <= 0:
+    if assessment_valid_days is not None and (
+            not isinstance(assessment_valid_days, int) or assessment_valid_days <= 0):
         invalid["assessment_valid_days"] = assessment_valid_days
+    if not isinstance(assessment_valid_months, int) or assessment_valid_months <= 0:
+        invalid["assessment_valid_months"] = assessment_valid_months
     start, end = sale_window if sale_window is not None else (None, None)
     if start is not None and end is not None and start > end:
         invalid["sale_window"] = [start.isoformat(), end.isoformat()]
@@ -151,22 +232,28 @@ def check_suitability(
     else:
         age = (today - assessed_on).days
         details["assessment_age_days"] = age
-        details["assessment_valid_until"] = (
+        valid_until = (
             assessed_on + timedelta(days=assessment_valid_days)
-        ).isoformat()
+            if assessment_valid_days is not None
+            else assessment_valid_until(assessed_on, assessment_valid_months)
+        )
+        details["assessment_valid_until"] = valid_until.isoformat()
         if age < 0:
             reasons.append(Reason.ASSESSMENT_IN_FUTURE)
-        elif age > assessment_valid_days:
+        elif today > valid_until:
             reasons.append(Reason.ASSESSMENT_EXPIRED)
 
     if client_level is not None and product_level > client_level:
         reasons.append(Reason.PRODUCT_RISK_ABOVE_TOLERANCE)
 
-    if product_requires and product_requires.strip():
-        needed = _norm_qual(product_requires)
+    accepted = _accepted(product_requires)
+    if not accepted and product_level == 5:
+        accepted = [_norm_qual(q) for q in top_risk_qualifications if q and q.strip()]
+    if accepted:
         held = {_norm_qual(q) for q in seller_qualifications if q and q.strip()}
-        details["qualification_required"] = needed
-        if needed not in held:
+        details["qualification_required"] = "/".join(accepted)
+        details["qualifications_accepted"] = accepted
+        if not held & set(accepted):
             reasons.append(Reason.SELLER_NOT_QUALIFIED)
 
     if start is not None or end is not None:
@@ -174,7 +261,20 @@ def check_suitability(
         if (start is not None and today < start) or (end is not None and today > end):
             reasons.append(Reason.OUTSIDE_SALE_WINDOW)
 
-    return SuitabilityResult(not reasons, reasons, details)
+    warnings, care = care_warnings(
+        product_level=product_level, today=today, birth_date=birth_date,
+        first_purchase=first_purchase, vulnerable=vulnerable, elderly_age=elderly_age)
+    details.update(care)
+    return SuitabilityResult(not reasons, reasons, details, [str(w) for w in warnings],
+                             list(EXTRA_STEPS) if warnings else [])
+
+
+def _accepted(requires: str | Collection[str] | None) -> list[str]:
+    """The qualification codes a product accepts, in order, without repeats."""
+    if requires is None:
+        return []
+    items = requires.split(",") if isinstance(requires, str) else list(requires)
+    return list(dict.fromkeys(_norm_qual(q) for q in items if q and q.strip()))
 
 
 def suggest_products(
@@ -184,7 +284,9 @@ def suggest_products(
     assessed_on: date | None,
     today: date,
     seller_qualifications: Collection[str] = (),
-    assessment_valid_days: int = DEFAULT_ASSESSMENT_VALID_DAYS,
+    assessment_valid_days: int | None = None,
+    assessment_valid_months: int = DEFAULT_ASSESSMENT_VALID_MONTHS,
+    top_risk_qualifications: Collection[str] = DEFAULT_TOP_RISK_QUALIFICATIONS,
 ) -> list[P]:
     """Return the products suitable for this client and seller today.
 
@@ -203,6 +305,8 @@ def suggest_products(
             product_requires=getattr(product, "requires", None),
             sale_window=(getattr(product, "sale_start", None), getattr(product, "sale_end", None)),
             assessment_valid_days=assessment_valid_days,
+            assessment_valid_months=assessment_valid_months,
+            top_risk_qualifications=top_risk_qualifications,
         )
         if result.suitable:
             suitable.append((_level(product.risk, "R") or 0, product.name, product))

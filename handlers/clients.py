@@ -41,7 +41,7 @@ async def show_card(update: Update, context: CoachContext, client_id: int) -> No
     svc = context.svc
     with svc.db.session() as s:
         card = clients.load_card(s, context.caller, client_id, clock=svc.clock,
-                                 assessment_valid_days=svc.settings.risk_assessment_valid_days)
+                                 assessment_valid_months=svc.settings.risk_assessment_valid_months)
     # 📖 opens the script for the next follow-up's reason (or a call opening), to this client
     script = library.script_for_reason(
         svc.catalog, card.pending_followups[0][1] if card.pending_followups else "manual")

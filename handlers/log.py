@@ -41,6 +41,7 @@ from scripts_library.normalize import to_simplified
 
 CLIENT, PICK, CHANNEL, OUTCOME, NEXT, NOTES, CONFIRM = range(7)
 DRAFT, MODE, TYPED, SEEN = "log", "log_mode", "log_typed", "log_seen"
+EXTRA_STEPS = "log_extra_steps"  # issue 13: the extra steps for a client who needs care
 STATE_OF = {"client": CLIENT, "pick": PICK, "channel": CHANNEL, "outcome": OUTCOME,
             "next": NEXT, "notes": NOTES, "confirm": CONFIRM}
 OUTCOMES = [o.value for o in Outcome]
@@ -253,12 +254,19 @@ async def button(update: Update, context: CoachContext) -> int | None:
     draft = _draft(context)
     if action == "x":
         return await cancel(update, context)
-    if action in ("ok", "ins", "uns"):
+    if action in ("ok", "ins", "uns", "xs"):
         if _next_step(context, draft) != "confirm":  # a stale button from an earlier step
             return await _show(update, context)
+        if action == "xs":  # issue 13: second person present, explanation recorded
+            context.user_data[EXTRA_STEPS] = True
+            action = "ok"
+        extra = bool(context.user_data.get(EXTRA_STEPS))
+        if action == "ok" and not extra and await suitability.ask_extra_steps(
+                update, context, draft):
+            return CONFIRM  # the advisor confirms "lg xs" or cancels
         if action == "ok" and await suitability.warn_if_unsuitable(update, context, draft):
             return CONFIRM  # issue 8: unsuitable sale, the advisor picks "lg ins" or "lg uns"
-        return await _save(update, context, draft, insisted=action == "ins")
+        return await _save(update, context, draft, insisted=action == "ins", extra_steps=extra)
     try:
         seen = await _apply(context, draft, action, value)
     except ServiceError as err:
@@ -321,8 +329,9 @@ def _next_button(draft: LogDraft, value: str) -> str | None:
 
 
 async def _save(update: Update, context: CoachContext, draft: LogDraft, *,
-                insisted: bool = False) -> int:
+                insisted: bool = False, extra_steps: bool = False) -> int:
     svc = context.svc
+    context.user_data.pop(EXTRA_STEPS, None)
     try:
         with svc.db.session() as s:
             logged = interactions.record_outcome(
@@ -331,7 +340,8 @@ async def _save(update: Update, context: CoachContext, draft: LogDraft, *,
                 update_id=update.update_id)
             flag = suitability_check.after_logged(
                 s, context.caller, logged.interaction_id, clock=svc.clock, insisted=insisted,
-                valid_days=svc.settings.risk_assessment_valid_days)
+                rules=suitability_check.SuitRules.from_settings(svc.settings),
+                extra_steps=extra_steps)
     except ServiceError as err:
         _reset(context, None)
         await reply(update, context, "errors", code=err.code)
@@ -347,14 +357,14 @@ async def _save(update: Update, context: CoachContext, draft: LogDraft, *,
     return ConversationHandler.END
 
 
-cancel = cancel_flow(DRAFT, TYPED, SEEN, MODE)  # /cancel or ✖: nothing is saved
+cancel = cancel_flow(DRAFT, TYPED, SEEN, MODE, EXTRA_STEPS)  # /cancel or ✖: nothing is saved
 
 
 def conversation() -> ConversationHandler[Any]:
     text = filters.TEXT & ~filters.COMMAND
     # typed as the base: the flow's lists mix handlers of several return types
     buttons: BaseHandler[Update, CoachContext, object] = CallbackQueryHandler(
-        button, r"^lg (p|new|ch|o|nx|nt|e|ok|ins|uns|x)( |$)")
+        button, r"^lg (p|new|ch|o|nx|nt|e|ok|ins|uns|xs|x)( |$)")
     return ConversationHandler(
         entry_points=[CommandHandler("log", start),
                       CallbackQueryHandler(start_for_client, r"^lg c \d+$")],

@@ -72,7 +72,7 @@ async def _show_check(update: Update, context: CoachContext, client_id: int,
             raise ServiceError("product_not_found", value="")
         check = suit.check_client_product(
             s, context.caller, client_id, product, clock=svc.clock,
-            valid_days=svc.settings.risk_assessment_valid_days)
+            rules=suit.SuitRules.from_settings(svc.settings))
     await reply(update, context, "suit_result", c=check, own=check.own)
 
 
@@ -147,20 +147,37 @@ async def qualify(update: Update, context: CoachContext) -> None:
 # --- the sale step of /log (called from handlers/log.py) --------------------------------
 
 
+async def _sale_check(context: CoachContext, draft: LogDraft) -> suit.SuitCheck | None:
+    svc = context.svc
+    try:
+        with svc.db.session() as s:
+            return suit.check_sale(s, context.caller, client_id=draft.client_id,
+                                   outcome=draft.outcome, product=draft.product,
+                                   clock=svc.clock,
+                                   rules=suit.SuitRules.from_settings(svc.settings))
+    except ServiceError:
+        return None  # record_outcome refuses with the proper message
+
+
+async def ask_extra_steps(update: Update, context: CoachContext, draft: LogDraft) -> bool:
+    """Before saving a sale to a client who needs more care (elderly, first risk purchase,
+    vulnerable): ask for a second person present and a recorded explanation.
+
+    Returns True when the question was shown (the flow waits for "lg xs" or "lg x").
+    """
+    check = await _sale_check(context, draft)
+    if check is None or not check.needs_extra_steps:
+        return False
+    await reply(update, context, "suit_extra_steps", c=check)
+    return True
+
+
 async def warn_if_unsuitable(update: Update, context: CoachContext, draft: LogDraft) -> bool:
     """Before saving a sale: show why it is unsuitable and ask how to record it.
 
     Returns True when the warning was shown (the flow waits for "lg ins" / "lg uns").
     """
-    svc = context.svc
-    try:
-        with svc.db.session() as s:
-            check = suit.check_sale(s, context.caller, client_id=draft.client_id,
-                                    outcome=draft.outcome, product=draft.product,
-                                    clock=svc.clock,
-                                    valid_days=svc.settings.risk_assessment_valid_days)
-    except ServiceError:
-        return False  # record_outcome refuses with the proper message
+    check = await _sale_check(context, draft)
     if check is None or check.suitable:
         return False
     await reply(update, context, "suit_sale_warning", c=check)

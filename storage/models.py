@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -160,7 +161,12 @@ class Client(Base):
     aum: Mapped[Decimal] = mapped_column(default=Decimal("0"))
     risk_tolerance: Mapped[str | None] = mapped_column(String(2))
     risk_assessed_on: Mapped[date | None] = mapped_column(Date)
-    birthday: Mapped[date | None] = mapped_column(Date)
+    birthday: Mapped[date | None] = mapped_column(Date)  # the birth date (age at a sale)
+    # clients who need more care at a sale (issue 13): first purchase of a risk product,
+    # vulnerable (illness, disability, limited understanding...)
+    first_purchase: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                 server_default=false())
+    vulnerable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     opened_on: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
     last_contact_at: Mapped[datetime | None]
@@ -230,6 +236,7 @@ class Interaction(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     unsuitable_reasons: Mapped[str | None] = mapped_column(String(200))
     client_insisted_at: Mapped[datetime | None]
+    extra_steps_at: Mapped[datetime | None]  # second person present, explanation recorded
     occurred_at: Mapped[datetime]
     created_at: Mapped[datetime]
 

@@ -28,7 +28,7 @@ def check(**overrides: object):
 @pytest.mark.parametrize("c", range(1, 6))
 @pytest.mark.parametrize("r", range(1, 6))
 def test_every_client_and_product_risk_pair(c: int, r: int) -> None:
-    result = check(client_risk=f"C{c}", product_risk=f"R{r}")
+    result = check(client_risk=f"C{c}", product_risk=f"R{r}", seller_qualifications=["CFP"])
     assert result.suitable is (r <= c)
     expected = [] if r <= c else ["product_risk_above_tolerance"]
     assert result.reasons == expected
@@ -40,25 +40,85 @@ def test_codes_are_case_and_space_insensitive() -> None:
 
 
 @pytest.mark.parametrize(
-    ("age", "expired"),
-    [(0, False), (179, False), (180, False), (181, True), (400, True)],
+    ("assessed_on", "today", "expired"),
+    [
+        (date(2026, 6, 1), date(2026, 12, 1), False),  # the manuals' example: valid through
+        (date(2026, 6, 1), date(2026, 12, 2), True),
+        (date(2026, 6, 1), date(2026, 6, 1), False),
+        (date(2026, 8, 31), date(2027, 2, 28), False),  # no 31 February: the month's end
+        (date(2026, 8, 31), date(2027, 3, 1), True),
+        (date(2027, 8, 31), date(2028, 2, 29), False),  # leap year
+        (date(2026, 12, 15), date(2027, 6, 15), False),  # across the year
+        (date(2026, 12, 15), date(2027, 6, 16), True),
+    ],
 )
-def test_assessment_is_valid_180_days_inclusive(age: int, expired: bool) -> None:
-    result = check(assessed_on=TODAY - timedelta(days=age))
+def test_assessment_is_valid_six_calendar_months(assessed_on: date, today: date,
+                                                 expired: bool) -> None:
+    result = check(assessed_on=assessed_on, today=today)
     assert (Reason.ASSESSMENT_EXPIRED in result.reasons) is expired
     assert result.suitable is not expired
-    assert result.details["assessment_age_days"] == age
+
+
+def test_six_months_is_not_180_days() -> None:
+    # 1 June + 180 days is 28 November; the assessment is still valid on 1 December
+    assert check(assessed_on=date(2026, 6, 1), today=date(2026, 12, 1)).suitable
+    assert check(assessed_on=date(2026, 6, 1), today=date(2026, 12, 1),
+                 assessment_valid_days=180).reasons == ["assessment_expired"]
 
 
 def test_validity_is_configurable() -> None:
     old = TODAY - timedelta(days=91)
     assert check(assessed_on=old, assessment_valid_days=90).reasons == ["assessment_expired"]
     assert check(assessed_on=old, assessment_valid_days=91).suitable
+    assert check(assessed_on=date(2026, 8, 24), assessment_valid_months=3).reasons == [
+        "assessment_expired"]
 
 
 def test_valid_until_is_reported() -> None:
     result = check(assessed_on=date(2026, 6, 1))
-    assert result.details["assessment_valid_until"] == "2026-11-28"
+    assert result.details["assessment_valid_until"] == "2026-12-01"
+
+
+def test_highest_risk_needs_any_planner_qualification_by_default() -> None:
+    top = {"client_risk": "C5", "product_risk": "R5"}
+    assert check(**top).reasons == ["seller_not_qualified"]
+    assert check(**top).details["qualifications_accepted"] == ["AFP", "CFP", "EFP"]
+    for qual in ("AFP", "cfp", " EFP "):
+        assert check(**top, seller_qualifications=[qual]).suitable
+    assert check(**top, seller_qualifications=["CFP"], top_risk_qualifications=["CFA"]).reasons \
+        == ["seller_not_qualified"]
+    assert check(client_risk="C5", product_risk="R4").suitable  # R4 needs nothing by default
+
+
+def test_a_product_may_accept_several_qualifications() -> None:
+    assert check(product_requires="AFP,CFP", seller_qualifications=["CFP"]).suitable
+    assert check(product_requires=["AFP", "EFP"], seller_qualifications=["EFP"]).suitable
+    assert check(product_requires="AFP, CFP", seller_qualifications=["EFP"]).reasons == [
+        "seller_not_qualified"]
+    # a product's own list replaces the R5 default
+    assert check(client_risk="C5", product_risk="R5", product_requires="CFA",
+                 seller_qualifications=["CFA"]).suitable
+
+
+@pytest.mark.parametrize(
+    ("overrides", "warnings"),
+    [
+        ({"birth_date": date(1961, 11, 25)}, ["elderly_client"]),  # 65 today
+        ({"birth_date": date(1961, 11, 26)}, []),  # 65 tomorrow
+        ({"birth_date": date(1961, 11, 26), "elderly_age": 60}, ["elderly_client"]),
+        ({"first_purchase": True}, ["first_risk_purchase"]),
+        ({"first_purchase": True, "product_risk": "R1"}, []),  # not a risk product
+        ({"vulnerable": True}, ["vulnerable_client"]),
+        ({"birth_date": date(1940, 1, 1), "first_purchase": True, "vulnerable": True},
+         ["elderly_client", "first_risk_purchase", "vulnerable_client"]),
+    ],
+)
+def test_clients_who_need_more_care(overrides: dict, warnings: list[str]) -> None:  # type: ignore[type-arg]
+    result = check(**overrides)
+    assert result.suitable  # a warning never blocks the sale by itself
+    assert result.warnings == warnings
+    assert result.extra_steps == (
+        ["second_person_present", "recorded_explanation"] if warnings else [])
 
 
 @pytest.mark.parametrize(
@@ -161,7 +221,7 @@ def test_suggest_products_filters_and_sorts() -> None:
 
 def test_suggest_products_needs_a_current_assessment() -> None:
     products = [Product("Money market", "R1")]
-    old = TODAY - timedelta(days=181)
+    old = TODAY - timedelta(days=200)
     assert suggest_products("C5", products, assessed_on=old, today=TODAY) == []
     assert suggest_products(None, products, assessed_on=None, today=TODAY) == []
 
@@ -231,3 +291,26 @@ def test_cli_bad_input_exits_2_with_one_sentence(
     assert out == ""
     assert needle in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_cli_care_flags_return_warnings(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(
+        capsys,
+        "--client-risk", "C3", "--product-risk", "R3", "--assessed-on", "2026-06-01",
+        "--today", "2026-12-01", "--birth-date", "1955-03-02", "--first-purchase",
+        "--vulnerable", "--json",
+    )  # fmt: skip
+    payload = json.loads(out)
+    assert code == 0 and payload["suitable"] is True  # still valid on 1 December
+    assert payload["warnings"] == ["elderly_client", "first_risk_purchase", "vulnerable_client"]
+    assert payload["extra_steps"] == ["second_person_present", "recorded_explanation"]
+    assert payload["details"]["client_age"] == 71
+
+
+def test_cli_without_care_flags_has_no_warnings(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "--client-risk", "C3", "--product-risk", "R3",
+                           "--assessed-on", "2026-06-01", "--today", "2026-12-02", "--json")
+    payload = json.loads(out)
+    assert payload["warnings"] == [] and payload["reasons"] == ["assessment_expired"]
+    code, _, err = run_cli(capsys, "--product-risk", "R3", "--birth-date", "1955-13-40")
+    assert code == 2 and "--birth-date" in err

@@ -151,16 +151,17 @@ async def test_suit_unsuitable_suggests_catalogue_products(harness: BotHarness) 
     assert "✅ 适合" in plain(follow.text)
 
 
-async def test_assessment_179_days_is_valid_181_is_expired(harness: BotHarness) -> None:
+async def test_assessment_is_valid_six_calendar_months(harness: BotHarness) -> None:
     load_catalogue(harness.services)
     advisor = harness.person("advisor")
-    _client(harness, advisor, "王建国", risk="C3", assessed_on=TODAY - timedelta(days=179))
-    _client(harness, advisor, "李秀英", risk="C3", assessed_on=TODAY - timedelta(days=181))
+    # today 25 November: an assessment of 25 May is valid through today (184 days, not 180)
+    _client(harness, advisor, "王建国", risk="C3", assessed_on=date(2026, 5, 25))
+    _client(harness, advisor, "李秀英", risk="C3", assessed_on=date(2026, 5, 24))
     chat = harness.chat(advisor)
     fresh = plain((await chat.send("/suit 王建国 BF01"))[-1].text)
-    assert "✅ 适合" in fresh and "179 天前" in fresh
+    assert "✅ 适合" in fresh and "有效期至 2026-11-25" in fresh
     stale = plain((await chat.send("/suit 李秀英 BF01"))[-1].text)
-    assert "⛔ 不适合" in stale and "已过去 181 天" in stale and "请先重新测评" in stale
+    assert "⛔ 不适合" in stale and "有效期到2026-11-24" in stale and "请先重新测评" in stale
     assert "测评更新后" in stale  # no suggestions until reassessed
 
 
@@ -180,7 +181,7 @@ async def test_qualification_required_and_granted_by_the_lead(harness: BotHarnes
     _client(harness, advisor, risk="C4", assessed_on=TODAY - timedelta(days=5))
     chat = harness.chat(advisor)
     text = plain((await chat.send("/suit 王建国 GR01"))[-1].text)
-    assert "⛔ 不适合" in text and "需要 AFP 资格，您目前没有" in text
+    assert "⛔ 不适合" in text and "需要 AFP 资格（任一即可），您目前没有" in text
     handle = f"@u{advisor.id}"
     assert "您的角色不能使用" in (await chat.send(f"/qualify {handle} AFP"))[-1].text
     assert "不在您的团队" in (await harness.chat(other_lead).send(f"/qualify {handle} AFP"))[-1].text
@@ -294,3 +295,62 @@ async def test_crafted_insist_button_on_a_suitable_sale_records_nothing_extra(
     with harness.services.db.session() as s:
         sale = s.scalars(select(Interaction)).one()
         assert (sale.unsuitable_reasons, sale.client_insisted_at) == (None, None)
+
+
+# --- clients who need more care (issue 13) -------------------------------------------------
+
+
+async def test_elderly_client_sale_asks_for_the_extra_steps_first(harness: BotHarness) -> None:
+    load_catalogue(harness.services)
+    advisor = harness.person("advisor")
+    _client(harness, advisor, risk="C3", assessed_on=TODAY - timedelta(days=20),
+            birthday=date(1950, 3, 1))
+    chat = harness.chat(advisor)
+    await chat.send("/log 王建国 成交 10万 稳健增利90天")
+    ask = (await chat.press("lg ok"))[-1]
+    text = plain(ask.text)
+    assert "客户今年76岁" in text and "第二人在场" in text
+    assert [d for _, d in ask.buttons] == ["lg xs", "lg x"]
+    with harness.services.db.session() as s:
+        assert s.scalars(select(Interaction)).all() == []  # nothing saved yet
+    saved = await chat.press("lg xs")
+    assert any("已保存" in r.text for r in saved)
+    with harness.services.db.session() as s:
+        sale = s.scalars(select(Interaction)).one()
+        assert sale.extra_steps_at == harness.clock.now() and sale.unsuitable_reasons is None
+
+
+async def test_first_purchase_or_vulnerable_client_can_be_cancelled(harness: BotHarness) -> None:
+    load_catalogue(harness.services)
+    advisor = harness.person("advisor")
+    _client(harness, advisor, risk="C3", assessed_on=TODAY - timedelta(days=20),
+            first_purchase=True, vulnerable=True)
+    chat = harness.chat(advisor)
+    await chat.send("/log 王建国 成交 10万 稳健增利90天")
+    text = plain((await chat.press("lg ok"))[-1].text)
+    assert "首次购买风险类产品" in text and "弱势客户" in text
+    await chat.press("lg x")
+    with harness.services.db.session() as s:
+        assert s.scalars(select(Interaction)).all() == []
+
+
+async def test_a_forged_save_without_the_extra_steps_is_refused(harness: BotHarness) -> None:
+    load_catalogue(harness.services)
+    advisor = harness.person("advisor")
+    _client(harness, advisor, risk="C3", assessed_on=TODAY - timedelta(days=20),
+            vulnerable=True)
+    chat = harness.chat(advisor)
+    await chat.send("/log 王建国 成交 10万 稳健增利90天")
+    replies = await chat.press_data("lg uns")  # skips the question: the service refuses
+    assert any("需要先完成额外步骤" in r.text for r in replies)
+    with harness.services.db.session() as s:
+        assert s.scalars(select(Interaction)).all() == []
+
+
+async def test_suit_screen_shows_care_warnings(harness: BotHarness) -> None:
+    load_catalogue(harness.services)
+    advisor = harness.person("advisor")
+    _client(harness, advisor, risk="C3", assessed_on=TODAY - timedelta(days=20),
+            birthday=date(1958, 1, 1))
+    text = plain((await harness.chat(advisor).send("/suit 王建国 BF01"))[-1].text)
+    assert "✅ 适合" in text and "客户今年68岁" in text and "录音录像" in text

@@ -2,7 +2,8 @@
 
 Columns (header row, UTF-8 or GBK, Simplified or Traditional names alike):
 ``name``, ``phone``, ``tier``, ``aum``, ``risk_tolerance``, ``risk_assessed_on``,
-``birthday``, ``product``, ``risk_rating``, ``amount``, ``maturity_date``. Several
+``birthday``, ``first_purchase``, ``vulnerable`` (yes/no, set when a client is added),
+``product``, ``risk_rating``, ``amount``, ``maturity_date``. Several
 rows with the same name and phone are one client with several holdings.
 
 Two passes over the rows, so a 100,000-row file never sits in memory as objects:
@@ -48,7 +49,9 @@ from storage.models import Client, Holding, User
 __all__ = ["COLUMNS", "CsvRows", "ImportReport", "import_clients", "read_rows"]
 
 COLUMNS = ("name", "phone", "tier", "aum", "risk_tolerance", "risk_assessed_on", "birthday",
-           "product", "risk_rating", "amount", "maturity_date")
+           "first_purchase", "vulnerable", "product", "risk_rating", "amount", "maturity_date")
+_YES = {"1", "y", "yes", "true", "是", "x", "✓"}
+_NO = {"", "0", "n", "no", "false", "否"}
 MAX_FIELD = 200  # longer than any real value; a 1 MB "name" is a broken file
 BATCH = 1000
 # which column a validation error is about (the value itself is never printed)
@@ -120,6 +123,16 @@ def _optional(row: dict[str, str], key: str) -> str | None:
     return row.get(key, "") or None
 
 
+def _flag(row: dict[str, str], key: str) -> bool:
+    """A yes/no column (empty means no); anything else is a problem on that line."""
+    value = row.get(key, "").strip().lower()
+    if value in _YES:
+        return True
+    if value in _NO:
+        return False
+    raise _RowProblem(f"{key}: flag_invalid")
+
+
 def _column(column: str, parse: Any, value: str) -> Any:
     try:
         return parse(value)
@@ -152,6 +165,7 @@ def _parse_row(row: dict[str, str], today: date, thresholds: TierThresholds,
             risk_assessed_on=_column("risk_assessed_on", parse_date, assessed) if assessed
             else None,
             birthday=_column("birthday", parse_date, birthday) if birthday else None,
+            first_purchase=_flag(row, "first_purchase"), vulnerable=_flag(row, "vulnerable"),
         ), today=today, thresholds=thresholds)
     except ServiceError as err:
         column = _CODE_COLUMN.get(err.code, "risk_assessed_on or birthday")

@@ -22,6 +22,7 @@ from coach.digits import is_ascii_digits
 from coach.names import ambiguous, match_names
 from coach.privacy import mask_phone
 from coach.services.errors import ServiceError
+from coach.suitability import assessment_valid_until
 from coach.tiers import TierThresholds, tier_for_aum
 from scripts_library.normalize import normalize
 from storage.models import AccessAudit, Client, FollowUp, Holding, Interaction, User
@@ -146,7 +147,7 @@ class ClientCard:
 
 
 def load_card(session: Session, me: Me, client_id: int, *, clock: Clock,
-              assessment_valid_days: int = 180) -> ClientCard:
+              assessment_valid_months: int = 6) -> ClientCard:
     client = get_visible_client(session, me, client_id, clock=clock)
     # a colleague covering a leave acts for the owner: they must be able to call the client
     covering = client.advisor_id != me.user_id and session.scalar(
@@ -164,7 +165,8 @@ def load_card(session: Session, me: Me, client_id: int, *, clock: Clock,
         .order_by(FollowUp.due_at).limit(5)).all()
     today = local_day(clock.now(), me.timezone)
     expired = (client.risk_assessed_on is None
-               or (today - client.risk_assessed_on).days > assessment_valid_days)
+               or today > assessment_valid_until(client.risk_assessed_on,
+                                                 assessment_valid_months))
     return ClientCard(
         id=client.id, name=client.name,
         phone=(client.phone or "-") if own else mask_phone(client.phone) or "-",
@@ -191,6 +193,8 @@ class ClientDraft:
     risk_tolerance: str | None = None
     risk_assessed_on: date | None = None
     birthday: date | None = None
+    first_purchase: bool = False  # has never bought a risk product (issue 13)
+    vulnerable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Decimal | date) else v)
@@ -205,7 +209,9 @@ class ClientDraft:
             risk_tolerance=data.get("risk_tolerance"),
             risk_assessed_on=parse_date(data["risk_assessed_on"])
             if data.get("risk_assessed_on") else None,
-            birthday=parse_date(data["birthday"]) if data.get("birthday") else None)
+            birthday=parse_date(data["birthday"]) if data.get("birthday") else None,
+            first_purchase=bool(data.get("first_purchase")),
+            vulnerable=bool(data.get("vulnerable")))
 
 
 def parse_date(value: str) -> date:
@@ -316,7 +322,8 @@ def validate_draft(draft: ClientDraft, *, today: date, thresholds: TierThreshold
     return ClientDraft(name=name, phone=phone, salutation=draft.salutation, tier=tier,
                        aum=draft.aum,
                        risk_tolerance=draft.risk_tolerance,
-                       risk_assessed_on=draft.risk_assessed_on, birthday=draft.birthday)
+                       risk_assessed_on=draft.risk_assessed_on, birthday=draft.birthday,
+                       first_purchase=draft.first_purchase, vulnerable=draft.vulnerable)
 
 
 def new_client(draft: ClientDraft, *, advisor_id: int, now: datetime, today: date) -> Client:
@@ -324,7 +331,8 @@ def new_client(draft: ClientDraft, *, advisor_id: int, now: datetime, today: dat
                   salutation=draft.salutation,
                   tier=draft.tier or "mass", aum=draft.aum or Decimal(0),
                   risk_tolerance=draft.risk_tolerance, risk_assessed_on=draft.risk_assessed_on,
-                  birthday=draft.birthday, opened_on=today, created_at=now)
+                  birthday=draft.birthday, first_purchase=draft.first_purchase,
+                  vulnerable=draft.vulnerable, opened_on=today, created_at=now)
 
 
 def add_client(session: Session, me: Me, draft: ClientDraft, *, clock: Clock,

@@ -27,11 +27,18 @@ from coach.services.clients import get_visible_client
 from coach.services.errors import ServiceError
 from coach.services.oversight import Recipient, overseers_of
 from coach.services.products import find_product
-from coach.suitability import check_suitability, suggest_products
+from coach.suitability import (
+    DEFAULT_ASSESSMENT_VALID_MONTHS,
+    DEFAULT_ELDERLY_AGE,
+    DEFAULT_TOP_RISK_QUALIFICATIONS,
+    check_suitability,
+    suggest_products,
+)
 from storage.models import Interaction, Product, Qualification, User
 
 __all__ = [
     "ProductView",
+    "SuitRules",
     "QualificationLine",
     "SaleFlag",
     "SuitCheck",
@@ -47,6 +54,23 @@ __all__ = [
 
 _QUAL_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{1,31}$")
 MAX_SUGGESTIONS = 5
+
+
+@dataclass(frozen=True)
+class SuitRules:
+    """The settings the suitability check reads (bot.settings: RISK_ASSESSMENT_VALID_MONTHS,
+    TOP_RISK_QUALIFICATIONS, ELDERLY_CLIENT_AGE)."""
+
+    valid_months: int = DEFAULT_ASSESSMENT_VALID_MONTHS
+    top_risk_qualifications: tuple[str, ...] = DEFAULT_TOP_RISK_QUALIFICATIONS
+    elderly_age: int = DEFAULT_ELDERLY_AGE
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> SuitRules:
+        quals = tuple(q.strip().upper() for q in str(settings.top_risk_qualifications).split(",")
+                      if q.strip())
+        return cls(int(settings.risk_assessment_valid_months), quals,
+                   int(settings.elderly_client_age))
 
 
 @dataclass(frozen=True)
@@ -96,14 +120,21 @@ class SuitCheck:
     reasons: list[str]
     details: dict[str, Any]
     qualifications: list[str]
-    valid_days: int
+    valid_months: int
     suggestions: list[ProductView] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # elderly, first risk purchase, vulnerable
+    extra_steps: list[str] = field(default_factory=list)  # to do before the sale is saved
+
+    @property
+    def needs_extra_steps(self) -> bool:
+        return bool(self.extra_steps)
 
 
 def check_client_product(session: Session, me: Me, client_id: int, product: Product, *,
-                         clock: Clock, valid_days: int, audit: bool = True,
+                         clock: Clock, rules: SuitRules | None = None, audit: bool = True,
                          suggest: bool = True) -> SuitCheck:
     """Check ``product`` for a client ``me`` may see, as sold by ``me`` today."""
+    rules = rules or SuitRules()
     client = get_visible_client(session, me, client_id, clock=clock if audit else None,
                                 action="suitability")
     today = local_day(clock.now(), me.timezone)
@@ -112,22 +143,29 @@ def check_client_product(session: Session, me: Me, client_id: int, product: Prod
         client_risk=client.risk_tolerance, product_risk=product.risk_rating,
         assessed_on=client.risk_assessed_on, today=today, seller_qualifications=held,
         product_requires=product.requires_qualification,
-        sale_window=(product.sale_start, product.sale_end), assessment_valid_days=valid_days)
+        sale_window=(product.sale_start, product.sale_end),
+        assessment_valid_months=rules.valid_months,
+        top_risk_qualifications=rules.top_risk_qualifications,
+        birth_date=client.birthday, first_purchase=bool(client.first_purchase),
+        vulnerable=bool(client.vulnerable), elderly_age=rules.elderly_age)
     suggestions: list[ProductView] = []
     if suggest and not result.suitable:
         catalogue = [product_view(p) for p in session.scalars(
             select(Product).where(Product.id != product.id).order_by(Product.code))]
         suggestions = suggest_products(
             client.risk_tolerance, catalogue, assessed_on=client.risk_assessed_on, today=today,
-            seller_qualifications=held, assessment_valid_days=valid_days)[:MAX_SUGGESTIONS]
+            seller_qualifications=held, assessment_valid_months=rules.valid_months,
+            top_risk_qualifications=rules.top_risk_qualifications)[:MAX_SUGGESTIONS]
     return SuitCheck(client.id, client.name, client.advisor_id == me.user_id,
                      client.risk_tolerance, client.risk_assessed_on, product_view(product),
                      result.suitable, [str(r) for r in result.reasons], result.details, held,
-                     valid_days, suggestions)
+                     rules.valid_months, suggestions, list(result.warnings),
+                     list(result.extra_steps))
 
 
 def check_sale(session: Session, me: Me, *, client_id: int | None, outcome: str | None,
-               product: str | None, clock: Clock, valid_days: int) -> SuitCheck | None:
+               product: str | None, clock: Clock,
+               rules: SuitRules | None = None) -> SuitCheck | None:
     """The verdict for a sale about to be logged; None when there is nothing to check
     (not a sale, or the product is not in the catalogue)."""
     if outcome != "sale" or client_id is None:
@@ -135,7 +173,7 @@ def check_sale(session: Session, me: Me, *, client_id: int | None, outcome: str 
     row = find_product(session, product)
     if row is None:
         return None
-    return check_client_product(session, me, client_id, row, clock=clock, valid_days=valid_days,
+    return check_client_product(session, me, client_id, row, clock=clock, rules=rules,
                                 audit=False)
 
 
@@ -156,12 +194,16 @@ class SaleFlag:
 
 
 def after_logged(session: Session, me: Me, interaction_id: int, *, clock: Clock,
-                 valid_days: int, insisted: bool = False) -> SaleFlag | None:
+                 rules: SuitRules | None = None, insisted: bool = False,
+                 extra_steps: bool = False) -> SaleFlag | None:
     """Link the logged contact to the catalogue; flag it when it was an unsuitable sale.
 
     Called in the same transaction as ``record_outcome``. The check runs again here
     (never trusting what the confirmation screen showed); ``insisted`` records the
-    client's signed acknowledgement only when the sale really is unsuitable.
+    client's signed acknowledgement only when the sale really is unsuitable. A sale to a
+    client who needs more care (elderly, first risk purchase, vulnerable) is refused with
+    ``extra_steps_required`` -- rolling the whole save back -- unless ``extra_steps``
+    confirms a second person was present and the explanation was recorded.
     """
     interaction = session.get(Interaction, interaction_id)
     if interaction is None or interaction.advisor_id != me.user_id:
@@ -173,7 +215,11 @@ def after_logged(session: Session, me: Me, interaction_id: int, *, clock: Clock,
     if interaction.outcome != "sale":
         return None
     check = check_client_product(session, me, interaction.client_id, product, clock=clock,
-                                 valid_days=valid_days, audit=False, suggest=False)
+                                 rules=rules, audit=False, suggest=False)
+    if check.needs_extra_steps:
+        if not extra_steps:
+            raise ServiceError("extra_steps_required")
+        interaction.extra_steps_at = clock.now()
     if check.suitable:
         return None
     interaction.unsuitable_reasons = ",".join(check.reasons)[:200]
