@@ -47,7 +47,7 @@ STATE_OF = {"client": CLIENT, "pick": PICK, "channel": CHANNEL, "outcome": OUTCO
 OUTCOMES = [o.value for o in Outcome]
 DATE_QUESTIONS = ("date_in_past", "ambiguous_date", "ambiguous_time", "invalid_date",
                   "alternative_dates", "weekday_mismatch", "unclear_date")
-BUTTONS = ("p", "new", "ch", "o", "nx", "nt", "e", "ok", "ins", "uns", "x")
+BUTTONS = ("p", "new", "ch", "o", "nx", "nt", "e", "ok", "ins", "uns", "xs", "x")
 
 
 def policy_config(settings: Settings) -> PolicyConfig:
