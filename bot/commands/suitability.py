@@ -18,6 +18,10 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 __all__ = ["register"]
 
@@ -95,7 +99,7 @@ def _default_today() -> date:
     return SystemClock().now().astimezone(tz).date()
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     from bot.settings import load_settings
 
     return load_settings()
