@@ -4,8 +4,8 @@ Clients who need more care at a sale (elderly, first purchase of a risk product,
 vulnerable) must have the extra steps done before the sale is saved; the time they
 were confirmed is kept on the interaction.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01 22:05:00
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 import storage.types
 
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
