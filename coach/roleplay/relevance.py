@@ -43,7 +43,7 @@ def _extra_words() -> dict[str, tuple[str, ...]]:
 
 def _content_words(text: str, stopwords: frozenset[str]) -> set[str]:
     words = set()
-    for token in jieba.lcut(text):
+    for token in jieba.lcut_for_search(text):  # search mode adds sub-words: 高风险 → 风险
         token = token.strip()
         if not token or token in stopwords:
             continue
@@ -63,6 +63,10 @@ def is_relevant(reply: str, *, customer_line: str, category: str, cues: Cues) ->
     text, line = fold(reply), fold(customer_line)
     if not line:
         return True  # nothing to be relevant to
+    if bool(_CJK.search(line)) != bool(_CJK.search(text)):
+        # an English answer to a Chinese line (or the reverse) shares no words by nature:
+        # word overlap cannot judge it, and a wrong "ignored the customer" is worse
+        return True
     if any(_mentions(text, word) for word in _content_words(line, cues.stopwords)):
         return True
     topic = (*cues.category_keywords.get(category, ()), *_extra_words().get(category, ()))
