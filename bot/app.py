@@ -169,6 +169,7 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
         (0, CommandHandler("library", named(library.browse))),
         (0, CallbackQueryHandler(named(library.browse_button), pattern=r"^lb( |$)")),
         (0, CallbackQueryHandler(named(library.feedback), pattern=r"^sc (up|dn) ")),
+        (0, CallbackQueryHandler(named(library.full_steps), pattern=r"^sc f \S+$")),
         (0, CallbackQueryHandler(named(ask.next_match), pattern=r"^sc n \d+$")),
         (0, InlineQueryHandler(named(library.inline_search))),
         (0, CommandHandler("ask", named(ask.ask_command))),

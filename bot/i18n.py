@@ -19,6 +19,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from scripts_library.regions import apply_vocabulary, region_of
+
 __all__ = [
     "DEFAULT_LOCALE",
     "LOCALES",
@@ -90,6 +92,13 @@ def _converter(config: str) -> opencc.OpenCC:
 
 
 def to_traditional(text: str, locale: str) -> str:
-    """Convert Simplified text for a Traditional locale; other locales unchanged."""
-    config = _OPENCC_CONFIG.get(normalize_locale(locale))
-    return _converter(config).convert(text) if config and text else text
+    """Convert Simplified text for a Traditional locale; other locales unchanged.
+
+    After OpenCC, the region's vocabulary layer (``scripts_library/regions.yaml``) swaps
+    in the words a Hong Kong or Taiwan banker uses (戶口, 存款保障計劃; 帳戶, 定期定額).
+    """
+    locale = normalize_locale(locale)
+    config = _OPENCC_CONFIG.get(locale)
+    if not config or not text:
+        return text
+    return apply_vocabulary(_converter(config).convert(text), region_of(locale))

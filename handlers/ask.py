@@ -11,6 +11,7 @@ from bot.guard import reply
 from coach.services import library
 from handlers import library as library_handlers
 from handlers.help import stale_button
+from scripts_library.regions import region_of
 from scripts_library.schema import CATEGORIES
 
 LAST_QUERY = "ask"
@@ -20,7 +21,8 @@ async def answer_query(update: Update, context: CoachContext, query: str,
                        position: int = 0) -> None:
     """Show the best script for ``query`` (or the closest hits when none is sure)."""
     svc, me = context.svc, context.caller
-    found = svc.catalog.ask(query, team_id=me.team_id, position=position)
+    found = svc.catalog.ask(query, team_id=me.team_id, position=position,
+                            region=region_of(context.locale))
     script = found.script
     with svc.db.session() as s:
         library.record_event(s, user_id=me.user_id, clock=svc.clock, query=query,

@@ -16,6 +16,7 @@ from coach.services import clients, library
 from coach.services.errors import ServiceError
 from coach.textsplit import shorten
 from handlers.help import pressed_before, stale_button
+from scripts_library.regions import region_of
 from scripts_library.schema import CATEGORIES, Script
 from scripts_library.search import browsable
 
@@ -38,7 +39,8 @@ async def browse_button(update: Update, context: CoachContext) -> None:
     catalog, me = context.svc.catalog, context.caller
     if category is not None and category[0] < len(CATEGORIES):
         index, page = category[0], category[1] or 0
-        scripts = catalog.by_category(CATEGORIES[index], team_id=me.team_id)
+        scripts = catalog.by_category(CATEGORIES[index], team_id=me.team_id,
+                                      region=region_of(context.locale))
         await reply(update, context, "library_category", category=CATEGORIES[index],
                     index=index, scripts=scripts[page * PAGE:(page + 1) * PAGE], page=page,
                     has_more=len(scripts) > (page + 1) * PAGE)
@@ -46,7 +48,8 @@ async def browse_button(update: Update, context: CoachContext) -> None:
     if script_id is not None:
         script = catalog.get(script_id[0], team_id=me.team_id)
         if script is not None:
-            await show_script(update, context, script, client_id=script_id[1])
+            # chosen from the list: the advisor came to read it, so all five steps at once
+            await show_script(update, context, script, client_id=script_id[1], full=True)
             return
     await reply(update, context, "library_menu", categories=CATEGORIES)
 
@@ -61,7 +64,7 @@ def variables_for(context: CoachContext, client: tuple[str, str | None] | None =
 
 
 async def show_script(update: Update, context: CoachContext, script: Script, *,
-                      client_id: int | None = None) -> None:
+                      client_id: int | None = None, full: bool = False) -> None:
     """A script card, spoken to ``client_id``'s client when given (visibility checked)."""
     svc, me = context.svc, context.caller
     client = None
@@ -75,7 +78,26 @@ async def show_script(update: Update, context: CoachContext, script: Script, *,
                              clock=svc.clock)
     await reply(update, context, "script_card", script=script, position=0, has_next=False,
                 lang="en" if context.locale == "en" else "zh",
-                vars=variables_for(context, client))
+                vars=variables_for(context, client), full=full)
+
+
+async def full_steps(update: Update, context: CoachContext) -> None:
+    """Button ``sc f <id>``: the five steps behind a one-breath short answer."""
+    query = update.callback_query
+    assert query is not None
+    parsed = callback.parse(query.data, "sc f", TOKEN)
+    if parsed is None:
+        await stale_button(update, context)
+        return
+    me = context.caller
+    script = context.svc.catalog.get(parsed[0], team_id=me.team_id)
+    if script is None:
+        await query.answer(context.svc.renderer.text("stale_button", context.locale, me=me))
+        return
+    await query.answer()
+    await reply(update, context, "script_card", script=script, position=0, has_next=False,
+                lang="en" if context.locale == "en" else "zh", full=True,
+                vars=variables_for(context))
 
 
 async def feedback(update: Update, context: CoachContext) -> None:
@@ -106,7 +128,8 @@ async def inline_search(update: Update, context: CoachContext) -> None:
     inline = update.inline_query
     assert inline is not None
     me = context.caller
-    found = context.svc.catalog.ask(inline.query, team_id=me.team_id, limit=5)
+    region = region_of(context.locale)
+    found = context.svc.catalog.ask(inline.query, team_id=me.team_id, limit=5, region=region)
     lang = "en" if context.locale == "en" else "zh"
     results: list[InlineQueryResultArticle] = []
     service = found.result.service
@@ -130,7 +153,7 @@ async def inline_search(update: Update, context: CoachContext) -> None:
                                                script=hit.script, position=0, has_next=False,
                                                lang=lang, inline=True,
                                                vars=variables_for(context))
-        shown = hit.script.render(lang, variables_for(context))
+        shown = hit.script.render(lang, variables_for(context), region=region)
         title = to_traditional(shown.title, context.locale)
         results.append(InlineQueryResultArticle(
             id=uuid4().hex[:16], title=title,

@@ -13,6 +13,7 @@ from typing import Literal
 
 import opencc
 
+from scripts_library.regions import apply_vocabulary
 from scripts_library.schema import RenderedScript
 
 __all__ = ["Variant", "to_traditional", "convert_rendered"]
@@ -31,7 +32,8 @@ def to_traditional(text: str, variant: Variant = "hk") -> str:
     """Convert Simplified Chinese ``text`` to Traditional (``"hk"`` or ``"tw"``)."""
     if variant not in _CONFIGS:
         raise ValueError(f"unknown variant {variant!r}; expected 'hk' or 'tw'")
-    return _converter(variant).convert(text) if text else text
+    # the regional vocabulary layer runs after character conversion (regions.yaml)
+    return apply_vocabulary(_converter(variant).convert(text), variant) if text else text
 
 
 def convert_rendered(rendered: RenderedScript, variant: Variant = "hk") -> RenderedScript:
@@ -49,4 +51,5 @@ def convert_rendered(rendered: RenderedScript, variant: Variant = "hk") -> Rende
         if rendered.steps else None,
         say=conv(rendered.say),
         risk_note=conv(rendered.risk_note),
+        short=conv(rendered.short),
     )

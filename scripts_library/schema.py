@@ -184,13 +184,16 @@ class Script(_Strict):
                 out.append(("en.short", self.en.short))
         return out
 
-    def render(self, lang: str = "zh", variables: dict[str, Any] | None = None) -> RenderedScript:
+    def render(self, lang: str = "zh", variables: dict[str, Any] | None = None,
+               region: str | None = None) -> RenderedScript:
         """Fill the declared variables (plain substitution) and pick the language.
 
         ``lang == "en"`` uses the English version when there is one; any other
         value (or a missing translation) gives the Simplified Chinese text.
         Variables that are not supplied become a placeholder ("您"/"you" for
-        ``client``, "…" otherwise), never an error.
+        ``client``, "…" otherwise), never an error. ``region`` (``"hk"``/``"tw"``)
+        localises or drops mainland-only facts in the Chinese text
+        (:mod:`scripts_library.regions`); character conversion is a later step.
         """
         use_en = lang == "en" and self.en is not None
         out_lang = "en" if use_en else "zh"
@@ -206,7 +209,7 @@ class Script(_Strict):
             short = self.en.short
         else:
             title, steps, say = self.title, self.steps, self.say
-        return RenderedScript(
+        rendered = RenderedScript(
             script_id=self.id,
             lang=out_lang,
             title=render(title),
@@ -215,6 +218,11 @@ class Script(_Strict):
             risk_note=render(risk_note) if risk_note else None,
             short=render(short) if short else None,
         )
+        if region and out_lang == "zh":
+            from scripts_library.regions import localise_rendered  # avoids an import cycle
+
+            rendered = localise_rendered(rendered, region)
+        return rendered
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,28 +9,41 @@ from storage.models import ScriptEvent
 from tests.conftest import BotHarness
 
 
-async def test_plain_text_gets_the_best_script_with_five_steps(harness: BotHarness) -> None:
+async def _five_steps(chat, card):  # type: ignore[no-untyped-def]
+    """Press the card's "five steps" button and return the full card."""
+    data = next(d for _, d in card.buttons if d.startswith("sc f "))
+    return (await chat.press(data, message=card))[-1]
+
+
+async def test_plain_text_gets_a_short_answer_then_five_steps(harness: BotHarness) -> None:
     chat = harness.chat(harness.person("advisor"))
     replies = await chat.send("客户说手续费太贵")
     card = replies[-1]
-    for label in ("① 复述顾虑", "② 认同感受", "③ 真诚赞美", "④ 用事实回应", "⑤ 推进下一步"):
-        assert label in card.text
-    assert "嫌手续费高" in card.text
+    assert "💬" in card.text and "① 复述顾虑" not in card.text  # one breath first
+    assert "嫌手续费高" in card.text and "⚠️" in card.text
     datas = [d for _, d in card.buttons]
     assert "sc n 1" in datas and any(d.startswith("sc up ") for d in datas)
     assert "lb" in datas and any(d.startswith("sc pr ") for d in datas)
+    assert ("📋 五步完整话术", f"sc f {datas[-3].split()[-1]}") in card.buttons
+    full = await _five_steps(chat, card)
+    for label in ("① 复述顾虑", "② 认同感受", "④ 用事实回应", "⑤ 推进下一步"):
+        assert label in full.text
+    assert "💬" not in full.text and not any(d.startswith("sc f ") for _, d in full.buttons)
 
 
 async def test_traditional_user_gets_traditional_script(harness: BotHarness) -> None:
     chat = harness.chat(harness.person("advisor", language="zh-Hant-TW"))
-    replies = await chat.send("手續費太貴了")
-    assert "嫌手續費高" in replies[-1].text and "複述顧慮" in replies[-1].text
+    card = (await chat.send("手續費太貴了"))[-1]
+    assert "嫌手續費高" in card.text
+    assert "複述顧慮" in (await _five_steps(chat, card)).text
 
 
 async def test_english_user_gets_english_labels(harness: BotHarness) -> None:
     chat = harness.chat(harness.person("advisor", language="en"))
-    replies = await chat.send("/ask the fee is too high")
-    assert "① Restate" in replies[-1].text and "Fees too high" in replies[-1].text
+    card = (await chat.send("/ask the fee is too high"))[-1]
+    assert "Fees too high" in card.text and ("📋 Five steps", "sc f ") not in card.buttons
+    full = await _five_steps(chat, card)
+    assert "① Restate" in full.text and "Funds carry risk" in full.text
 
 
 async def test_next_match_shows_another_script(harness: BotHarness) -> None:

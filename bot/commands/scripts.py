@@ -42,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _add_stats(group)
     _add_search(group)
     import bot.commands._scripts_db  # noqa: F401  (registers report and import)
+    import bot.commands._scripts_regions  # noqa: F401  (registers regions)
 
     for name, (help_text, configure) in _EXTRA.items():
         configure(group.add_parser(name, help=help_text))

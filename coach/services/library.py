@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -26,6 +26,7 @@ from coach.services.errors import ServiceError
 from scripts_library import placeholders
 from scripts_library.loader import Library, check_script, load_library
 from scripts_library.placeholders import KNOWN_VARIABLES
+from scripts_library.regions import hidden_scripts
 from scripts_library.schema import CATEGORIES, Script
 from scripts_library.search import ScriptIndex, SearchResult
 from storage.models import ScriptEvent, TeamScript
@@ -86,14 +87,25 @@ class ScriptCatalog:
             return None
         return script
 
-    def by_category(self, category: str, *, team_id: int | None) -> list[Script]:
+    def by_category(self, category: str, *, team_id: int | None,
+                    region: str | None = None) -> list[Script]:
+        """A category's scripts (the team's own first); ``region`` leaves out scripts whose
+        whole subject only exists in the mainland (see :mod:`scripts_library.regions`)."""
         own = [s for s in self.team_scripts.values()
                if s.category == category and s.team_id == team_id]
-        return own + self.library.by_category(category)
+        hidden = hidden_scripts(region)
+        return [s for s in own + self.library.by_category(category) if s.id not in hidden]
 
     def ask(self, query: str, *, team_id: int | None, position: int = 0,
-            limit: int = 5) -> AskResult:
-        return AskResult(self.index.search(query, team_id=team_id, limit=limit), position)
+            limit: int = 5, region: str | None = None) -> AskResult:
+        result = self.index.search(query, team_id=team_id, limit=limit)
+        hidden = hidden_scripts(region)
+        if hidden and any(h.script.id in hidden for h in result.hits):
+            # the best match is about a mainland-only product: not a sure answer here
+            sure = result.confident and result.hits[0].script.id not in hidden
+            result = replace(result, hits=[h for h in result.hits if h.script.id not in hidden],
+                             confident=sure)
+        return AskResult(result, position)
 
     # --- team scripts -------------------------------------------------------------------
 
