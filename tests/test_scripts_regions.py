@@ -144,8 +144,8 @@ async def test_hk_user_sees_hk_deposit_protection(harness: BotHarness) -> None:
 
 async def test_tw_user_does_not_get_the_pension_account_script(harness: BotHarness) -> None:
     tw = harness.chat(harness.person("advisor", language="zh-Hant-TW"))
-    card = (await tw.send("个人养老金账户值得开吗"))[-1]
-    assert "養老金帳戶" not in card.text and "個稅" not in card.text
+    card = (await tw.send("存款能不能省点个税"))[-1]
+    assert "養老金" not in card.text and "個稅" not in card.text
     mainland = harness.chat(harness.person("advisor"))
-    card = (await mainland.send("个人养老金账户值得开吗"))[-1]
-    assert "养老金账户" in card.text
+    card = (await mainland.send("存款能不能省点个税"))[-1]
+    assert "个人养老金账户" in card.text
