@@ -42,7 +42,7 @@ def _regions(args: argparse.Namespace) -> int:
         print(f"{region}: {len(entries)} mainland-only fact(s)")
         for e in entries:
             # what the reader sees: localised, converted, with the regional vocabulary
-            seen = to_traditional(e["shown"], region) if e["shown"] else ""
+            seen = to_traditional(e["shown"], region) if e["shown"] else ""  # type: ignore[arg-type]
             shown = f" -> {seen[:60]}…" if len(seen) > 60 else f" -> {seen}" if seen else ""
             print(f"  {e['where']}: {e['fact']} [{e['action']}] {e['script']} {e['field']}{shown}")
     for leak in leaks:
