@@ -51,7 +51,6 @@ class Settings(BaseSettings):
     cadence_tiers: str = ""  # per-tier contact/meeting days, e.g. "private:14/60,wealth:90/-"
     new_account_callback_days: int = 3
     post_sale_callback_days: int = 7
-    risk_assessment_valid_days: int = 180
     risk_assessment_valid_months: int = 6  # the suitability check (calendar months)
     top_risk_qualifications: str = "AFP,CFP,EFP"  # any one of these sells R5 by default
     elderly_client_age: int = 65

@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
+from coach.suitability import assessment_valid_until
+
 __all__ = ["CadenceConfig", "ClientFacts", "Gap", "TierCadence", "client_gaps",
            "contact_gap", "meeting_gap", "new_account_gap", "parse_tier_cadence",
            "post_sale_gap", "question_overdue", "risk_gap"]
@@ -40,7 +42,7 @@ class CadenceConfig:
     new_account_window_days: int = 30  # older unreached accounts stop being "new"
     post_sale_days: int = 7
     post_sale_window_days: int = 30
-    risk_valid_days: int = 180
+    risk_valid_months: int = 6  # calendar months, as the suitability check counts them
     risk_warning_days: int = 30
     question_days: int = 10
     flag_overdue_days: int = 3  # follow-ups this late get the red flag
@@ -61,7 +63,7 @@ class CadenceConfig:
                                    meeting_days=settings.vip_meeting_days)
         return cls(tiers=tiers, new_account_days=settings.new_account_callback_days,
                    post_sale_days=settings.post_sale_callback_days,
-                   risk_valid_days=settings.risk_assessment_valid_days,
+                   risk_valid_months=settings.risk_assessment_valid_months,
                    risk_warning_days=settings.risk_expiry_warning_days,
                    question_days=settings.question_reminder_days,
                    flag_overdue_days=settings.escalate_advisor_days)
@@ -177,10 +179,12 @@ def risk_gap(assessed_on: date | None, *, today: date, config: CadenceConfig) ->
     """Assessment expired (no risk products until reassessed) or expiring within the warning."""
     if assessed_on is None:
         return None
-    expires = assessed_on + timedelta(days=config.risk_valid_days)
+    # the last valid day, exactly as the suitability check counts it (coach.suitability)
+    expires = assessment_valid_until(assessed_on, config.risk_valid_months)
     if expires < today:
         late = (today - expires).days  # blocks any recommendation: at least "never"
-        return Gap("risk_expired", expires, late, 100 + _percent(late, config.risk_valid_days))
+        return Gap("risk_expired", expires, late,
+                   100 + _percent(late, (expires - assessed_on).days))
     if expires <= today + timedelta(days=config.risk_warning_days):
         left = (expires - today).days
         return Gap("risk_expiring", expires, left, -_percent(left, config.risk_warning_days))

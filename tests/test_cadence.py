@@ -60,11 +60,12 @@ def test_per_tier_cadence_from_settings() -> None:
 
 
 def test_risk_assessment_expiring_and_expired() -> None:
-    assert risk_gap(date(2026, 7, 1), today=TODAY, config=CFG) is None  # expires in 33 days
-    expiring = risk_gap(date(2026, 6, 10), today=TODAY, config=CFG)  # expires 2026-12-07
-    assert expiring is not None and expiring.kind == "risk_expiring" and expiring.days == 12
-    expired = risk_gap(date(2026, 5, 20), today=TODAY, config=CFG)  # expired 2026-11-16
-    assert expired is not None and expired.kind == "risk_expired" and expired.days == 9
+    # six calendar months, last valid day inclusive (as the suitability check counts)
+    assert risk_gap(date(2026, 7, 1), today=TODAY, config=CFG) is None  # valid to 2027-01-01
+    expiring = risk_gap(date(2026, 6, 10), today=TODAY, config=CFG)  # valid to 2026-12-10
+    assert expiring is not None and expiring.kind == "risk_expiring" and expiring.days == 15
+    expired = risk_gap(date(2026, 5, 20), today=TODAY, config=CFG)  # valid to 2026-11-20
+    assert expired is not None and expired.kind == "risk_expired" and expired.days == 5
     assert risk_gap(date(2026, 9, 1), today=TODAY, config=CFG) is None
     assert risk_gap(None, today=TODAY, config=CFG) is None
 

@@ -69,3 +69,17 @@ def test_start_up_warns_loudly_when_the_next_year_is_unknown(
         problems = warn_about_calendar("CN", "Asia/Shanghai", today=date(2031, 6, 1))
     assert problems and "HOLIDAY CALENDAR INCOMPLETE" in caplog.text
     assert coverage_warnings(date(2031, 6, 1), "HK") == []
+
+
+def test_checklist_counts_assessment_validity_like_the_suitability_check() -> None:
+    from coach.cadence import CadenceConfig, risk_gap
+
+    config = CadenceConfig(risk_valid_months=6, risk_warning_days=30)
+    # assessed 1 June: valid through 1 December (six calendar months), expired on the 2nd
+    assert risk_gap(date(2026, 6, 1), today=date(2026, 12, 1), config=config).kind == \
+        "risk_expiring"
+    assert risk_gap(date(2026, 6, 1), today=date(2026, 12, 2), config=config).kind == \
+        "risk_expired"
+    # 31 August: valid through the end of February
+    assert risk_gap(date(2026, 8, 31), today=date(2027, 2, 28), config=config).kind == \
+        "risk_expiring"

@@ -113,8 +113,9 @@ def _book(session: Session, rows: dict[int, AdvisorRows], ids: list[int],
                      for n in range((span.last - span.first).days + config.greeting_days + 1)})
     may_pick = [extract("month", Client.birthday).in_(months),
                 Client.opened_on >= span.first - timedelta(days=config.new_account_window_days),
+                # a month is at least 28 days: a superset of what risk_gap picks
                 Client.risk_assessed_on <= span.last - timedelta(
-                    days=config.risk_valid_days - config.risk_warning_days)]
+                    days=28 * config.risk_valid_months - config.risk_warning_days)]
     if config.cadence_tiers:
         may_pick.append(Client.tier.in_(config.cadence_tiers))
     for c in session.execute(select(*_FACTS).where(
