@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -21,6 +22,9 @@ __all__ = ["build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coach", description="Advisor Coach: bot and admin tools")
+    parser.add_argument("--db", dest="global_db", default=None,
+                        help="SQLite file or database URL for every command (overrides "
+                             "DATABASE_URL), e.g. coach --db coach-demo.db scripts report")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
@@ -33,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.global_db:  # settings are read from the environment by every command
+        db = args.global_db
+        os.environ["DATABASE_URL"] = db if "://" in db else f"sqlite:///{db}"
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
