@@ -145,7 +145,7 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
         (0, CommandHandler("team", named(team.team))),
         (0, CommandHandler("report", named(team.report))),
         (0, CommandHandler("overdue", named(team.overdue))),
-        (0, CallbackQueryHandler(named(team.overdue_button), pattern=r"^ov (r|to) ")),
+        (0, CallbackQueryHandler(named(team.overdue_button), pattern=r"^ov (r|to|tc) ")),
         (0, CommandHandler("remove", named(staff.remove))),
         (0, CallbackQueryHandler(named(staff.remove_button), pattern=r"^rm (ok|no) ")),
         # morning checklist and end-of-day log

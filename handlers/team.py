@@ -78,11 +78,15 @@ async def overdue(update: Update, context: CoachContext) -> None:
 
 @requires(Role.LEAD)
 async def overdue_button(update: Update, context: CoachContext) -> None:
-    """``ov r <followup>`` → pick an advisor; ``ov to <followup> <user>`` → reassign."""
+    """``ov r <followup>`` → pick an advisor; ``ov to <followup> <user>`` moves the
+    follow-up only; ``ov tc <followup> <user>`` hands over the client as well."""
     query = update.callback_query
     assert query is not None
     pick = callback.parse(query.data, "ov r", ID)
     move = callback.parse(query.data, "ov to", ID, ID)
+    hand_over = callback.parse(query.data, "ov tc", ID, ID)
+    with_client = hand_over is not None
+    move = move or hand_over
     if pick is None and move is None:
         await stale_button(update, context)
         return
@@ -93,16 +97,23 @@ async def overdue_button(update: Update, context: CoachContext) -> None:
     try:
         if pick is not None:
             with svc.db.session() as s:
-                _, advisors = reports.overdue_for_team(s, context.caller, now=svc.clock.now())
+                advisors = reports.reassign_targets(s, context.caller, pick[0])
             await reply(update, context, "team_reassign", followup_id=pick[0],
                         advisors=advisors)
             return
         if move is not None:
             with svc.db.session() as s:
-                name, telegram_id, language = reports.reassign(s, context.caller, move[0],
-                                                               move[1])
-            await reply(update, context, "team_reassigned", name=name)
-            text = svc.renderer.text("team_reassigned_notice", language, me=None)
-            await notifier.send_text(context.bot, telegram_id, text)
+                done = reports.reassign(s, context.caller, move[0], move[1],
+                                        with_client=with_client)
+            await reply(update, context, "team_reassigned", name=done.name,
+                        with_client=with_client)
+            text = svc.renderer.text("team_reassigned_notice", done.language, me=None,
+                                     client=done.client_name, with_client=with_client)
+            await notifier.send_text(context.bot, done.telegram_id, text)
+            # the previous owner must not find the call gone without a word
+            text = svc.renderer.text("team_reassigned_previous", done.previous_language,
+                                     me=None, name=done.name, client=done.client_name,
+                                     with_client=with_client)
+            await notifier.send_text(context.bot, done.previous_telegram_id, text)
     except ServiceError as err:
         await reply(update, context, "errors", code=err.code, **err.params)

@@ -36,7 +36,7 @@ PREFIXES = [
     "lg e", "lg ok", "lg ins", "lg uns", "lg x", "fu d", "fu h", "fu t", "fu x", "fu p",
     "bf ack", "bf show", "bf skip", "bf tpl", "bf grp", "bf ng", "bf edit", "bf reset",
     "bf now", "bf at", "bf rep", "bf x", "rf skip", "rf u", "rf a", "rf ok", "rf no", "rf re",
-    "rf to", "ov r", "ov to", "dg p", "dg x", "pr s", "pr m", "pr v", "sc pr", "sc up",
+    "rf to", "ov r", "ov to", "ov tc", "dg p", "dg x", "pr s", "pr m", "pr v", "sc pr", "sc up",
     "sc dn", "sc n", "lb", "lb c", "lb s", "as c", "as save", "pd", "su", "fg ok", "fg no",
     "", "zz", "cl cl",
 ]

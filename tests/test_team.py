@@ -168,7 +168,7 @@ async def test_overdue_reassign_within_team_only(harness: BotHarness) -> None:
     listing = (await chat.send("/overdue"))[-1]
     assert "王**" in listing.text and listing.buttons[0][1] == f"ov r {fid}"
     choose = (await chat.press(f"ov r {fid}", message=listing))[-1]
-    assert [label for label, _ in choose.buttons] == ["博文", "安娜"]
+    assert [label for label, _ in choose.buttons] == ["博文", "👤 博文"]
     crafted = (await chat.press_data(f"ov to {fid} {_uid(harness, outsider)}"))[-1]
     assert "不在您的团队" in crafted.text
     done = (await chat.press_data(f"ov to {fid} {_uid(harness, bob)}"))[0]
@@ -176,7 +176,7 @@ async def test_overdue_reassign_within_team_only(harness: BotHarness) -> None:
     assert "逾期跟进" in harness.telegram.messages_to(bob.id)[-1].text
     with harness.services.db.session() as s:
         assert s.get(FollowUp, fid).advisor_id == _uid(harness, bob)  # type: ignore[union-attr]
-        assert s.get(Client, cid).advisor_id == _uid(harness, bob)  # type: ignore[union-attr]
+        assert s.get(Client, cid).advisor_id == _uid(harness, ann)  # type: ignore[union-attr]
     assert "角色不能使用" in (await harness.chat(ann).send("/overdue"))[-1].text
 
 
@@ -292,3 +292,42 @@ async def test_referrer_cannot_read_clients_or_use_lead_commands(harness: BotHar
     shown = (await chat.press_data(f"cl {referred.id}"))[-1]
     assert "13900001111" not in shown.text and "角色不能使用" in shown.text
     assert "钱女士" not in (await chat.send("/myreferrals"))[-1].text  # masked there too
+
+
+async def test_overdue_moves_only_the_followup_unless_the_client_is_handed_over(
+        harness: BotHarness) -> None:
+    lead = harness.person("lead", team="Alpha")
+    ann = harness.person("advisor", team="Alpha", name="安娜")
+    bob = harness.person("advisor", team="Alpha", name="博文")
+    now = harness.clock.now()
+    with harness.services.db.session() as s:
+        first = factories.client(s, advisor_id=_uid(harness, ann), now=now)
+        second = factories.client(s, advisor_id=_uid(harness, ann), now=now)
+        rows = [FollowUp(client_id=c.id, advisor_id=c.advisor_id, kind="call", reason="manual",
+                         due_at=now - timedelta(days=4), status="pending", created_at=now)
+                for c in (first, second)]
+        s.add_all(rows)
+        s.flush()
+        (f1, f2), (c1, c2) = [r.id for r in rows], (first.id, second.id)
+    chat = harness.chat(lead)
+    listing = (await chat.send("/overdue"))[-1]
+    choose = (await chat.press(f"ov r {f1}", message=listing))[-1]
+    # the current owner (安娜) is not offered; each target can take the call or the client
+    assert [label for label, _ in choose.buttons] == ["博文", "👤 博文"]
+    # ann cannot be chosen by crafted data either
+    crafted = (await chat.press_data(f"ov to {f1} {_uid(harness, ann)}"))[-1]
+    assert "不在您的团队" in crafted.text
+    done = (await chat.press(f"ov to {f1} {_uid(harness, bob)}", message=choose))[0]
+    assert "客户仍归原理财经理" in done.text
+    assert "替同事" in harness.telegram.messages_to(bob.id)[-1].text
+    assert "客户仍归您" in harness.telegram.messages_to(ann.id)[-1].text
+    listing = (await chat.send("/overdue"))[-1]
+    choose = (await chat.press(f"ov r {f2}", message=listing))[-1]
+    await chat.press(f"ov tc {f2} {_uid(harness, bob)}", message=choose)
+    assert "移交给了您" in harness.telegram.messages_to(bob.id)[-1].text
+    assert "移交给 博文" in harness.telegram.messages_to(ann.id)[-1].text
+    with harness.services.db.session() as s:
+        assert s.get(FollowUp, f1).advisor_id == _uid(harness, bob)  # type: ignore[union-attr]
+        assert s.get(Client, c1).advisor_id == _uid(harness, ann)  # type: ignore[union-attr]
+        assert s.get(FollowUp, f2).advisor_id == _uid(harness, bob)  # type: ignore[union-attr]
+        assert s.get(Client, c2).advisor_id == _uid(harness, bob)  # type: ignore[union-attr]

@@ -249,21 +249,52 @@ def overdue_for_team(session: Session, me: Me, *, now: datetime, days: int = 3
             [(a.id, a.name) for a in advisors if a.active])
 
 
-def reassign(session: Session, me: Me, followup_id: int, to_user_id: int
-             ) -> tuple[str, int, str]:
-    """Move a team follow-up to another advisor of the same team (and its client with it)."""
+@dataclass(frozen=True)
+class Reassigned:
+    """Who got a follow-up, who had it, and whether the client moved too."""
+
+    name: str
+    telegram_id: int
+    language: str
+    previous_name: str
+    previous_telegram_id: int
+    previous_language: str
+    client_name: str
+    with_client: bool
+
+
+def reassign_targets(session: Session, me: Me, followup_id: int) -> list[tuple[int, str]]:
+    """Active advisors of the lead's team a follow-up can go to: everyone but its owner."""
+    team_id = _lead_team(me)
+    row = session.get(FollowUp, followup_id)
+    if row is None:
+        raise ServiceError("followup_not_found")
+    return [(a.id, a.name) for a in _advisors(session, team_id)
+            if a.active and a.id != row.advisor_id]
+
+
+def reassign(session: Session, me: Me, followup_id: int, to_user_id: int, *,
+             with_client: bool = False) -> Reassigned:
+    """Move a team follow-up to another advisor of the same team.
+
+    The client stays with its advisor unless the lead explicitly hands it over
+    (``with_client``): covering one overdue call must not quietly move a book.
+    """
     team_id = _lead_team(me)
     row = session.get(FollowUp, followup_id)
     target = session.get(User, to_user_id)
     owner = session.get(User, row.advisor_id) if row else None
     if row is None or owner is None or owner.team_id != team_id:
         raise ServiceError("followup_not_found")
-    if target is None or target.team_id != team_id or target.role != "advisor":
+    if (target is None or target.team_id != team_id or target.role != "advisor"
+            or target.id == owner.id):
         raise ServiceError("member_not_found", name=str(to_user_id))
     row.advisor_id, row.status, row.escalated_lead_at = target.id, "pending", None
     client = session.get(Client, row.client_id)
-    if client is not None:
+    if client is not None and with_client:
         client.advisor_id = target.id
-    return target.name, target.telegram_id, target.language
+    return Reassigned(target.name, target.telegram_id, target.language, owner.name,
+                      owner.telegram_id, owner.language, client.name if client else "",
+                      with_client)
 
 
