@@ -227,6 +227,12 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     install_jobs(app, job_list(), every=services.settings.tick_seconds)
 
 
+async def _post_stop(app: Application) -> None:  # type: ignore[type-arg]
+    services: Services = app.bot_data["services"]
+    for hook in services.extras.get("post_stop", []):
+        await hook(app)
+
+
 async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
     services: Services = app.bot_data["services"]
     for hook in services.extras.get("post_shutdown", []):
@@ -248,6 +254,7 @@ def build_application(services: Services, *, request: BaseRequest | None = None,
                            link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .persistence(DatabasePersistence(services.db, services.clock))
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .concurrent_updates(False)
     )

@@ -103,16 +103,26 @@ class FakeTelegram:
         self.throttled = 0
         self.strict = strict
         self.refused: list[tuple[str, str]] = []  # (method, description) Telegram would refuse
+        # setWebhook: where updates go instead of getUpdates (None: long polling)
+        self.webhook_url: str | None = None
+        self.webhook_secret: str | None = None
+        self.webhook_calls: list[dict[str, Any]] = []  # every setWebhook, as sent
 
     # --- what people do -------------------------------------------------------
 
     def push_update(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Queue an update (without ``update_id``; one is assigned) and return it."""
         with self._lock:
-            update = {"update_id": self._next_update_id, **payload}
-            self._next_update_id += 1
+            update = self.number_update(payload)
             self._updates.append(update)
             self._lock.notify_all()
+            return update
+
+    def number_update(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``payload`` with the next ``update_id``, not queued (a webhook delivery)."""
+        with self._lock:
+            update = {"update_id": self._next_update_id, **payload}
+            self._next_update_id += 1
             return update
 
     def message_update(self, user: FakeUser, text: str, *, chat_id: int | None = None,
@@ -206,7 +216,34 @@ class FakeTelegram:
             "can_read_all_group_messages": False, "supports_inline_queries": True,
         }}
 
+    def _api_setWebhook(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        url = str(params.get("url") or "")
+        with self._lock:
+            self.webhook_calls.append(dict(params))
+            self.webhook_url = url or None
+            self.webhook_secret = str(params.get("secret_token") or "") or None
+            if _truthy(params.get("drop_pending_updates")):
+                self._updates.clear()
+        return 200, {"ok": True, "result": True, "description": "Webhook was set"}
+
+    def _api_deleteWebhook(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.webhook_url = self.webhook_secret = None
+            if _truthy(params.get("drop_pending_updates")):
+                self._updates.clear()
+        return 200, {"ok": True, "result": True}
+
+    def _api_getWebhookInfo(self, _params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            return 200, {"ok": True, "result": {
+                "url": self.webhook_url or "", "has_custom_certificate": False,
+                "pending_update_count": len(self._updates)}}
+
     def _api_getUpdates(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if self.webhook_url:  # what Telegram answers a poller while a webhook is set
+            return 409, {"ok": False, "error_code": 409, "description":
+                         "Conflict: can't use getUpdates method while webhook is active; "
+                         "use deleteWebhook to delete the webhook first"}
         offset = int(params.get("offset") or 0)
         timeout = float(params.get("timeout") or 0)
         return 200, {"ok": True, "result": self.wait_for_updates(offset, timeout)}
@@ -300,6 +337,11 @@ class FakeTelegram:
         if sent.reply_markup:
             data["reply_markup"] = sent.reply_markup
         return data
+
+
+def _truthy(value: Any) -> bool:
+    """A Bot API boolean as PTB sends it (``True`` or the form value ``"true"``)."""
+    return value is True or str(value).lower() == "true"
 
 
 class FakeRequest(BaseRequest):

@@ -13,6 +13,12 @@ standalone emulator: ``POST /_emulator/updates`` queues an update (a full payloa
 or ``{"user_id": 1, "text": "/help"}``) and ``GET /_emulator/sent`` lists what the
 bot sent.
 
+Webhooks: ``setWebhook`` is recorded (``FakeTelegram.webhook_calls``; while one is
+set ``getUpdates`` answers 409, as Telegram does), and :meth:`FakeBotServer.post_update`
+POSTs an update to the registered URL with the ``X-Telegram-Bot-Api-Secret-Token``
+header, the way Telegram delivers it. Only URLs on 127.0.0.1 or localhost are ever
+called. While a webhook is set, ``POST /_emulator/updates`` delivers that way too.
+
 In tests and benches::
 
     telegram = FakeTelegram()
@@ -30,6 +36,8 @@ import json
 import signal
 import sys
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -41,10 +49,35 @@ from urllib.parse import parse_qsl, urlsplit
 
 from bot.fakebot import FakeTelegram, FakeUser
 
-__all__ = ["FakeBotServer", "serve", "parse_body"]
+__all__ = ["FakeBotServer", "serve", "parse_body", "post_update"]
 
 HOST = "127.0.0.1"  # never anything else: the emulator accepts any caller
 EMULATOR_PREFIX = "/_emulator/"
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})  # the only webhook targets ever called
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+_UNSET: Any = object()
+
+
+def post_update(url: str, update: dict[str, Any], *, secret: str | None,
+                timeout: float = 30.0) -> tuple[int, bytes]:
+    """POST ``update`` as JSON to a webhook on this machine; return ``(status, body)``.
+
+    ``secret`` (if any) goes in Telegram's secret-token header. A URL on any other
+    host is refused before anything is sent.
+    """
+    host = urlsplit(url).hostname
+    if host not in LOCAL_HOSTS:
+        raise ValueError(f"the emulator only calls webhooks on 127.0.0.1, not {host!r}")
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers[SECRET_HEADER] = secret
+    request = urllib.request.Request(url, data=json.dumps(update).encode("utf-8"),
+                                     headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return int(response.status), response.read()
+    except urllib.error.HTTPError as err:
+        return int(err.code), err.read()
 
 
 class BadRequest(ValueError):
@@ -132,6 +165,21 @@ class FakeBotServer(ThreadingHTTPServer):
             self._thread = None
         self.server_close()
 
+    def post_update(self, payload: dict[str, Any], *, secret: str | None = _UNSET,
+                    timeout: float = 30.0) -> tuple[int, dict[str, Any]]:
+        """Deliver ``payload`` (numbered here) to the webhook set by the bot.
+
+        ``secret`` defaults to the one given to ``setWebhook``; pass another (or None
+        for no header) to act as a stranger. Returns ``(http_status, update)``.
+        """
+        url = self.telegram.webhook_url
+        if not url:
+            raise RuntimeError("no webhook is set (the bot has not called setWebhook)")
+        update = self.telegram.number_update(payload)
+        chosen = self.telegram.webhook_secret if secret is _UNSET else secret
+        status, _ = post_update(url, update, secret=chosen, timeout=timeout)
+        return status, update
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # a client that went away (a cancelled long poll, a killed bot) is normal here
         if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
@@ -189,6 +237,10 @@ class _Handler(BaseHTTPRequestHandler):
                 user = FakeUser(int(payload["user_id"]), str(payload.get("first_name", "Tester")),
                                 language_code=payload.get("language_code", "zh-hans"))
                 payload = telegram.message_update(user, str(payload["text"]))
+            if telegram.webhook_url:
+                status, update = self.server.post_update(payload)
+                self._answer(200, {"ok": True, "result": update, "webhook_status": status})
+                return
             self._answer(200, {"ok": True, "result": telegram.push_update(payload)})
         else:
             self._answer(404, _error(404, "Not Found"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from decimal import Decimal
 from typing import Annotated
@@ -79,6 +80,24 @@ class Settings(BaseSettings):
     lease_seconds: int = 120
     privacy_mode: bool = True
     log_level: str = "INFO"
+
+    # coach run --webhook: Telegram POSTs updates to WEBHOOK_URL (its path is served)
+    webhook_url: str = ""
+    webhook_secret: str = Field("", repr=False)  # X-Telegram-Bot-Api-Secret-Token
+    webhook_listen: str = "127.0.0.1"  # behind a reverse proxy that terminates TLS
+    webhook_port: int = 8443
+    # polling mode: /healthz and /metrics on this port (0: off); webhook mode serves both
+    metrics_port: int = 0
+    metrics_listen: str = "127.0.0.1"
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_telegram_accepts(cls, value: str) -> str:
+        # Telegram's rule for secret_token: 1-256 of A-Z a-z 0-9 _ -
+        if value and (len(value) > 256 or not re.fullmatch(r"[A-Za-z0-9_-]+", value)):
+            raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ "
+                             "and - (Telegram's rule)")
+        return value
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod

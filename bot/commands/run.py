@@ -9,7 +9,10 @@ __all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("run", help="start the bot (long polling)")
+    parser = subparsers.add_parser("run", help="start the bot (long polling, or --webhook)")
+    parser.add_argument("--webhook", action="store_true",
+                        help="receive updates on WEBHOOK_URL (with WEBHOOK_SECRET) instead "
+                             "of long polling; serves /healthz and /metrics too")
     parser.set_defaults(func=run)
 
 
@@ -28,6 +31,12 @@ def run(args: argparse.Namespace) -> int:
               "(see .env.example), or try the bot without a token: coach console",
               file=sys.stderr)
         return 2
+    if args.webhook and not (settings.webhook_url and settings.webhook_secret):
+        print("coach: --webhook needs WEBHOOK_URL (the https address Telegram posts to) and "
+              "WEBHOOK_SECRET (1-256 of A-Z a-z 0-9 _ -); see .env.example", file=sys.stderr)
+        return 2
+
+    import asyncio
 
     from sqlalchemy.engine import make_url
     from telegram import Update
@@ -38,12 +47,24 @@ def run(args: argparse.Namespace) -> int:
 
     # the token and the database password are never printed, whatever logs them
     password = make_url(settings.database_url).password
-    configure_logging(settings.log_level,
-                      secrets=(settings.telegram_bot_token, *([str(password)] if password else [])))
+    secrets = (settings.telegram_bot_token, settings.webhook_secret,
+               *([str(password)] if password else []))
+    configure_logging(settings.log_level, secrets=tuple(s for s in secrets if s))
     warn_about_calendar(settings.holiday_region, settings.default_timezone)
     services = make_services(settings)
     app = build_application(services)
     try:
+        if args.webhook:
+            from bot.webserver import run_webhook
+
+            asyncio.run(run_webhook(app, settings))
+            return 0
+        if settings.metrics_port:
+            from bot.webserver import side_server
+
+            start, stop = side_server(app, settings)
+            services.extras.setdefault("post_init", []).append(start)
+            services.extras.setdefault("post_stop", []).append(stop)
         app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
                         poll_interval=0.0, timeout=10)
     except InvalidToken:

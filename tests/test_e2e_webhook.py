@@ -1,0 +1,166 @@
+"""End to end: ``coach run --webhook`` as its own process; the emulator posts the updates.
+
+The HTTP Bot API emulator records ``setWebhook`` and delivers updates to the URL the
+bot registered, with or without the right ``X-Telegram-Bot-Api-Secret-Token``, the way
+Telegram does. Everything stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.fakebot import FakeTelegram, FakeUser
+from bot.fakeserver import FakeBotServer, post_update
+
+TOKEN = "4242:e2e-webhook-token"
+SECRET = "s3cret_Token-for-tests"
+ROOT = Path(__file__).resolve().parents[1]
+DEADLINE_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class WebhookScene:
+    server: FakeBotServer
+    db_url: str
+    workdir: Path
+    admin: FakeUser
+    port: int = field(default_factory=free_port)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def telegram(self) -> FakeTelegram:
+        return self.server.telegram
+
+    @property
+    def hook_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/tg/hook"
+
+    def start_bot(self, **extra: str) -> subprocess.Popen[bytes]:
+        env = {**os.environ,
+               "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": self.server.base_url,
+               "DATABASE_URL": self.db_url, "ADMIN_TELEGRAM_IDS": str(self.admin.id),
+               "TICK_SECONDS": "3600", "LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT),
+               "WEBHOOK_URL": self.hook_url, "WEBHOOK_SECRET": SECRET,
+               "WEBHOOK_LISTEN": "127.0.0.1", "WEBHOOK_PORT": str(self.port), **extra}
+        log = (self.workdir / f"bot{len(self.processes)}.log").open("wb")
+        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--webhook"],
+                                   cwd=self.workdir, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        log.close()
+        self.processes.append(process)
+        return process
+
+    def output(self, index: int = 0) -> str:
+        return (self.workdir / f"bot{index}.log").read_text(errors="replace")
+
+    def wait(self, check: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + DEADLINE_S
+        while time.monotonic() < deadline:
+            if check():
+                return
+            for process in self.processes:
+                if process.poll() is not None:
+                    raise AssertionError(f"bot exited with {process.returncode} while waiting "
+                                         f"for {what}:\n{self.output()}")
+            time.sleep(0.02)
+        raise AssertionError(f"timed out waiting for {what}:\n{self.output()[-3000:]}")
+
+    def say(self, user: FakeUser, text: str, **kwargs: Any) -> int:
+        status, _ = self.server.post_update(self.telegram.message_update(user, text), **kwargs)
+        return status
+
+    def get(self, path: str) -> tuple[int, dict[str, Any]]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}",
+                                        timeout=10) as response:
+                return int(response.status), json.loads(response.read())
+        except urllib.error.HTTPError as err:
+            return int(err.code), json.loads(err.read())
+
+
+@pytest.fixture
+def scene(db_url: str, tmp_path: Path) -> Iterator[WebhookScene]:
+    base = random.randrange(10**9, 4 * 10**9, 1000)
+    server = FakeBotServer(FakeTelegram(first_update_id=base), TOKEN)
+    server.start()
+    setting = WebhookScene(server, db_url, tmp_path,
+                           admin=FakeUser(base + 1, "Admin", language_code="en"))
+    try:
+        yield setting
+    finally:
+        for process in setting.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        server.stop()
+
+
+def test_webhook_registers_checks_the_secret_and_answers(scene: WebhookScene) -> None:
+    process = scene.start_bot()
+    scene.wait(lambda: scene.telegram.webhook_url is not None, "setWebhook")
+    call = scene.telegram.webhook_calls[0]
+    assert call["url"] == scene.hook_url
+    assert call["secret_token"] == SECRET
+    assert str(call.get("drop_pending_updates", "false")).lower() == "false"
+
+    # a stranger without the secret, or with a wrong one: 403 and nothing is processed
+    assert scene.say(scene.admin, "/help", secret=None) == 403
+    assert scene.say(scene.admin, "/help", secret="wrong-secret") == 403
+    assert scene.telegram.messages_to(scene.admin.id) == []
+
+    team = f"Hook-{scene.admin.id}"
+    assert scene.say(scene.admin, f"/newteam {team}") == 200
+    # the webhook answers after the update was handled: the reply is already there
+    replies = scene.telegram.messages_to(scene.admin.id)
+    assert len(replies) == 1 and f"Team {team} created." in replies[0].text
+    assert scene.say(scene.admin, "/help") == 200
+    assert len(scene.telegram.messages_to(scene.admin.id)) == 2
+
+    # an update Telegram delivers twice (its answer was lost) is handled once
+    update = scene.telegram.number_update(scene.telegram.message_update(scene.admin, "/help"))
+    for _ in range(2):
+        status, _ = post_update(scene.hook_url, update, secret=SECRET)
+        assert status == 200
+    assert len(scene.telegram.messages_to(scene.admin.id)) == 3
+
+    # not an update at all: 400, nothing processed
+    status, _ = post_update(scene.hook_url, {"nonsense": True}, secret=SECRET)
+    assert status == 400
+    assert scene.telegram.pending_updates() == 0  # nothing went through getUpdates
+
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=DEADLINE_S)
+    output = scene.output()
+    assert process.returncode == 0, output
+    assert "Traceback" not in output, output
+    assert TOKEN not in output and SECRET not in output, output
+
+
+def test_webhook_without_url_or_secret_exits_2(tmp_path: Path) -> None:
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "PYTHONPATH": str(ROOT),
+           "WEBHOOK_URL": "", "WEBHOOK_SECRET": ""}
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "run", "--webhook"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=DEADLINE_S)
+    assert result.returncode == 2
+    assert "WEBHOOK_URL" in result.stderr and "WEBHOOK_SECRET" in result.stderr
+    assert "Traceback" not in result.stderr
