@@ -32,13 +32,14 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
-from bot import jobs
+from bot import jobs, logcontext
 from bot.context import CoachContext
 from bot.guard import guard
 from bot.jobs import Job
 from bot.persistence import DatabasePersistence
 from bot.scheduler import install_jobs
 from bot.services import Services
+from bot.updates import ChatOrderedProcessor
 from coach.services import practice as practice_service
 from handlers import (
     addscript,
@@ -76,15 +77,21 @@ class CoachApplication(Application):  # type: ignore[type-arg]
 
     async def process_update(self, update: object) -> None:
         started = time.perf_counter()
+        update_token = logcontext.update_id.set(
+            update.update_id if isinstance(update, Update) else None)
+        handler_token = logcontext.handler.set(None)
         try:
             await super().process_update(update)
         finally:
             if isinstance(update, Update):
                 user = update.effective_user
+                name = logcontext.handler.get() or "-"
+                latency_ms = round((time.perf_counter() - started) * 1000, 1)
                 update_log.info("update=%s user=%s handler=%s ms=%.1f", update.update_id,
-                         user.id if user else "-", self.bot_data.get("_handler_name", "-"),
-                         (time.perf_counter() - started) * 1000)
-                self.bot_data["_handler_name"] = "-"
+                                user.id if user else "-", name, latency_ms,
+                                extra={"handler": name, "latency_ms": latency_ms})
+            logcontext.handler.reset(handler_token)
+            logcontext.update_id.reset(update_token)
 
 
 def named(callback: Callable[..., Coroutine[Any, Any, Any]]
@@ -92,7 +99,8 @@ def named(callback: Callable[..., Coroutine[Any, Any, Any]]
     """Remember which handler ran, for the per-update log line."""
 
     async def wrapper(update: Update, context: CoachContext) -> Any:
-        context.application.bot_data["_handler_name"] = callback.__name__
+        # a context variable, not bot_data: concurrent updates each see their own
+        logcontext.handler.set(callback.__name__)
         return await callback(update, context)
 
     wrapper.__name__ = callback.__name__
@@ -256,7 +264,8 @@ def build_application(services: Services, *, request: BaseRequest | None = None,
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
-        .concurrent_updates(False)
+        # different chats at once, one chat's updates in order (bot/updates.py)
+        .concurrent_updates(ChatOrderedProcessor(settings.concurrent_updates, services.db))
     )
     if settings.telegram_base_file_url:
         builder = builder.base_file_url(settings.telegram_base_file_url)

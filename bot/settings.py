@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     # Telegram keeps undelivered updates 24 h; dedup ids older than this are deleted
     processed_updates_keep_hours: int = 48
     tick_seconds: float = 30.0
+    # updates of different chats handled at once (one chat's are always one at a time)
+    concurrent_updates: int = Field(8, ge=1, le=256)
     lease_seconds: int = 120
     privacy_mode: bool = True
     log_level: str = "INFO"
