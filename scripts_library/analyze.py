@@ -122,6 +122,11 @@ class Analyzer:
                 out.append(tok)
         return [w for w in out if w not in self.stopwords and not _NUMBER.fullmatch(w)]
 
+    def is_word(self, text: str) -> bool:
+        """Whether jieba's dictionary knows ``text`` as a word (a real word is not a typo:
+        "文件" must not be heard as "稳健")."""
+        return bool(self._tok.FREQ.get(text, 0))
+
     def content(self, clean: str) -> str:
         """``clean`` with stop words dropped: what fuzzy matching compares."""
         return " ".join(self.words(clean))
@@ -159,7 +164,7 @@ class Analyzer:
         if not clean:
             return feats
         words = self.words(clean) if words is None else words
-        extra = sounds.corrections(clean) if sounds is not None else []
+        extra = sounds.corrections(clean, self.is_word) if sounds is not None else []
         for w in words:
             feats["w:" + w] += weight * (0.5 if len(w) == 1 and not w.isascii() else 1.0)
         for w in extra:
@@ -276,15 +281,17 @@ class SoundIndex:
                 i += 1
         return out
 
-    def corrections(self, clean: str) -> list[str]:
-        """Known words that sound exactly like an unknown 2-4 character window."""
+    def corrections(self, clean: str,
+                    is_word: Callable[[str], bool] | None = None) -> list[str]:
+        """Known words that sound exactly like an unknown 2-4 character window; a window
+        that ``is_word`` (a real word of the language) is left as typed."""
         out: list[str] = []
         for run in _CJK.findall(clean):
             run = run[:200]  # long rambles: corrections cost more than they help
             for n in (4, 3, 2):
                 for i in range(len(run) - n + 1):
                     window = run[i: i + n]
-                    if window not in self.known:
+                    if window not in self.known and not (is_word and is_word(window)):
                         out += self.by_sound.get(pinyin_key(window), ())
         return out
 
@@ -323,16 +330,23 @@ def syllabify(token: str) -> tuple[str, ...] | None:
     return best[n]
 
 
+# Northern erhua: 儿 after a Chinese character is a suffix ("这会儿", "丁点儿", "事儿") unless
+# it belongs to a word where 儿 means child (儿子, 女儿, 儿童, 婴儿, 孤儿, 健儿 …)
+_ERHUA = re.compile(r"(?<=[\u4e00-\u9fff])(?<![女婴幼孤健男侄孙宠胎育])儿(?![子童女媳孙科歌])")
+
+
 @dataclass(frozen=True)
 class DialectFolder:
     """Rewrites Cantonese, northern, south-western and Taiwan wording to plain Mandarin.
 
-    One regex alternation, longest phrase first, so "唔得闲" is read before "唔".
+    One regex alternation, longest phrase first, so "唔得闲" is read before "唔"; then,
+    when ``erhua`` is on, the northern 儿 suffix is dropped ("丁点儿" → "丁点").
     """
 
     pattern: re.Pattern[str] | None
     table: dict[str, str]
     pinyin_singles: tuple[str, ...] = ()  # characters a lone pinyin syllable most likely means
+    erhua: bool = False
 
     @classmethod
     def from_file(cls, path: Path) -> DialectFolder:
@@ -343,15 +357,21 @@ class DialectFolder:
             if key:
                 table[key] = normalize(str(dst))
         singles = tuple(normalize(str(c)) for c in (raw or {}).get("pinyin_singles") or [])
+        erhua = bool((raw or {}).get("erhua"))
         if not table:
-            return cls(None, {}, singles)
+            return cls(None, {}, singles, erhua)
         alternatives = sorted(table, key=len, reverse=True)
-        return cls(re.compile("|".join(re.escape(a) for a in alternatives)), table, singles)
+        return cls(re.compile("|".join(re.escape(a) for a in alternatives)), table, singles,
+                   erhua)
 
     def fold(self, norm: str) -> str:
-        if self.pattern is None or not norm or norm.isascii():
+        if not norm or norm.isascii():
             return norm
-        return self.pattern.sub(lambda m: self.table[m.group(0)], norm)
+        if self.pattern is not None:
+            norm = self.pattern.sub(lambda m: self.table[m.group(0)], norm)
+        if self.erhua and "儿" in norm:
+            norm = _ERHUA.sub("", norm)
+        return norm
 
 
 def _userdict_words(path: Path) -> list[str]:

@@ -100,6 +100,11 @@ class QueryReader:
         self._rules: dict[str, list[tuple[str, ...]]] = {
             cat: [tuple(alt) for alt in alts or []]
             for cat, alts in (evidence.get("categories") or {}).items()}
+        # when every name of ``when`` is found, the ``drop`` categories lose their backing: a
+        # comparison with another bank's fee is about the other bank, not about the fee
+        self._overrides: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
+            (tuple(str(n) for n in o.get("when") or []), tuple(str(c) for c in o.get("drop") or []))
+            for o in evidence.get("overrides") or []]
         # all Chinese phrases in one automaton: a query is scanned once, in C
         self._automaton = ahocorasick.Automaton()
         for phrase in self._chinese:
@@ -147,8 +152,11 @@ class QueryReader:
     def supported(self, concepts: Iterable[str], view: _View) -> set[str]:
         """Categories whose evidence rule the query meets (concepts from the analyzer)."""
         names = set(concepts) | self.cues(view)
-        return {cat for cat, alts in self._rules.items()
-                if any(all(n in names for n in alt) for alt in alts)}
+        backed = {cat for cat, alts in self._rules.items()
+                  if any(all(n in names for n in alt) for alt in alts)}
+        beaten = {c for when, drop in self._overrides if when and all(n in names for n in when)
+                  for c in drop}
+        return backed - beaten
 
 
 _reader: QueryReader | None = None

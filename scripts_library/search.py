@@ -76,6 +76,10 @@ class Weights:
     confident_score: float = 0.40
     margin: float = 0.05
     evidence_bonus: float = 0.1
+    # ranking only: a category the query gives evidence for goes ahead of one it does not
+    # when it scores at most this much lower (the score shown and decided on keeps
+    # ``evidence_bonus``); words shared across categories should not outrank the concept
+    rank_bonus: float = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,10 +332,13 @@ class ScriptIndex:
                         + (1.0 - w.blend) * fz, 0.0, 1.0)
         scored = self._support([(float(f), int(i)) for f, i in zip(final, cand, strict=True)],
                                snap)
-        bonus = self.weights.evidence_bonus
-        scored = [(min(1.0, s + bonus) if snap.docs[i].script.category in supported else s, i)
-                  for s, i in scored]
-        scored.sort(key=lambda s: (-s[0], s[1]))
+        bonus, lead = self.weights.evidence_bonus, self.weights.rank_bonus
+        ranked = []
+        for s, i in scored:
+            backed = snap.docs[i].script.category in supported
+            ranked.append((s + lead if backed else s, min(1.0, s + bonus) if backed else s, i))
+        ranked.sort(key=lambda r: (-r[0], r[2]))
+        scored = [(s, i) for _, s, i in ranked]
         # decided on every candidate, so the answer does not depend on ``limit``
         confident, reason = decide([Hit(snap.docs[i].script, s) for s, i in scored], supported,
                                    service, self.weights)
