@@ -102,3 +102,40 @@ def test_other_commands_read_the_console_database(
     report = capsys.readouterr().out
     assert "Most used" in report
     assert "  -" not in report.split("Most used")[1].split("Most disliked")[0]
+
+
+def _most_used(report: str) -> str:
+    return report.split("Most used")[1].split("Most disliked")[0]
+
+
+def test_console_and_cli_share_one_default_database(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    """No --db anywhere: the console and `coach scripts report` use the same database."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # the default, sqlite:///coach.db
+    monkeypatch.setattr(sys, "stdin", io.StringIO("客户说手续费太贵\n"))
+    assert main(["console", "--start", "2026-12-02 10:00"]) == 0
+    capsys.readouterr()
+    assert (tmp_path / "coach.db").exists() and not (tmp_path / "coach-demo.db").exists()
+    assert main(["scripts", "report"]) == 0
+    assert "  -" not in _most_used(capsys.readouterr().out)  # the console's use is counted
+    # --db still overrides: another file has no uses
+    assert main(["--db", str(tmp_path / "other.db"), "scripts", "report"]) == 0
+    assert "  -" in _most_used(capsys.readouterr().out)
+
+
+def test_console_keeps_its_demo_out_of_a_real_teams_database(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    db = str(tmp_path / "real.db")
+    assert main(["--db", db, "teams", "add", "滨江支行"]) == 0
+    assert main(["--db", db, "users", "add", "123456789", "--role", "advisor",
+                 "--team", "滨江支行", "--name", "林晓峰"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdin", io.StringIO("/start\n"))
+    assert main(["--db", db, "console"]) == 2
+    err = capsys.readouterr().err
+    assert "1 real people" in err and "coach --db coach-demo.db console" in err
+    assert main(["--db", db, "users", "list"]) == 0
+    assert "示范" not in capsys.readouterr().out  # nothing fictional was added

@@ -39,8 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--as", dest="role", default="advisor",
                         choices=["advisor", "advisor2", "lead", "admin", "referrer"])
     parser.add_argument("--db", default=None,
-                        help="SQLite file or database URL "
-                             "(default: coach --db, else coach-demo.db)")
+                        help="SQLite file or database URL (default: coach --db, else "
+                             "DATABASE_URL, the database every coach command uses)")
     parser.add_argument("--empty", action="store_true", help="no demo team and clients")
     parser.add_argument("--files", type=Path, default=None,
                         help="folder for files the bot sends (default: a new temporary folder)")
@@ -107,8 +107,26 @@ def console(args: argparse.Namespace) -> int:
 
 
 def _database_url(args: argparse.Namespace) -> str:
-    db = args.db or getattr(args, "global_db", None) or "coach-demo.db"
+    """``--db``, else the global ``coach --db``, else DATABASE_URL: the one every command reads."""
+    db = args.db or getattr(args, "global_db", None)
+    if not db:
+        from bot.settings import load_settings
+
+        return load_settings().database_url
     return db if "://" in db else f"sqlite:///{db}"
+
+
+def _own_people(services: Any) -> int:
+    """How many people in the database are not the console's fictional ones."""
+    from sqlalchemy import func, select
+
+    from storage.demo import DEMO_PEOPLE
+    from storage.models import User
+
+    demo_ids = [p.telegram_id for p in DEMO_PEOPLE.values()]
+    with services.db.session() as s:
+        return int(s.scalar(select(func.count()).select_from(User)
+                            .where(User.telegram_id.not_in(demo_ids))) or 0)
 
 
 @dataclass
@@ -221,6 +239,16 @@ async def _console(args: argparse.Namespace) -> int:
             return 2
         clock = ConsoleClock(frozen=start)
     services = make_services(settings, clock=clock)
+    if (own := _own_people(services)) > 0:
+        # the console writes fictional people and clients: never into a real team's book
+        services.db.dispose()
+        from sqlalchemy.engine import make_url
+
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        print(f"coach: {where} has {own} real people; the console would add its fictional "
+              "team to it. Try the console on its own file: coach --db coach-demo.db console",
+              file=sys.stderr)
+        return 2
     person = DEMO_PEOPLE[args.role]
     with services.db.session() as s:
         if not args.empty:

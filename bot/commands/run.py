@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 __all__ = ["register"]
 
@@ -14,6 +18,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="receive updates on WEBHOOK_URL (with WEBHOOK_SECRET) instead "
                              "of long polling; serves /healthz and /metrics too")
     parser.set_defaults(func=run)
+
+
+def _warn_about_demo(services: Services) -> None:
+    """The console's fictional team in the bot's database: say so (its people are not real)."""
+    from sqlalchemy import select
+
+    from storage.demo import DEMO_TEAM
+    from storage.models import Team
+
+    with services.db.session() as s:
+        if s.scalar(select(Team.id).where(Team.name == DEMO_TEAM)) is not None:
+            print(f"coach: warning: this database holds the console's fictional team "
+                  f"{DEMO_TEAM}; give the real bot its own DATABASE_URL (or delete the file "
+                  "you tried the console on)", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, secrets=tuple(s for s in secrets if s))
     warn_about_calendar(settings.holiday_region, settings.default_timezone)
     services = make_services(settings)
+    _warn_about_demo(services)
     app = build_application(services)
     try:
         if args.webhook:
