@@ -19,6 +19,7 @@ from bot.callback import INDEX
 from bot.context import CoachContext
 from bot.guard import reply, requires
 from coach.services.errors import ServiceError
+from coach.services.script_drafts import DRAFT_STEPS, DraftRefused
 from coach.vocabulary import Role
 from handlers._flow import cancel_flow
 from handlers.help import stale_button
@@ -27,23 +28,57 @@ from scripts_library.schema import CATEGORIES, STEP_KEYS
 CATEGORY, TITLE, TRIGGERS, BODY, CONFIRM = range(5)
 DRAFT = "addscript"
 _SPLIT = re.compile(r"[;；,，、\n]+")
+_STATES = {"category": CATEGORY, "title": TITLE, "triggers": TRIGGERS, "confirm": CONFIRM}
 
 
-async def _ask(update: Update, context: CoachContext, step: str, error: str | None = None) -> None:
-    await reply(update, context, "addscript_step", step=step, error=error,
-                draft=context.user_data.get(DRAFT, {}), categories=CATEGORIES)
+def _next_step(draft: dict[str, Any]) -> str:
+    """The first step the draft still lacks, in asking order; ``confirm`` when complete.
+
+    A refused or edited step is simply taken out of the draft, so this asks for it
+    again and then comes straight back to the confirmation: the rest is kept.
+    """
+    for step in ("category", "title", "triggers"):
+        if step not in draft:
+            return step
+    if not draft["category"].startswith("objection."):
+        return "say" if "say" not in draft else "confirm"
+    steps = draft.setdefault("steps", {})
+    return next((k for k in STEP_KEYS if k not in steps), "confirm")
+
+
+async def _ask(update: Update, context: CoachContext, error: str | None = None,
+               refused: dict[str, list[dict[str, Any]]] | None = None,
+               order: list[str] | None = None) -> int:
+    """Ask for the next step the draft lacks (with its reasons, if it was refused)."""
+    draft = context.user_data.setdefault(DRAFT, {})
+    step = _next_step(draft)
+    await reply(update, context, "addscript_step", step=step, error=error, draft=draft,
+                categories=CATEGORIES, reasons=draft.get("reasons", {}).get(step, []),
+                steps=DRAFT_STEPS, refused=refused, order=order or [])
+    return _STATES.get(step, BODY)
+
+
+def _forget(draft: dict[str, Any], step: str) -> None:
+    """Take one step's answer out of the draft, so that step is asked again."""
+    if step in STEP_KEYS:
+        draft.get("steps", {}).pop(step, None)
+    else:
+        draft.pop(step, None)
+
+
+def _answered(draft: dict[str, Any], step: str) -> None:
+    draft.get("reasons", {}).pop(step, None)
 
 
 @requires(Role.LEAD)
 async def start(update: Update, context: CoachContext) -> int:
     """Ask for the category."""
     context.user_data[DRAFT] = {}
-    await _ask(update, context, "category")
-    return CATEGORY
+    return await _ask(update, context)
 
 
 async def pick_category(update: Update, context: CoachContext) -> int:
-    """Button ``as c <index>``."""
+    """Button ``as c <index>``: first, or again after a refusal or an edit."""
     query = update.callback_query
     assert query is not None
     parsed = callback.parse(query.data, "as c", INDEX)
@@ -51,12 +86,31 @@ async def pick_category(update: Update, context: CoachContext) -> int:
         await stale_button(update, context)
         return CATEGORY
     await query.answer()
-    if parsed[0] >= len(CATEGORIES):
-        await _ask(update, context, "category")
-        return CATEGORY
-    context.user_data.setdefault(DRAFT, {})["category"] = CATEGORIES[parsed[0]]
-    await _ask(update, context, "title")
-    return TITLE
+    draft = context.user_data.setdefault(DRAFT, {})
+    if parsed[0] < len(CATEGORIES):
+        category = CATEGORIES[parsed[0]]
+        if "category" in draft and (category.startswith("objection.")
+                                    != draft["category"].startswith("objection.")):
+            # five steps and one talk track do not convert: the text is asked again
+            draft.pop("say", None)
+            draft.pop("steps", None)
+        draft["category"] = category
+        _answered(draft, "category")
+    return await _ask(update, context)
+
+
+async def edit(update: Update, context: CoachContext) -> int:
+    """Button ``as e <step index>`` on the confirmation: ask that one step again."""
+    query = update.callback_query
+    assert query is not None
+    parsed = callback.parse(query.data, "as e", INDEX)
+    draft = context.user_data.get(DRAFT)
+    if parsed is None or parsed[0] >= len(DRAFT_STEPS) or not draft:
+        await stale_button(update, context)
+        return CONFIRM if draft else ConversationHandler.END
+    await query.answer()
+    _forget(draft, DRAFT_STEPS[parsed[0]])
+    return await _ask(update, context)
 
 
 def _text(update: Update) -> str:
@@ -64,59 +118,53 @@ def _text(update: Update) -> str:
 
 
 async def take_title(update: Update, context: CoachContext) -> int:
-    """The title, then the triggers."""
+    """The title, then the next step the draft lacks."""
     title = _text(update)
     if not title or len(title) > 60:
-        await _ask(update, context, "title", error="title_invalid")
-        return TITLE
+        return await _ask(update, context, error="title_invalid")
     context.user_data[DRAFT]["title"] = title
-    await _ask(update, context, "triggers")
-    return TRIGGERS
+    _answered(context.user_data[DRAFT], "title")
+    return await _ask(update, context)
 
 
 async def take_triggers(update: Update, context: CoachContext) -> int:
-    """Customer phrasings separated by commas, then the body."""
+    """Customer phrasings separated by commas, then the next step the draft lacks."""
     triggers = [t.strip() for t in _SPLIT.split(_text(update)) if t.strip()]
     if not triggers:
-        await _ask(update, context, "triggers", error="triggers_invalid")
-        return TRIGGERS
+        return await _ask(update, context, error="triggers_invalid")
     draft = context.user_data[DRAFT]
     draft["triggers"] = triggers[:12]
-    draft["steps"] = {}
-    await _ask(update, context, _next_body_step(draft))
-    return BODY
-
-
-def _next_body_step(draft: dict[str, Any]) -> str:
-    if not draft["category"].startswith("objection."):
-        return "confirm" if draft.get("say") else "say"
-    missing = [k for k in STEP_KEYS if k not in draft["steps"]]
-    return missing[0] if missing else "confirm"
+    _answered(draft, "triggers")
+    return await _ask(update, context)
 
 
 async def take_body(update: Update, context: CoachContext) -> int:
     """One of the five steps (objections) or the talk track (others)."""
     draft = context.user_data[DRAFT]
     text = _text(update)
-    step = _next_body_step(draft)
+    step = _next_step(draft)
     if not text or len(text) > 1000:
-        await _ask(update, context, step, error="body_invalid")
-        return BODY
+        return await _ask(update, context, error="body_invalid")
     if step == "say":
         draft["say"] = text
     else:
-        draft["steps"][step] = text
-    step = _next_body_step(draft)
-    await _ask(update, context, step)
-    return CONFIRM if step == "confirm" else BODY
+        draft.setdefault("steps", {})[step] = text
+    _answered(draft, step)
+    return await _ask(update, context)
 
 
 async def save(update: Update, context: CoachContext) -> int:
-    """Button ``as save``: validate (forbidden phrases too) and store."""
+    """Button ``as save``: validate (forbidden phrases too) and store.
+
+    A refused draft is kept: each failed step is taken out of it and asked again with
+    its reasons, in the lead's language; /cancel drops it.
+    """
     query = update.callback_query
     assert query is not None
     await query.answer()
-    draft = context.user_data.pop(DRAFT, {})
+    draft = context.user_data.get(DRAFT) or {}
+    if _next_step(draft) != "confirm":  # an old ✅ under a draft that is being fixed
+        return await _ask(update, context)
     data = {"category": draft.get("category"), "title": draft.get("title"),
             "triggers": draft.get("triggers", [])}
     if draft.get("steps"):
@@ -126,12 +174,24 @@ async def save(update: Update, context: CoachContext) -> int:
     svc = context.svc
     try:
         with svc.db.session() as s:
-            script = svc.catalog.save_team_script(s, context.caller, data, clock=svc.clock)
+            script = svc.catalog.save_team_draft(s, context.caller, data, clock=svc.clock)
+    except DraftRefused as err:
+        reasons: dict[str, list[dict[str, Any]]] = {}
+        for problem in err.problems:
+            reasons.setdefault(problem.step, []).append({"code": problem.code, **problem.params})
+        for step in err.steps:
+            _forget(draft, step)
+        draft["reasons"] = reasons
+        return await _ask(update, context, refused=reasons, order=err.steps)
     except ServiceError as err:
-        # template code gets its own explanation; every other refusal the generic one
+        # not the content (who may save, where): say why; the draft is kept for /cancel
         await reply(update, context, "script_refused" if err.code == "script_template"
                     else "errors", code=err.code, **err.params)
-        return ConversationHandler.END
+        if err.code in ("role_forbidden", "team_required"):
+            context.user_data.pop(DRAFT, None)
+            return ConversationHandler.END
+        return CONFIRM
+    context.user_data.pop(DRAFT, None)
     await reply(update, context, "addscript_done", script=script)
     return ConversationHandler.END
 
@@ -148,7 +208,8 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
             TITLE: [MessageHandler(text, take_title)],
             TRIGGERS: [MessageHandler(text, take_triggers)],
             BODY: [MessageHandler(text, take_body)],
-            CONFIRM: [CallbackQueryHandler(save, r"^as save$")],
+            CONFIRM: [CallbackQueryHandler(save, r"^as save$"),
+                      CallbackQueryHandler(edit, r"^as e \d+$")],
         },
         fallbacks=[CommandHandler("cancel", cancel)],
         name="addscript",

@@ -24,8 +24,9 @@ from scripts_library.normalize import normalize
 from scripts_library.schema import CATEGORIES, Script
 
 __all__ = [
-    "CONTENT_DIR", "Library", "Problem", "check_script", "coverage_problems", "load_entries",
-    "load_library", "typography_problems", "validate_library",
+    "CONTENT_DIR", "Library", "Problem", "check_script", "content_findings", "coverage_problems",
+    "load_entries", "load_library", "typography_findings", "typography_problems",
+    "validate_library",
 ]
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
@@ -453,15 +454,29 @@ _QUOTE_PAIRS = (("“", "”"), ("「", "」"), ("『", "』"), ("《", "》"), 
 
 def typography_problems(text: str) -> list[str]:
     """Stray escape sequences and unmatched quotes/brackets that would show in a message."""
-    out = [f"{label} would show in the message" for seq, label in _ESCAPES if seq in text]
+    out: list[str] = []
+    for kind, token in typography_findings(text):
+        if kind == "escape":
+            out.append(f"{dict(_ESCAPES)[token]} would show in the message")
+        elif kind == "backslash":
+            out.append("stray backslash would show in the message")
+        else:
+            out.append(f"unmatched {token} quote" if token == '"' else f"unmatched {token} quotes")
+    return out
+
+
+def typography_findings(text: str) -> list[tuple[str, str]]:
+    """:func:`typography_problems` as ``(kind, token)``: ``escape`` ``\\n``, ``backslash``,
+    ``unmatched`` ``“”`` — language-neutral, so a chat can explain them in the reader's words."""
+    out = [("escape", seq) for seq, _ in _ESCAPES if seq in text]
     if not out and "\\" in text:
-        out.append("stray backslash would show in the message")
+        out.append(("backslash", "\\"))
     for left, right in _QUOTE_PAIRS:
         if text.count(left) != text.count(right):
-            out.append(f"unmatched {left}{right} quotes")
+            out.append(("unmatched", left + right))
     # ASCII double quotes pair up; an odd count means one is stray
     if text.count('"') % 2:
-        out.append('unmatched " quote')
+        out.append(("unmatched", '"'))
     return out
 
 
@@ -494,19 +509,31 @@ class _Rules:
 
     def violations(self, text: str, *, tags: Iterable[str] = ()) -> list[str]:
         # imported here: coach.compliance itself imports scripts_library.normalize
+        from coach.compliance import load_rules
+
+        rules = load_rules()
+        out: list[str] = []
+        for kind, rule, words in self.findings(text, tags=tags):
+            if kind == "rule":
+                title = rules.by_id(rule).title.get("en", rule)
+                out.append(f"mis-selling rule {rule} ({title}): {words!r}")
+            else:
+                out.append(f"names a competitor bank {words!r}")
+        return out
+
+    def findings(self, text: str, *, tags: Iterable[str] = ()) -> list[tuple[str, str, str]]:
+        """``("rule", rule id, words)`` and ``("competitor", "", name)`` found in ``text``."""
         from coach.compliance import check, load_rules
 
         norm = normalize(text)
         tagset = set(tags)
-        rules = load_rules()
-        out: list[str] = []
-        for finding in check(text, rules):
+        out: list[tuple[str, str, str]] = []
+        for finding in check(text, load_rules()):
             # a script about real deposits may say principal and interest are protected
             if finding.rule == "guaranteed_return" and "deposit" in tagset:
                 continue
-            title = rules.by_id(finding.rule).title.get("en", finding.rule)
-            out.append(f"mis-selling rule {finding.rule} ({title}): {finding.words!r}")
-        out += [f"names a competitor bank {c!r}" for c in self.competitors if _contains(norm, c)]
+            out.append(("rule", finding.rule, finding.words))
+        out += [("competitor", "", c) for c in self.competitors if _contains(norm, c)]
         return out
 
 
@@ -514,6 +541,11 @@ def _contains(norm: str, phrase: str) -> bool:
     if phrase.isascii():
         return f" {phrase} " in f" {norm} "
     return phrase in norm
+
+
+def content_findings(text: str, *, tags: Iterable[str] = ()) -> list[tuple[str, str, str]]:
+    """The content rules :func:`check_script` applies to one text, structured (see ``findings``)."""
+    return _rules().findings(text, tags=tags)
 
 
 @lru_cache(maxsize=1)

@@ -182,4 +182,4 @@ async def test_team_script_with_a_disguised_promise_is_refused(harness: BotHarne
     await chat.send("有什么稳的产品")
     await chat.send("这款有大股东撑腰，您的本钱少不了。")
     replies = await chat.press("as save")
-    assert "话术未保存" in replies[-1].text and "guaranteed_return" in replies[-1].text
+    assert "话术未保存" in replies[-1].text and "承诺保本或保收益" in replies[-1].text

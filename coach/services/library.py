@@ -135,6 +135,25 @@ class ScriptCatalog:
         self.store_team_scripts(session, me, [script], clock=clock)
         return script
 
+    def save_team_draft(self, session: Session, me: Me, data: dict[str, Any], *,
+                        clock: Clock) -> Script:
+        """/addscript's save: a refused draft raises ``DraftRefused`` naming the failed steps.
+
+        Who may save and where are checked first (``ServiceError``), then the content step
+        by step, then everything :meth:`save_team_script` checks.
+        """
+        from coach.services.script_drafts import DraftRefused, draft_problems
+
+        if me.role not in ("lead", "admin"):
+            raise ServiceError("role_forbidden")
+        if me.team_id is None:
+            raise ServiceError("team_required", role=me.role)
+        problems = draft_problems(data, script_id=self._new_id(session, me.team_id),
+                                  team_id=me.team_id)
+        if problems:
+            raise DraftRefused(problems)
+        return self.save_team_script(session, me, data, clock=clock)
+
     def check_team_script(self, session: Session, me: Me, data: dict[str, Any], *,
                           team_id: int | None = None) -> Script:
         """Everything :meth:`save_team_script` checks, without writing (raises ServiceError)."""
