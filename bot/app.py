@@ -159,6 +159,7 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
         # morning checklist and end-of-day log
         (0, CommandHandler("today", named(digest.today))),
         (0, CallbackQueryHandler(named(digest.page), pattern=r"^dg p \d+$")),
+        (0, CallbackQueryHandler(named(digest.line_script), pattern=r"^dg s ")),
         (0, CommandHandler("log_today", named(digest.log_today))),
         (0, CallbackQueryHandler(named(digest.xlsx_button), pattern=r"^dg x$")),
         (0, CommandHandler(["pause_digest", "resume_digest"], named(digest.pause))),

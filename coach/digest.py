@@ -13,14 +13,29 @@ from zoneinfo import ZoneInfo
 
 from coach.cadence import CadenceConfig, ClientFacts, client_gaps, question_overdue
 
-__all__ = ["AdvisorRows", "CadenceConfig", "Checklist", "ClientRow", "Item", "PAGE_SIZE",
-           "SECTIONS", "birthday_in", "build_checklist"]
+__all__ = ["AdvisorRows", "CadenceConfig", "Checklist", "ClientRow", "FOLLOWUP_SCRIPT", "Item",
+           "PAGE_SIZE", "SCRIPT_BY_KIND", "SECTIONS", "birthday_in", "build_checklist"]
 
 SECTIONS = ("appointments", "followups", "maturities", "birthdays", "cadence")
 TIER_RANK = {"private": 0, "premier": 1, "wealth": 2, "mass": 3}
 PAGE_SIZE = 25
 # buttons: cadence and follow-up items lead to logging a call, the others to the card
 LOG_SECTIONS = frozenset({"followups", "cadence"})
+# 📖 buttons: the shared script for each kind of line about a client (follow-ups go by
+# their reason, as in the reminder; see coach.services.checklist_scripts)
+SCRIPT_BY_KIND = {
+    "appointment": "meeting_prep.confirm_and_bring",
+    "maturity": "phone_call.maturing_deposit",
+    "birthday_today": "phone_call.birthday",
+    "birthday": "holiday.birthday",
+    "vip_contact": "phone_call.dormant_client",
+    "vip_meeting": "invitation.asset_review",
+    "new_account": "new_account.three_day_call",
+    "post_sale": "post_sale.one_week_call",
+    "risk_expiring": "invitation.risk_assessment_renewal",
+    "risk_expired": "invitation.risk_assessment_renewal",
+}
+FOLLOWUP_SCRIPT = "f"  # the kind field of a follow-up line's 📖 button
 
 ClientRow = ClientFacts  # the row shape the service hands over
 
@@ -68,6 +83,18 @@ class Item:
         if not self.client_id:
             return None
         return f"lg c {self.client_id}" if self.section in LOG_SECTIONS else f"cl {self.client_id}"
+
+    @property
+    def script_action(self) -> str | None:
+        """Callback data of the line's 📖 button (a script for this client), if it has one.
+
+        ``dg s f <follow-up id>`` or ``dg s <kind> <client id>``: at most 44 bytes.
+        """
+        if self.section == "followups" and self.item_id:
+            return f"dg s {FOLLOWUP_SCRIPT} {self.item_id}"
+        if self.client_id and self.kind in SCRIPT_BY_KIND:
+            return f"dg s {self.kind} {self.client_id}"
+        return None
 
 
 @dataclass

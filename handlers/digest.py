@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from telegram import Update
 
 from bot import callback
-from bot.callback import INDEX
+from bot.callback import ID, INDEX, TOKEN
 from bot.context import CoachContext
 from bot.guard import reply, requires
 from bot.services import Services
@@ -17,9 +17,11 @@ from coach.cadence import CadenceConfig
 from coach.clock import local_day
 from coach.digest import Checklist
 from coach.reports.worklog_xlsx import COLUMNS, OUTCOMES, team_worklog_xlsx
-from coach.services import digest, people
+from coach.services import checklist_scripts, digest, people
+from coach.services.errors import ServiceError
 from coach.vocabulary import STAFF_ROLES, Role
 from handlers.help import stale_button
+from handlers.library import show_script
 
 
 def cadence_config(svc: Services) -> CadenceConfig:
@@ -55,6 +57,32 @@ async def page(update: Update, context: CoachContext) -> None:
     wanted = parsed[0]
     await reply(update, context, "digest", c=checklist,
                 page=min(wanted, checklist.pages() - 1), morning=False)
+
+
+@requires(*STAFF_ROLES)
+async def line_script(update: Update, context: CoachContext) -> None:
+    """Button ``dg s <kind> <id>``: the script of one checklist line, spoken to its client.
+
+    A line whose follow-up was closed, or whose client is no longer the caller's, says so
+    in a toast and shows nothing.
+    """
+    query = update.callback_query
+    assert query is not None
+    parsed = callback.parse(query.data, "dg s", TOKEN, ID)
+    if parsed is None:
+        await stale_button(update, context)
+        return
+    svc = context.svc
+    try:
+        with svc.db.session() as s:
+            line = checklist_scripts.script_for_line(s, context.caller, svc.catalog, *parsed)
+    except ServiceError as err:
+        await query.answer(svc.renderer.text(
+            "checklist_line_gone", context.locale, me=context.me, code=err.code,
+            h=err.params.get("handled"), tz=context.caller.timezone))
+        return
+    await query.answer()
+    await show_script(update, context, line.script, client_id=line.client_id, full=True)
 
 
 def _logs_for(session: Session, me: Me, svc: Services, now: datetime) -> list[digest.WorkLog]:
