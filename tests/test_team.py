@@ -139,8 +139,8 @@ def test_chart_without_a_cjk_font_uses_pinyin(monkeypatch) -> None:  # type: ign
     from coach.reports import fonts, team
     from coach.services.reports import AdvisorNumbers, PeriodReport
 
-    monkeypatch.setattr(fonts, "cjk_font", lambda: None)
-    monkeypatch.setattr(team, "cjk_font", lambda: None)
+    monkeypatch.setattr(fonts, "cjk_font", lambda: None)  # no bundled file, nothing installed
+    monkeypatch.setattr(fonts, "_installed", lambda: [])
     assert fonts.label("安娜") == "An Na" and fonts.label("Ann") == "Ann"
     report = PeriodReport("week", date(2026, 11, 19), date(2026, 11, 25),
                           [AdvisorNumbers(1, "安娜", calls=3, sales=1)],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from coach.reports.fonts import cjk_font, label
+from coach.reports.fonts import font_families, label
 
 __all__ = ["team_chart_png", "team_report_xlsx", "CHART_SIZE"]
 
@@ -17,9 +17,8 @@ def team_chart_png(report: Any, *, titles: dict[str, str]) -> bytes:
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
-    font = cjk_font()
-    style: dict[Any, Any] = {"axes.unicode_minus": False,
-             **({"font.sans-serif": [font, "DejaVu Sans"]} if font else {})}
+    style: dict[Any, Any] = {"axes.unicode_minus": False, "font.family": "sans-serif",
+                             "font.sans-serif": font_families()}
     dpi = 100
     # the object API (no pyplot): no global figure state, safe off the event loop
     with rc_context(style):
