@@ -50,7 +50,10 @@ def script_for_line(session: Session, me: Me, catalog: ScriptCatalog, kind: str,
             raise ServiceError("checklist_client_gone") from None
         if closed is not None:
             raise ServiceError("checklist_followup_closed", handled=closed)
-        row = followups.open_own(session, me, ref_id)
+        try:
+            row = followups.open_own(session, me, ref_id)
+        except ServiceError:  # neither open nor closed by a person (e.g. expired)
+            raise ServiceError("checklist_no_script") from None
         script = script_for_reason(catalog, row.reason, row.kind)
         client_id = row.client_id
     elif kind in SCRIPT_BY_KIND:
