@@ -136,16 +136,24 @@ class Analyzer:
         found: set[str] = set()
         if c.multi is not None:
             found.update(c.multi_map[m.group(0)] for m in c.multi.finditer(clean))
-        for w in words:
-            concept = c.single.get(w) or c.english.get(w)
-            if concept:
-                found.add(concept)
+        # an English phrase speaks for its words: "lost my job" is money trouble, and its
+        # "lost" must not also count as a loss (longest phrase first, no overlaps)
         ascii_words = [stem(w) for w in _ASCII_WORD.findall(clean)]
-        for n in (2, 3):
+        taken = [False] * len(ascii_words)
+        in_phrase: set[str] = set()
+        for n in (3, 2):
             for i in range(len(ascii_words) - n + 1):
+                if any(taken[i: i + n]):
+                    continue
                 concept = c.english.get(" ".join(ascii_words[i: i + n]))
                 if concept:
                     found.add(concept)
+                    taken[i: i + n] = [True] * n
+                    in_phrase.update(ascii_words[i: i + n])
+        for w in words:
+            concept = c.single.get(w) or (c.english.get(w) if w not in in_phrase else None)
+            if concept:
+                found.add(concept)
         return found
 
     def features(self, text: str | None, *, weight: float = 1.0, clean: str | None = None,

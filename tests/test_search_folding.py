@@ -107,3 +107,21 @@ def test_eval_tool_never_lists_dev_or_heldout_misses(capsys):
     assert main(["--dev", "--misses"]) == 2
     assert main(["--heldout", "--misses"]) == 2
     assert "not listed" in capsys.readouterr().err
+
+
+def test_an_english_phrase_speaks_for_its_words():
+    analyzer = get_analyzer()
+    clean = analyzer.clean("Money is tight since I lost my job")
+    found = analyzer.concepts(clean, analyzer.words(clean))
+    assert "money" in found and "loss" not in found
+    clean = analyzer.clean("I lost a lot on that fund")
+    assert "loss" in analyzer.concepts(clean, analyzer.words(clean))
+
+
+@pytest.mark.parametrize(("query", "category"), [
+    ("存在银行里收益低一点也没关系，本金不能少", "objection.prefer_deposit"),  # concedes the rate
+    ("我宁愿存定期，不想担这个风险", "objection.prefer_deposit"),  # preference over fear
+    ("收益这么低，存银行都比这个强", "objection.return_too_low"),  # no concession: the rate
+])
+def test_concession_and_preference_overrides(index, query, category):
+    assert index.search(query).hits[0].script.category == category
