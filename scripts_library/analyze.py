@@ -52,10 +52,18 @@ def jieba_startup_seconds() -> float | None:
     return _jieba_seconds
 
 
+# words whose ending is not an inflection: "interesting" is not "interest" (the rate)
+_KEEP_WHOLE = frozenset({
+    "interesting", "interested", "boring", "amazing", "something", "nothing", "anything",
+    "everything", "morning", "evening", "during", "thing", "things", "feeling", "bring",
+    "string", "nes", "yes", "less", "unless", "news", "bless", "this", "thus", "bus",
+})
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A deliberately tiny English stemmer: the same rule on both sides is all we need."""
-    if len(word) <= 3 or not word.isascii():
+    if len(word) <= 3 or not word.isascii() or word in _KEEP_WHOLE:
         return word
     for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:

@@ -95,7 +95,9 @@ class QueryReader:
             raw_steps = spec.get("next_step") or {}
             steps = {lang: str(text).strip() for lang, text in raw_steps.items()}
             self._intents.append((ServiceIntent(str(key), steps), [p for p in patterns if p]))
-        self._cues = {name: [self._phrase(p) for p in phrases or []]
+        # a cue phrase written "~吗" is found anywhere, even one character that is a stop word
+        self._cues = {name: [self._phrase(str(p)[1:], substring=True) if str(p).startswith("~")
+                             else self._phrase(p) for p in phrases or []]
                       for name, phrases in (evidence.get("cues") or {}).items()}
         self._rules: dict[str, list[tuple[str, ...]]] = {
             cat: [tuple(alt) for alt in alts or []]
@@ -156,6 +158,8 @@ class QueryReader:
                   if any(all(n in names for n in alt) for alt in alts)}
         beaten = {c for when, drop in self._overrides if when and all(n in names for n in when)
                   for c in drop}
+        if "*" in beaten:  # e.g. a question about public services: no category is backed
+            return set()
         return backed - beaten
 
 

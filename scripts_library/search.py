@@ -342,6 +342,8 @@ class ScriptIndex:
         # decided on every candidate, so the answer does not depend on ``limit``
         confident, reason = decide([Hit(snap.docs[i].script, s) for s, i in scored], supported,
                                    service, self.weights)
+        if not confident:
+            scored = _one_per_category_first(scored, snap)
         hits = [Hit(snap.docs[i].script, round(s, 4)) for s, i in scored[:limit]]
         return SearchResult(query=text, hits=hits, confident=confident, service=service,
                             reason=reason)
@@ -445,6 +447,21 @@ def browsable(result: SearchResult) -> list[Hit]:
     if result.confident or result.hits[0].score >= BROWSE_SCORE:
         return result.hits
     return []
+
+
+def _one_per_category_first(scored: list[tuple[float, int]],
+                            snap: _Snapshot) -> list[tuple[float, int]]:
+    """When unsure, the closest guesses should be different readings of the query: the best
+    hit of each category in rank order first, then the rest (a sure answer keeps its
+    category's alternatives next to it)."""
+    seen: set[str] = set()
+    first: list[tuple[float, int]] = []
+    rest: list[tuple[float, int]] = []
+    for item in scored:
+        category = snap.docs[item[1]].script.category
+        (rest if category in seen else first).append(item)
+        seen.add(category)
+    return first + rest
 
 
 def _team(script: Script) -> int:

@@ -125,3 +125,41 @@ def test_an_english_phrase_speaks_for_its_words():
 ])
 def test_concession_and_preference_overrides(index, query, category):
     assert index.search(query).hits[0].script.category == category
+
+
+@pytest.mark.parametrize(("query", "confident"), [
+    ("驾照过期了怎么换", False),  # a customer's everyday how-to, not the advisor's work
+    ("孩子户口怎么迁", False),
+    ("公积金能取出来交房租吗", False),  # a question about public services
+    ("教育金的需求怎么问客户", True),  # the advisor asking how to do the job
+])
+def test_howto_needs_the_advisors_task_and_civic_questions_are_not_objections(
+        index, query, confident):
+    assert index.search(query).confident is confident
+
+
+@pytest.mark.parametrize("query", ["这么多钱我一个人拿不定主意", "这事不是我一个人说了算的"])
+def test_the_customer_who_cannot_decide_alone(index, query):
+    result = index.search(query, limit=3)
+    assert "objection.ask_family" in [h.script.category for h in result.hits]
+    assert not result.confident or result.hits[0].script.category == "objection.ask_family"
+
+
+def test_waiting_for_an_event_is_market_timing(index):
+    result = index.search("等下个月议息会议开完再看看吧")
+    assert result.hits[0].script.category == "objection.market_timing"
+
+
+def test_interesting_is_not_interest():
+    from scripts_library.analyze import stem
+    assert stem("interesting") == "interesting" and stem("fees") == stem("fee")
+
+
+def test_unsure_guesses_are_different_readings(index):
+    result = index.search("我那点钱都在股市里打了水漂", limit=3)
+    categories = [h.script.category for h in result.hits]
+    assert not result.confident
+    assert len(set(categories)) == len(categories)  # one script per category when unsure
+    sure = index.search("手续费太贵了", limit=3)
+    assert sure.confident and {h.script.category for h in sure.hits} == {
+        "objection.fee_too_high"}
