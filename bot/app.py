@@ -32,7 +32,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
-from bot import jobs, logcontext
+from bot import jobs, logcontext, metrics, ops
 from bot.context import CoachContext
 from bot.guard import guard
 from bot.jobs import Job
@@ -80,16 +80,20 @@ class CoachApplication(Application):  # type: ignore[type-arg]
         update_token = logcontext.update_id.set(
             update.update_id if isinstance(update, Update) else None)
         handler_token = logcontext.handler.set(None)
+        outcome_token = logcontext.outcome.set("ok")
         try:
             await super().process_update(update)
         finally:
             if isinstance(update, Update):
                 user = update.effective_user
                 name = logcontext.handler.get() or "-"
-                latency_ms = round((time.perf_counter() - started) * 1000, 1)
+                seconds = time.perf_counter() - started
+                latency_ms = round(seconds * 1000, 1)
                 update_log.info("update=%s user=%s handler=%s ms=%.1f", update.update_id,
                                 user.id if user else "-", name, latency_ms,
                                 extra={"handler": name, "latency_ms": latency_ms})
+                metrics.observe_update(name, logcontext.outcome.get(), seconds)
+            logcontext.outcome.reset(outcome_token)
             logcontext.handler.reset(handler_token)
             logcontext.update_id.reset(update_token)
 
@@ -230,6 +234,7 @@ def job_list() -> list[Job]:
 
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     services: Services = app.bot_data["services"]
+    ops.mark_started(app)
     _ = services.catalog  # load the library and build the search index before the first query
     for hook in services.extras.get("post_init", []):
         await hook(app)

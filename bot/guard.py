@@ -15,10 +15,12 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from telegram import Message, Update
+from telegram import User as TelegramUser
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import CoachContext, Me
 from bot.i18n import from_telegram, normalize_locale
+from bot.services import Services, run_db
 from coach.privacy import Audience
 from coach.services import people
 from coach.services.errors import ServiceError
@@ -143,7 +145,7 @@ async def _guard(update: Update, context: CoachContext) -> None:
         raise ApplicationHandlerStop
     svc = context.svc
     context.locale = from_telegram(tg_user.language_code)
-    if not _first_time(context, update.update_id):
+    if not await run_db(_first_time, context, update.update_id):
         log.info("duplicate update %s ignored", update.update_id)
         raise ApplicationHandlerStop
     if update.inline_query is not None:
@@ -164,23 +166,10 @@ async def _guard(update: Update, context: CoachContext) -> None:
         if update.callback_query:
             await update.callback_query.answer()
         raise ApplicationHandlerStop
-    disabled = False
-    with svc.db.session() as s:
-        user = people.find_user(s, tg_user.id)
-        if user is None and tg_user.id in svc.settings.admin_ids:
-            user = people.ensure_admin(
-                s, telegram_id=tg_user.id, name=tg_user.full_name, username=tg_user.username,
-                language=context.locale, timezone=svc.settings.default_timezone, clock=svc.clock)
-        if user is not None and user.disabled_at is not None:
-            user = None  # switched off by an admin: treated as a stranger, never revived
-            disabled = True
-        if user is not None:
-            if not user.active:
-                user.active = True  # they came back after blocking the bot
-            if tg_user.username and user.username != tg_user.username:
-                user.username = tg_user.username
-            context.me = me_from_user(user)
-            context.locale = context.me.locale
+    me, disabled = await run_db(_identify, svc, tg_user, context.locale)
+    if me is not None:
+        context.me = me
+        context.locale = me.locale
     if context.me is not None:
         await _refuse_too_long(update, context)
         return
@@ -188,6 +177,30 @@ async def _guard(update: Update, context: CoachContext) -> None:
         return
     await _turn_away(update, context)
     raise ApplicationHandlerStop
+
+
+def _identify(svc: Services, tg_user: TelegramUser, locale: str) -> tuple[Me | None, bool]:
+    """The registered caller (``None`` for a stranger) and whether an admin disabled them.
+
+    One unit of work, run off the event loop: admins in ADMIN_TELEGRAM_IDS are created
+    on first contact, a person who had blocked the bot is active again, a changed
+    @username is saved.
+    """
+    with svc.db.session() as s:
+        user = people.find_user(s, tg_user.id)
+        if user is None and tg_user.id in svc.settings.admin_ids:
+            user = people.ensure_admin(
+                s, telegram_id=tg_user.id, name=tg_user.full_name, username=tg_user.username,
+                language=locale, timezone=svc.settings.default_timezone, clock=svc.clock)
+        if user is not None and user.disabled_at is not None:
+            return None, True  # switched off by an admin: a stranger, never revived
+        if user is None:
+            return None, False
+        if not user.active:
+            user.active = True  # they came back after blocking the bot
+        if tg_user.username and user.username != tg_user.username:
+            user.username = tg_user.username
+        return me_from_user(user), False
 
 
 async def _turn_away(update: Update, context: CoachContext) -> None:

@@ -18,10 +18,12 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["update_id", "handler", "JsonFormatter"]
+__all__ = ["update_id", "handler", "outcome", "JsonFormatter"]
 
 update_id: ContextVar[int | None] = ContextVar("coach_update_id", default=None)
 handler: ContextVar[str | None] = ContextVar("coach_handler", default=None)
+# "ok" unless the error handler ran for this update ("error")
+outcome: ContextVar[str] = ContextVar("coach_outcome", default="ok")
 
 
 class JsonFormatter(logging.Formatter):

@@ -24,6 +24,7 @@ from sqlalchemy import update
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot import metrics
 from coach.textsplit import fits_caption, split_message
 from coach.vocabulary import DeliveryStatus
 from storage.db import Database
@@ -48,6 +49,7 @@ async def _deliver(call: Callable[[], Awaitable[Message]], chat_id: int, *,
                    sleep: Sleep | None = None, max_waits: int = 2,
                    db: Database | None = None) -> Delivery:
     delivery = await _attempt(call, chat_id, sleep=sleep, max_waits=max_waits)
+    metrics.DELIVERIES.labels(outcome=delivery.status.value).inc()
     if delivery.status == DeliveryStatus.BLOCKED and db is not None:
         mark_blocked(db, chat_id)
     return delivery

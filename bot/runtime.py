@@ -7,6 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot import logfilter
+from bot.logcontext import JsonFormatter
 from bot.services import Services
 from bot.settings import Settings
 from coach.clock import Clock, SystemClock
@@ -18,13 +19,21 @@ __all__ = ["make_services", "configure_logging", "warn_about_calendar"]
 log = logging.getLogger(__name__)
 
 
-def configure_logging(level: str = "INFO", *, secrets: tuple[str, ...] = ()) -> None:
-    """Log format and levels; redaction of ``secrets`` (the token), names and phones."""
+def configure_logging(level: str = "INFO", *, secrets: tuple[str, ...] = (),
+                      fmt: str = "text") -> None:
+    """Log format and levels; redaction of ``secrets`` (the token), names and phones.
+
+    ``fmt="json"`` writes one JSON object a line (:class:`bot.logcontext.JsonFormatter`);
+    records are redacted when created, so the formatter only ever sees redacted text.
+    """
     for secret in secrets:
         logfilter.add_secret(secret)
     logfilter.install()  # before the first line: nothing is ever logged unredacted
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         level=getattr(logging, level.upper(), logging.INFO))
+    if fmt == "json":
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
     # httpx logs every request URL, and the URL carries the bot token
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -36,7 +45,10 @@ def make_services(settings: Settings, *, clock: Clock | None = None,
     """Upgrade the database schema and wire the long-lived services."""
     if migrate:
         upgrade(settings.database_url)
-    services = Services(settings=settings, db=Database(settings.database_url),
+    db = Database(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds,
+                  statement_timeout=settings.db_statement_timeout_seconds,
+                  busy_timeout=settings.db_busy_timeout_seconds)
+    services = Services(settings=settings, db=db,
                         clock=clock or SystemClock())
     logfilter.attach_names(logfilter.client_names_from(services.db))
     return services

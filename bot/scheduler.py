@@ -2,8 +2,10 @@
 
 The database is the source of truth for everything scheduled; each job claims
 due rows there before acting, so a restart or a second instance loses nothing
-and sends nothing twice. Jobs are isolated: one failing never stops the others.
-Tests call :func:`run_ticks` directly with a fixed clock.
+and sends nothing twice. Jobs are isolated: each one is its own repeating task,
+so one failing never stops the others and one slow job (a long broadcast, a big
+digest) never delays the others; a job still running when its next turn comes
+skips that turn. Tests call :func:`run_ticks` directly with a fixed clock.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +22,7 @@ from telegram.ext import Application, ContextTypes
 if TYPE_CHECKING:
     from bot.jobs import Job
 
-__all__ = ["install_jobs", "run_ticks", "worker_name"]
+__all__ = ["install_jobs", "run_job", "run_ticks", "worker_name"]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,24 @@ log = logging.getLogger(__name__)
 def worker_name() -> str:
     """Identifies this process in claimed rows (host and pid)."""
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+
+async def run_job(app: Application, job: Job) -> None:  # type: ignore[type-arg]
+    """Run one job once; a failure is logged and counted, never raised."""
+    from bot import metrics, ops
+
+    name = getattr(job, "__name__", str(job))
+    started = time.perf_counter()
+    outcome = "ok"
+    try:
+        await job(app)
+    except Exception:  # noqa: BLE001 - one broken tick must not stop the others
+        outcome = "error"
+        log.exception("tick %s failed", name)
+    finally:
+        metrics.TICKS.labels(job=name, outcome=outcome).inc()
+        metrics.TICK_LATENCY.labels(job=name).observe(time.perf_counter() - started)
+        ops.mark_tick(app)
 
 
 async def run_ticks(app: Application,  # type: ignore[type-arg]
@@ -37,19 +58,26 @@ async def run_ticks(app: Application,  # type: ignore[type-arg]
 
         jobs = job_list()
     for tick in jobs:
-        try:
-            await tick(app)
-        except Exception:  # noqa: BLE001 - one broken tick must not stop the others
-            log.exception("tick %s failed", getattr(tick, "__name__", tick))
+        await run_job(app, tick)
 
 
 def install_jobs(app: Application, jobs: Sequence[Job], *,  # type: ignore[type-arg]
-                 every: float) -> Any:
-    """Run ``jobs`` every ``every`` seconds, first run shortly after start."""
+                 every: float) -> list[Any]:
+    """Run each of ``jobs`` every ``every`` seconds, independently; first run after 1 s."""
     if app.job_queue is None:
-        return None
+        return []
+    from bot import ops
 
-    async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-        await run_ticks(context.application, jobs)
+    app.bot_data[ops.SCHEDULED_KEY] = True  # /healthz now watches the last tick
+    scheduled = []
+    for job in jobs:
+        async def tick(context: ContextTypes.DEFAULT_TYPE, job: Job = job) -> None:
+            await run_job(context.application, job)
 
-    return app.job_queue.run_repeating(tick, interval=every, first=1.0, name="coach-tick")
+        name = getattr(job, "__name__", "job")
+        # one run at a time per job (a turn that comes while it runs is skipped); a
+        # late turn runs once, not once per missed interval
+        scheduled.append(app.job_queue.run_repeating(
+            tick, interval=every, first=1.0, name=f"coach-{name}",
+            job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None}))
+    return scheduled

@@ -1,9 +1,18 @@
-"""Long-lived things every handler and job needs, built once per application."""
+"""Long-lived things every handler and job needs, built once per application.
+
+:func:`run_db` runs a unit of database work off the event loop, so one slow query
+never stalls the other chats.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from sqlalchemy.exc import OperationalError
 
 from bot.render import Renderer
 from bot.settings import Settings
@@ -14,7 +23,37 @@ from storage.db import Database
 if TYPE_CHECKING:
     from coach.services.library import ScriptCatalog
 
-__all__ = ["Services"]
+__all__ = ["Services", "run_db", "is_locked_error"]
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
+LOCKED_RETRIES = 5  # SQLite "database is locked" after the busy timeout: try again, quietly
+LOCKED_PAUSE_S = 0.2
+
+
+def is_locked_error(err: BaseException) -> bool:
+    """SQLite's "database is locked" / "database table is locked" (another writer)."""
+    return isinstance(err, OperationalError) and "is locked" in str(err.orig)
+
+
+async def run_db(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """``fn(*args, **kwargs)`` in a worker thread; its result, or its exception.
+
+    ``fn`` must be a whole unit of work (it opens, commits or rolls back its own
+    session), because a SQLite "database is locked" that outlasted the busy timeout is
+    retried here a few times before it is raised. Context variables (the update id
+    for log lines) travel with it.
+    """
+    for attempt in range(LOCKED_RETRIES + 1):
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except OperationalError as err:
+            if not is_locked_error(err) or attempt == LOCKED_RETRIES:
+                raise
+            log.info("database busy, retrying (%d/%d)", attempt + 1, LOCKED_RETRIES)
+            await asyncio.sleep(LOCKED_PAUSE_S * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import time
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -77,11 +77,16 @@ class Settings(BaseSettings):
     # Telegram keeps undelivered updates 24 h; dedup ids older than this are deleted
     processed_updates_keep_hours: int = 48
     tick_seconds: float = 30.0
+    # a hung database fails fast instead of freezing the bot (0: no limit)
+    db_connect_timeout_seconds: float = Field(5.0, ge=0)  # PostgreSQL connect_timeout
+    db_statement_timeout_seconds: float = Field(30.0, ge=0)  # PostgreSQL statement_timeout
+    db_busy_timeout_seconds: float = Field(10.0, gt=0)  # SQLite: wait for another writer
     # updates of different chats handled at once (one chat's are always one at a time)
     concurrent_updates: int = Field(8, ge=1, le=256)
     lease_seconds: int = 120
     privacy_mode: bool = True
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object a line
 
     # coach run --webhook: Telegram POSTs updates to WEBHOOK_URL (its path is served)
     webhook_url: str = ""
@@ -91,6 +96,8 @@ class Settings(BaseSettings):
     # polling mode: /healthz and /metrics on this port (0: off); webhook mode serves both
     metrics_port: int = 0
     metrics_listen: str = "127.0.0.1"
+    # /healthz fails when no scheduled job finished in this many TICK_SECONDS
+    health_tick_factor: float = Field(3.0, gt=0)
 
     @field_validator("webhook_secret")
     @classmethod

@@ -79,6 +79,9 @@ def web_app(app: Application, settings: Settings, *,  # type: ignore[type-arg]
     if webhook:
         routes.append(Route(webhook_path(settings.webhook_url),
                             _webhook_route(app, settings.webhook_secret), methods=["POST"]))
+    from bot import ops
+
+    routes.extend(ops.routes(app))
     return Starlette(routes=routes)
 
 

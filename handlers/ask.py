@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
 from telegram import Update
 
-from bot import callback
+from bot import callback, metrics
 from bot.callback import INDEX
 from bot.context import CoachContext
 from bot.guard import reply
+from bot.services import run_db
 from coach.services import library
+from coach.services.library import AskResult
 from handlers import library as library_handlers
 from handlers.help import stale_button
 from scripts_library.regions import region_of
@@ -21,13 +25,23 @@ async def answer_query(update: Update, context: CoachContext, query: str,
                        position: int = 0) -> None:
     """Show the best script for ``query`` (or the closest hits when none is sure)."""
     svc, me = context.svc, context.caller
-    found = svc.catalog.ask(query, team_id=me.team_id, position=position,
-                            region=region_of(context.locale))
+    region = region_of(context.locale)
+
+    def search_and_record() -> AskResult:
+        # one unit of work off the event loop: the search, then its event row
+        started = time.perf_counter()
+        found = svc.catalog.ask(query, team_id=me.team_id, position=position, region=region)
+        metrics.SEARCH_LATENCY.observe(time.perf_counter() - started)
+        script = found.script
+        with svc.db.session() as s:
+            library.record_event(s, user_id=me.user_id, clock=svc.clock, query=query,
+                                 kind="shown" if found.result.confident and script else "miss",
+                                 script_id=script.id if found.result.confident and script
+                                 else None)
+        return found
+
+    found = await run_db(search_and_record)
     script = found.script
-    with svc.db.session() as s:
-        library.record_event(s, user_id=me.user_id, clock=svc.clock, query=query,
-                             kind="shown" if found.result.confident and script else "miss",
-                             script_id=script.id if found.result.confident and script else None)
     service = found.result.service
     if service is not None:
         # a bank-service request: the next step, never an objection script or a cross-sell

@@ -11,7 +11,7 @@ from bot import callback
 from bot.callback import ID, INDEX, TOKEN
 from bot.context import CoachContext
 from bot.guard import reply, requires
-from bot.services import Services
+from bot.services import Services, run_db
 from coach.actor import Me
 from coach.cadence import CadenceConfig
 from coach.clock import local_day
@@ -39,7 +39,7 @@ def _checklist(svc: Services, user_id: int) -> Checklist:
 @requires(*STAFF_ROLES)
 async def today(update: Update, context: CoachContext) -> None:
     """/today: the morning checklist on demand."""
-    checklist = _checklist(context.svc, context.caller.user_id)
+    checklist = await run_db(_checklist, context.svc, context.caller.user_id)
     await reply(update, context, "digest", c=checklist, page=0, morning=False)
 
 
@@ -53,7 +53,7 @@ async def page(update: Update, context: CoachContext) -> None:
         await stale_button(update, context)
         return
     await query.answer()
-    checklist = _checklist(context.svc, context.caller.user_id)
+    checklist = await run_db(_checklist, context.svc, context.caller.user_id)
     wanted = parsed[0]
     await reply(update, context, "digest", c=checklist,
                 page=min(wanted, checklist.pages() - 1), morning=False)

@@ -7,6 +7,7 @@ import logging
 from telegram import Update
 from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot import logcontext, metrics
 from bot.context import CoachContext
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,8 @@ async def on_error(update: object, context: CoachContext) -> None:
         log.warning("telegram error: %s", type(error).__name__)
         return
     update_id = update.update_id if isinstance(update, Update) else "-"
+    metrics.ERRORS.labels(kind=type(error).__name__).inc()
+    logcontext.outcome.set("error")
     log.error("handler failed on update %s", update_id, exc_info=error)
     svc = context.svc
     if isinstance(update, Update) and update.effective_chat is not None:

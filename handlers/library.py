@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from uuid import uuid4
 
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 
-from bot import callback
+from bot import callback, metrics
 from bot.callback import ID, INDEX, TOKEN, one_of
 from bot.context import CoachContext
 from bot.guard import reply
 from bot.i18n import to_traditional
+from bot.services import run_db
 from coach.addressing import script_variables
 from coach.services import clients, library
 from coach.services.errors import ServiceError
+from coach.services.library import AskResult
 from coach.textsplit import shorten
 from handlers.help import pressed_before, stale_button
 from scripts_library.regions import region_of
@@ -129,7 +132,15 @@ async def inline_search(update: Update, context: CoachContext) -> None:
     assert inline is not None
     me = context.caller
     region = region_of(context.locale)
-    found = context.svc.catalog.ask(inline.query, team_id=me.team_id, limit=5, region=region)
+    catalog = context.svc.catalog
+
+    def search() -> AskResult:
+        started = time.perf_counter()
+        found = catalog.ask(inline.query, team_id=me.team_id, limit=5, region=region)
+        metrics.SEARCH_LATENCY.observe(time.perf_counter() - started)
+        return found
+
+    found = await run_db(search)  # CPU work too: off the event loop all the same
     lang = "en" if context.locale == "en" else "zh"
     results: list[InlineQueryResultArticle] = []
     service = found.result.service

@@ -26,6 +26,7 @@ from bot import callback
 from bot.callback import ID, TOKEN, one_of
 from bot.context import CoachContext
 from bot.guard import reply, requires
+from bot.services import run_db
 from bot.settings import Settings
 from coach.dates import parse_date
 from coach.outcomes import Outcome, detect_outcome
@@ -332,16 +333,23 @@ async def _save(update: Update, context: CoachContext, draft: LogDraft, *,
                 insisted: bool = False, extra_steps: bool = False) -> int:
     svc = context.svc
     context.user_data.pop(EXTRA_STEPS, None)
-    try:
+    me = context.caller
+
+    def save() -> tuple[Any, Any]:
+        # one transaction, off the event loop: the outcome, its follow-ups, the check
         with svc.db.session() as s:
             logged = interactions.record_outcome(
-                s, context.caller, draft, clock=svc.clock, policy_config=policy_config(
+                s, me, draft, clock=svc.clock, policy_config=policy_config(
                     svc.settings), region=svc.settings.holiday_region,
                 update_id=update.update_id)
             flag = suitability_check.after_logged(
-                s, context.caller, logged.interaction_id, clock=svc.clock, insisted=insisted,
+                s, me, logged.interaction_id, clock=svc.clock, insisted=insisted,
                 rules=suitability_check.SuitRules.from_settings(svc.settings),
                 extra_steps=extra_steps)
+            return logged, flag
+
+    try:
+        logged, flag = await run_db(save)
     except ServiceError as err:
         _reset(context, None)
         await reply(update, context, "errors", code=err.code)

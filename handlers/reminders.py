@@ -19,6 +19,7 @@ from bot import callback, notifier
 from bot.callback import ID, one_of
 from bot.context import CoachContext
 from bot.guard import reply, requires, service_errors
+from bot.services import run_db
 from coach.clock import local_day, local_midnight
 from coach.dates import parse_date
 from coach.ics import followups_calendar
@@ -86,18 +87,22 @@ async def reminder_button(update: Update, context: CoachContext) -> None:
     if await _toast_if_handled(update, context, followup_id):
         return
     await query.answer()
-    with svc.db.session() as s:
-        if action == "d":
-            row = followups.complete(s, me, followup_id, clock=svc.clock)
-        elif action == "x":
-            row = followups.cancel(s, me, followup_id, clock=svc.clock)
-        elif action in ("h", "t"):
-            target = followups.snooze_target("1h" if action == "h" else "tomorrow",
-                                             svc.clock.now(), me.timezone)
-            row = followups.reschedule(s, me, followup_id, target)
-        else:
-            return
-        client_id, due = row.client_id, row.due_at
+    if action not in ("d", "x", "h", "t"):
+        return
+
+    def apply() -> tuple[int, datetime]:
+        with svc.db.session() as s:
+            if action == "d":
+                row = followups.complete(s, me, followup_id, clock=svc.clock)
+            elif action == "x":
+                row = followups.cancel(s, me, followup_id, clock=svc.clock)
+            else:
+                target = followups.snooze_target("1h" if action == "h" else "tomorrow",
+                                                 svc.clock.now(), me.timezone)
+                row = followups.reschedule(s, me, followup_id, target)
+            return row.client_id, row.due_at
+
+    client_id, due = await run_db(apply)  # off the event loop
     await reply(update, context, "followup_updated", action=action, due=due, client_id=client_id)
 
 

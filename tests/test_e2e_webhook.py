@@ -89,13 +89,17 @@ class WebhookScene:
         status, _ = self.server.post_update(self.telegram.message_update(user, text), **kwargs)
         return status
 
-    def get(self, path: str) -> tuple[int, dict[str, Any]]:
+    def get_text(self, path: str, port: int | None = None) -> tuple[int, str]:
+        url = f"http://127.0.0.1:{port or self.port}{path}"
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}",
-                                        timeout=10) as response:
-                return int(response.status), json.loads(response.read())
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return int(response.status), response.read().decode()
         except urllib.error.HTTPError as err:
-            return int(err.code), json.loads(err.read())
+            return int(err.code), err.read().decode()
+
+    def get(self, path: str, port: int | None = None) -> tuple[int, dict[str, Any]]:
+        status, body = self.get_text(path, port)
+        return status, json.loads(body)
 
 
 @pytest.fixture
@@ -116,7 +120,7 @@ def scene(db_url: str, tmp_path: Path) -> Iterator[WebhookScene]:
 
 
 def test_webhook_registers_checks_the_secret_and_answers(scene: WebhookScene) -> None:
-    process = scene.start_bot()
+    process = scene.start_bot(LOG_FORMAT="json")
     scene.wait(lambda: scene.telegram.webhook_url is not None, "setWebhook")
     call = scene.telegram.webhook_calls[0]
     assert call["url"] == scene.hook_url
@@ -148,12 +152,57 @@ def test_webhook_registers_checks_the_secret_and_answers(scene: WebhookScene) ->
     assert status == 400
     assert scene.telegram.pending_updates() == 0  # nothing went through getUpdates
 
+    # the same server answers the load balancer and Prometheus
+    status, health = scene.get("/healthz")
+    assert status == 200 and health["database"] == "ok", health
+    status, body = scene.get_text("/metrics")
+    assert status == 200
+    assert 'coach_updates_total{handler="new_team",outcome="ok"} 1.0' in body
+    assert 'coach_updates_total{handler="show_help",outcome="ok"} 2.0' in body
+
     process.send_signal(signal.SIGINT)
     process.wait(timeout=DEADLINE_S)
     output = scene.output()
     assert process.returncode == 0, output
     assert "Traceback" not in output, output
     assert TOKEN not in output and SECRET not in output, output
+    # LOG_FORMAT=json: every line is one JSON object; the update lines name the handler
+    entries = [json.loads(line) for line in output.splitlines() if line.strip()]
+    handled = [e for e in entries if e["logger"] == "coach.updates"]
+    # the redelivered update stops at the guard: no handler ("-")
+    assert [e["handler"] for e in handled] == ["new_team", "show_help", "show_help", "-"]
+    assert all(isinstance(e["update_id"], int) and e["latency_ms"] >= 0 for e in handled)
+
+
+def test_polling_serves_health_and_metrics_on_metrics_port(scene: WebhookScene) -> None:
+    metrics_port = free_port()
+    env = {**os.environ,
+           "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": scene.server.base_url,
+           "DATABASE_URL": scene.db_url, "ADMIN_TELEGRAM_IDS": str(scene.admin.id),
+           "TICK_SECONDS": "3600", "PYTHONPATH": str(ROOT),
+           "METRICS_PORT": str(metrics_port), "METRICS_LISTEN": "127.0.0.1"}
+    log = (scene.workdir / "bot0.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=scene.workdir,
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    scene.processes.append(process)
+    scene.telegram.push_update(scene.telegram.message_update(scene.admin, "/help"))
+    scene.wait(lambda: len(scene.telegram.messages_to(scene.admin.id)) == 1, "help by polling")
+
+    def answers() -> bool:
+        try:
+            return scene.get("/healthz", metrics_port)[0] == 200
+        except OSError:
+            return False
+
+    scene.wait(answers, "/healthz on METRICS_PORT")
+    status, body = scene.get_text("/metrics", metrics_port)
+    assert status == 200
+    assert 'coach_updates_total{handler="show_help",outcome="ok"} 1.0' in body
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=DEADLINE_S)
+    assert process.returncode == 0, scene.output()
+    assert "Traceback" not in scene.output()
 
 
 def test_webhook_without_url_or_secret_exits_2(tmp_path: Path) -> None:

@@ -297,14 +297,15 @@ async def test_a_failing_tick_does_not_stop_the_others(harness: BotHarness, monk
     assert len(harness.telegram.messages_to(advisor.id)) == 1
 
 
-def test_install_jobs_registers_one_repeating_tick(services) -> None:  # type: ignore[no-untyped-def]
+def test_install_jobs_registers_one_repeating_task_per_job(services) -> None:  # type: ignore[no-untyped-def]
     from bot import scheduler
 
     app = build_application(services, request=FakeRequest(harness_telegram()), rate_limit=False)
     from bot.app import job_list
 
-    job = scheduler.install_jobs(app, job_list(), every=services.settings.tick_seconds)
-    assert job is not None and job.name == "coach-tick"
+    scheduled = scheduler.install_jobs(app, job_list(), every=services.settings.tick_seconds)
+    # each job on its own: a slow one never delays the others
+    assert [j.name for j in scheduled] == [f"coach-{job.__name__}" for job in job_list()]
     assert reminders.send_due_reminders in job_list()
     assert reminders.escalate_overdue in job_list()
     assert reminders.hand_back_after_leave in job_list()

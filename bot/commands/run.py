@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     password = make_url(settings.database_url).password
     secrets = (settings.telegram_bot_token, settings.webhook_secret,
                *([str(password)] if password else []))
-    configure_logging(settings.log_level, secrets=tuple(s for s in secrets if s))
+    configure_logging(settings.log_level, secrets=tuple(s for s in secrets if s),
+                      fmt=settings.log_format)
     warn_about_calendar(settings.holiday_region, settings.default_timezone)
     services = make_services(settings)
     _warn_about_demo(services)

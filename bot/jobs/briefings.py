@@ -10,7 +10,7 @@ from telegram.ext import Application
 
 from bot import notifier
 from bot.render import Rendered
-from bot.services import Services
+from bot.services import Services, run_db
 from coach.privacy import redact_for_log
 from coach.services import briefing
 from coach.vocabulary import DeliveryStatus
@@ -39,14 +39,18 @@ async def broadcast_pending(app: Application, *,  # type: ignore[type-arg]
     svc: Services = app.bot_data["services"]
     prepared: dict[int, briefing.Prepared] = {}
     sent = 0
-    while True:
+
+    def claim() -> tuple[list[briefing.Claimed], dict[int, str]]:
         with svc.db.session() as s:
             batch = briefing.claim_deliveries(s, now=svc.clock.now(),
                                               lease_seconds=svc.settings.lease_seconds,
                                               limit=SEND_BATCH)
             for briefing_id in {item.briefing_id for item in batch} - prepared.keys():
                 prepared[briefing_id] = briefing.prepare(s, briefing_id, now=svc.clock.now())
-            languages = briefing.languages(s, [i.user_id for i in batch if i.user_id])
+            return batch, briefing.languages(s, [i.user_id for i in batch if i.user_id])
+
+    while True:
+        batch, languages = await run_db(claim)  # off the event loop, batch by batch
         if not batch:
             return sent
         outcomes = await asyncio.gather(*(

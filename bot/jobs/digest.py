@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup
 from telegram.ext import Application
 
-from bot import notifier
+from bot import metrics, notifier
 from bot.guard import me_from_user, private_audience
-from bot.services import Services
+from bot.services import Services, run_db
 from coach.cadence import CadenceConfig
 from coach.clock import local_day
 from coach.services import digest, people
@@ -33,32 +35,46 @@ async def _send_due(app: Application, kind: str) -> None:  # type: ignore[type-a
     """
     svc: Services = app.bot_data["services"]
     st, now = svc.settings, svc.clock.now()
-    with svc.db.session() as s:
-        due = digest.due_people(
-            s, now=now, kind=kind,
-            default_time=st.digest_time if kind == "morning" else st.wrapup_time,
-            catch_up_until=st.digest_catch_up_until if kind == "morning" else None,
-            region=st.holiday_region)
-    for start in range(0, len(due), BATCH):
-        batch = due[start:start + BATCH]
+
+    def find_due() -> list[Any]:
+        with svc.db.session() as s:
+            return digest.due_people(
+                s, now=now, kind=kind,
+                default_time=st.digest_time if kind == "morning" else st.wrapup_time,
+                catch_up_until=st.digest_catch_up_until if kind == "morning" else None,
+                region=st.holiday_region)
+
+    def claim_and_render(batch: list[Any]) -> tuple[list[Any], dict[int, Rendered]]:
         with svc.db.session() as s:
             claimed = [item for item in batch if digest.claim(
                 s, user_id=item.user.id, kind=kind, local_date=item.local_date, now=now,
                 lease_seconds=st.lease_seconds)]
         if not claimed:
-            continue
+            return [], {}
         with svc.db.session() as s:
             users = [people.get_user(s, item.user.id) for item in claimed]
-            rendered = _render_batch(svc, s, kind, users, now)
+            return claimed, _render_batch(svc, s, kind, users, now)
+
+    def record(item: Any, ok: bool) -> None:
+        with svc.db.session() as s:
+            digest.mark_sent(s, user_id=item.user.id, kind=kind, local_date=item.local_date,
+                             now=svc.clock.now(), ok=ok)
+
+    # database work and rendering run off the event loop, batch by batch, so a
+    # 5,000-person digest never holds up the updates or the other jobs
+    due = await run_db(find_due)
+    for start in range(0, len(due), BATCH):
+        claimed, rendered = await run_db(claim_and_render, due[start:start + BATCH])
         for item in claimed:
             text, markup = rendered[item.user.id]
             delivery = await notifier.send_text(app.bot, item.user.telegram_id, text,
                                                 markup=markup)
-            with svc.db.session() as s:
-                digest.mark_sent(s, user_id=item.user.id, kind=kind, local_date=item.local_date,
-                                 now=svc.clock.now(), ok=delivery.status != DeliveryStatus.RETRY)
+            await run_db(record, item, delivery.status != DeliveryStatus.RETRY)
+            if delivery.status == DeliveryStatus.SENT:
+                metrics.DIGESTS_SENT.labels(kind=kind).inc()
             if delivery.status == DeliveryStatus.BLOCKED:
-                notifier.mark_blocked(svc.db, item.user.telegram_id)
+                await run_db(notifier.mark_blocked, svc.db, item.user.telegram_id)
+        await asyncio.sleep(0)  # let waiting updates in between batches
 
 
 Rendered = tuple[str, InlineKeyboardMarkup | None]
