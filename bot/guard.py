@@ -24,6 +24,7 @@ from bot.services import Services, run_db
 from coach.privacy import Audience
 from coach.services import people
 from coach.services.errors import ServiceError
+from coach.services.people import Profile
 from coach.textsplit import is_too_long, split_message
 from coach.vocabulary import Role
 from storage.models import ProcessedUpdate, User
@@ -35,7 +36,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Update, CoachContext], Coroutine[Any, Any, Any]]
 
 
-def me_from_user(user: User) -> Me:
+def me_from_user(user: User | Profile) -> Me:
+    """The caller as services see them, from their row (guard) or their profile (handlers)."""
     return Me(user_id=user.id, telegram_id=user.telegram_id, name=user.name, role=user.role,
               team_id=user.team_id, locale=normalize_locale(user.language),
               timezone=user.timezone)

@@ -15,11 +15,10 @@ from coach.actor import Me
 from coach.services import clients
 from coach.services import confidentiality as conf
 from coach.services.errors import ServiceError
-from coach.services.oversight import Recipient, recipient
+from coach.services.oversight import Recipient
 from coach.vocabulary import STAFF_ROLES, Role
 from handlers._notify import notify
 from handlers.help import stale_button
-from storage.models import Client, User
 
 
 def _one_client(session: Session, me: Me, query: str) -> int:
@@ -101,9 +100,7 @@ async def forget_button(update: Update, context: CoachContext) -> None:
         else:
             result = conf.forget_client(s, me, wanted, clock=svc.clock)
             client_id, name = result.client_id, result.name
-        row = s.get(Client, client_id)
-        owner = s.get(User, row.advisor_id) if row else None
-        tell = [recipient(owner)] if owner and owner.id != me.user_id else []
+        tell = conf.owner_to_tell(s, me, client_id)
     if result is not None:
         _scrub_memory(context, result.needles)
     await notify(context, tell, "forget_decided", client_id=client_id, name=name,

@@ -141,7 +141,7 @@ async def pause(update: Update, context: CoachContext) -> None:
     """/pause_digest and /resume_digest."""
     paused = bool(update.message and (update.message.text or "").startswith("/pause"))
     with context.svc.db.session() as s:
-        people.get_user(s, context.caller.user_id).digest_paused = paused
+        people.set_digest_paused(s, context.caller.user_id, paused)
     await reply(update, context, "digest_paused", paused=paused)
 
 

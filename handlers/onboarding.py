@@ -53,9 +53,8 @@ async def invite(update: Update, context: CoachContext) -> None:
         return
     svc, me = context.svc, context.caller
     with svc.db.session() as s:
-        creator = people.get_user(s, me.user_id)
         code = people.create_invite(
-            s, role=args[0].lower(), team_name=" ".join(args[1:]), created_by=creator,
+            s, role=args[0].lower(), team_name=" ".join(args[1:]), created_by=me.user_id,
             clock=svc.clock, ttl_days=svc.settings.invite_ttl_days)
         invite_code, expires_at = code.code, code.expires_at
     await reply(update, context, "invite_created", code=invite_code, role=args[0].lower(),

@@ -10,7 +10,6 @@ from bot.context import CoachContext
 from bot.guard import me_from_user, reply, service_errors
 from coach.services import people
 from handlers.help import stale_button
-from storage.models import User
 
 FIELDS = {"lang": "language", "tz": "timezone", "dt": "digest_time"}
 
@@ -26,7 +25,7 @@ async def _apply(update: Update, context: CoachContext, field: str, value: str) 
     await reply(update, context, "settings", s=snapshot, changed=field)
 
 
-def _snapshot(user: User, default_digest: str) -> dict[str, str]:
+def _snapshot(user: people.Profile, default_digest: str) -> dict[str, str]:
     digest = user.digest_time.strftime("%H:%M") if user.digest_time else default_digest
     return {"language": user.language, "timezone": user.timezone, "digest_time": digest,
             "paused": "1" if user.digest_paused else ""}
@@ -42,7 +41,7 @@ async def show_settings(update: Update, context: CoachContext) -> None:
         await reply(update, context, "usage", command="settings")
         return
     with context.svc.db.session() as s:
-        user = people.get_user(s, context.caller.user_id)
+        user = people.profile(s, context.caller.user_id)
         snapshot = _snapshot(user, context.svc.settings.digest_time.strftime("%H:%M"))
     await reply(update, context, "settings", s=snapshot, changed=None)
 

@@ -15,7 +15,6 @@ from coach.services.interactions import LogDraft
 from coach.vocabulary import STAFF_ROLES, Role
 from handlers._notify import notify
 from handlers.help import stale_button
-from storage.models import Product
 
 __all__ = ["after_sale_saved", "warn_if_unsuitable"]
 
@@ -29,11 +28,10 @@ async def show_product(update: Update, context: CoachContext) -> None:
     query = " ".join(context.args or [])
     with context.svc.db.session() as s:
         if not query:
-            items = [suit.product_view(p) for p in products.list_products(s)]
+            items = products.list_products(s)
             await reply(update, context, "product_list", items=items)
             return
-        product = products.find_product(s, query)
-        view = suit.product_view(product) if product else None
+        view = products.find_product(s, query)
     if view is None:
         await reply(update, context, "errors", code="product_not_found", value=query)
         return
@@ -51,8 +49,7 @@ async def product_button(update: Update, context: CoachContext) -> None:
         return
     await query.answer()
     with context.svc.db.session() as s:
-        product = s.get(Product, parsed[0])
-        view = suit.product_view(product) if product else None
+        view = products.get_product(s, parsed[0])
     if view is None:
         await reply(update, context, "errors", code="product_not_found", value="")
         return
@@ -67,11 +64,8 @@ async def _show_check(update: Update, context: CoachContext, client_id: int,
                       product_id: int) -> None:
     svc = context.svc
     with svc.db.session() as s:
-        product = s.get(Product, product_id)
-        if product is None:
-            raise ServiceError("product_not_found", value="")
         check = suit.check_client_product(
-            s, context.caller, client_id, product, clock=svc.clock,
+            s, context.caller, client_id, product_id, clock=svc.clock,
             rules=suit.SuitRules.from_settings(svc.settings))
     await reply(update, context, "suit_result", c=check, own=check.own)
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from coach.actor import Me
 from coach.calendar import next_working_day, region_for
 from coach.services.errors import ServiceError
-from coach.services.products import find_product
+from coach.services.products import product_row
 from storage.models import Briefing, BriefingDelivery, Client, Interaction, Team, User
 
 __all__ = ["STYLES", "NUDGE_CHOICES", "BriefingStatus", "Claimed", "Prepared", "TeamNumbers",
@@ -143,7 +143,7 @@ def parse_products(session: Session, text: str, *, limit: int = 5) -> list[dict[
         if not line:
             continue
         head = re.split(r"[\s:：,，]", line, maxsplit=1)[0]
-        product = find_product(session, line) or find_product(session, head)
+        product = product_row(session, line) or product_row(session, head)
         if product is not None:
             rest = line[len(head):].strip(_LEAD_PUNCT) if head != line else ""
             points = rest or product.benefits or product.advantages or product.features or ""

@@ -23,12 +23,13 @@ from coach.clock import Clock
 from coach.forget_variants import Needles, needles_for
 from coach.services.clients import get_visible_client
 from coach.services.errors import ServiceError
-from coach.services.oversight import Recipient, overseers_of
+from coach.services.oversight import Recipient, overseers_of, recipient
 from coach.vocabulary import OPEN_FOLLOWUP
 from storage.models import (
     AccessAudit,
     Appointment,
     Base,
+    Client,
     ClientQuestion,
     Complaint,
     FollowUp,
@@ -44,6 +45,7 @@ __all__ = [
     "audit_log",
     "forget_client",
     "forgettable",
+    "owner_to_tell",
     "request_forget",
     "Needles",
     "scrub_value",
@@ -186,3 +188,10 @@ def forgettable(session: Session, me: Me, client_id: int) -> tuple[int, str]:
         raise ServiceError("role_forbidden")
     client = get_visible_client(session, me, client_id)
     return client.id, client.name
+
+
+def owner_to_tell(session: Session, me: Me, client_id: int) -> list[Recipient]:
+    """The client's advisor, to be told of a lead's decision (nobody when it is the caller)."""
+    client = session.get(Client, client_id)
+    owner = session.get(User, client.advisor_id) if client else None
+    return [recipient(owner)] if owner and owner.id != me.user_id else []

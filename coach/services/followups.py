@@ -41,6 +41,7 @@ __all__ = [
     "cancel",
     "complete",
     "escalations_due",
+    "FollowUpView",
     "handover",
     "list_for",
     "mark_sent",
@@ -170,22 +171,36 @@ def handled(session: Session, me: Me, followup_id: int) -> Handled | None:
     return None
 
 
-def open_own(session: Session, me: Me, followup_id: int) -> FollowUp:
+@dataclass(frozen=True)
+class FollowUpView:
+    """One follow-up as handlers see it after a change (no ORM row leaves the session)."""
+
+    id: int
+    client_id: int
+    status: str
+    due_at: datetime
+
+    @classmethod
+    def of(cls, row: FollowUp) -> FollowUpView:
+        return cls(row.id, row.client_id, row.status, row.due_at)
+
+
+def open_own(session: Session, me: Me, followup_id: int) -> FollowUpView:
     """A follow-up the caller owns that is still open (before asking for a new date)."""
     row = _own(session, me, followup_id)
     if row.status not in ACTIVE:
         raise ServiceError("followup_closed")
-    return row
+    return FollowUpView.of(row)
 
 
-def reschedule(session: Session, me: Me, followup_id: int, due: datetime) -> FollowUp:
+def reschedule(session: Session, me: Me, followup_id: int, due: datetime) -> FollowUpView:
     """Snooze or move a follow-up; it is reminded again at ``due``."""
     row = _own(session, me, followup_id)
     if row.status in ("done", "cancelled", "reassigned"):
         raise ServiceError("followup_closed")
     row.due_at, row.status, row.lease_until, row.claimed_by = due, "snoozed", None, None
     row.escalated_lead_at = None
-    return row
+    return FollowUpView.of(row)
 
 
 def snooze_target(kind: str, now: datetime, tz: str) -> datetime:
@@ -196,18 +211,18 @@ def snooze_target(kind: str, now: datetime, tz: str) -> datetime:
     return datetime.combine(local.date() + timedelta(days=1), time(9, 0), ZoneInfo(tz))
 
 
-def complete(session: Session, me: Me, followup_id: int, *, clock: Clock) -> FollowUp:
+def complete(session: Session, me: Me, followup_id: int, *, clock: Clock) -> FollowUpView:
     row = _own(session, me, followup_id)
     if row.status not in ("done", "cancelled"):
         row.status, row.done_at = "done", clock.now()
-    return row
+    return FollowUpView.of(row)
 
 
-def cancel(session: Session, me: Me, followup_id: int, *, clock: Clock) -> FollowUp:
+def cancel(session: Session, me: Me, followup_id: int, *, clock: Clock) -> FollowUpView:
     row = _own(session, me, followup_id)
     if row.status not in ("done", "cancelled"):
         row.status, row.done_at = "cancelled", clock.now()
-    return row
+    return FollowUpView.of(row)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,10 @@ from storage.models import InviteCode, Team, User
 __all__ = [
     "ROLES",
     "INVITE_ROLES",
+    "Invite",
+    "Profile",
     "RedeemResult",
+    "TeamView",
     "add_user",
     "create_invite",
     "create_team",
@@ -29,6 +32,8 @@ __all__ = [
     "get_team",
     "get_user",
     "list_users",
+    "profile",
+    "set_digest_paused",
     "redeem_invite",
     "team_members",
     "update_settings",
@@ -40,9 +45,43 @@ _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud s
 
 
 @dataclass(frozen=True)
+class Profile:
+    """A registered person as handlers and templates see them (built inside the session)."""
+
+    id: int
+    telegram_id: int
+    username: str | None
+    name: str
+    role: str
+    team_id: int | None
+    language: str
+    timezone: str
+    digest_time: time | None
+    digest_paused: bool
+
+    @classmethod
+    def of(cls, user: User) -> Profile:
+        return cls(user.id, user.telegram_id, user.username, user.name, user.role, user.team_id,
+                   user.language, user.timezone, user.digest_time, bool(user.digest_paused))
+
+
+@dataclass(frozen=True)
+class TeamView:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Invite:
+    code: str
+    role: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class RedeemResult:
     status: str  # ok | unknown | expired | used | already_registered
-    user: User | None = None
+    user: Profile | None = None
     team_name: str | None = None
 
 
@@ -74,6 +113,17 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
+def profile(session: Session, user_id: int) -> Profile:
+    """The caller's own record (settings, digest screens)."""
+    return Profile.of(get_user(session, user_id))
+
+
+def set_digest_paused(session: Session, user_id: int, paused: bool) -> Profile:
+    user = get_user(session, user_id)
+    user.digest_paused = paused
+    return Profile.of(user)
+
+
 def get_team(session: Session, name: str) -> Team:
     team = session.scalar(select(Team).where(func.lower(Team.name) == name.strip().lower()))
     if team is None:
@@ -81,7 +131,7 @@ def get_team(session: Session, name: str) -> Team:
     return team
 
 
-def create_team(session: Session, name: str, *, clock: Clock) -> Team:
+def create_team(session: Session, name: str, *, clock: Clock) -> TeamView:
     name = name.strip()
     if not name or len(name) > 80:
         raise ServiceError("team_name_invalid")
@@ -90,7 +140,7 @@ def create_team(session: Session, name: str, *, clock: Clock) -> Team:
     team = Team(name=name, created_at=clock.now())
     session.add(team)
     session.flush()
-    return team
+    return TeamView(team.id, team.name)
 
 
 def ensure_admin(session: Session, *, telegram_id: int, name: str, username: str | None,
@@ -105,20 +155,22 @@ def ensure_admin(session: Session, *, telegram_id: int, name: str, username: str
     return user
 
 
-def create_invite(session: Session, *, role: str, team_name: str, created_by: User | None,
-                  clock: Clock, ttl_days: int) -> InviteCode:
+def create_invite(session: Session, *, role: str, team_name: str, created_by: int | None,
+                  clock: Clock, ttl_days: int) -> Invite:
+    """A single-use code; a lead (user id ``created_by``) may invite to their own team only."""
     if role not in INVITE_ROLES:
         raise ServiceError("role_invalid", role=role)
+    creator = get_user(session, created_by) if created_by is not None else None
     team = get_team(session, team_name)
-    if created_by is not None and created_by.role == "lead" and created_by.team_id != team.id:
+    if creator is not None and creator.role == "lead" and creator.team_id != team.id:
         raise ServiceError("not_your_team", team=team.name)
     code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
     invite = InviteCode(code=code, role=role, team_id=team.id,
-                        created_by_id=created_by.id if created_by else None,
+                        created_by_id=creator.id if creator else None,
                         expires_at=clock.now() + timedelta(days=ttl_days), created_at=clock.now())
     session.add(invite)
     session.flush()
-    return invite
+    return Invite(invite.code, invite.role, invite.expires_at)
 
 
 def redeem_invite(session: Session, *, code: str, telegram_id: int, name: str,
@@ -143,7 +195,7 @@ def redeem_invite(session: Session, *, code: str, telegram_id: int, name: str,
     invite.used_at = clock.now()
     invite.used_by_id = user.id
     team = session.get(Team, invite.team_id) if invite.team_id else None
-    return RedeemResult("ok", user=user, team_name=team.name if team else None)
+    return RedeemResult("ok", user=Profile.of(user), team_name=team.name if team else None)
 
 
 def add_user(session: Session, *, telegram_id: int, role: str, team_name: str | None,
@@ -188,7 +240,7 @@ def team_members(session: Session, team_id: int, *, roles: tuple[str, ...] = ("a
 
 
 def update_settings(session: Session, user_id: int, *, language: str | None = None,
-                    timezone: str | None = None, digest_time: str | None = None) -> User:
+                    timezone: str | None = None, digest_time: str | None = None) -> Profile:
     """Change a person's language, time zone or digest time; validates each."""
     user = session.get(User, user_id)
     if user is None:
@@ -205,7 +257,7 @@ def update_settings(session: Session, user_id: int, *, language: str | None = No
         user.timezone = timezone
     if digest_time is not None:
         user.digest_time = parse_hhmm(digest_time)
-    return user
+    return Profile.of(user)
 
 
 def parse_hhmm(value: str) -> time:
@@ -216,8 +268,9 @@ def parse_hhmm(value: str) -> time:
     return parsed
 
 
-def get_or_create_team(session: Session, name: str, *, clock: Clock) -> Team:
+def get_or_create_team(session: Session, name: str, *, clock: Clock) -> TeamView:
     try:
-        return get_team(session, name)
+        team = get_team(session, name)
+        return TeamView(team.id, team.name)
     except ServiceError:
         return create_team(session, name, clock=clock)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -23,11 +24,15 @@ __all__ = [
     "COLUMNS",
     "catalogue_resolver",
     "ProductImport",
+    "ProductView",
     "find_product",
+    "get_product",
     "import_products",
     "link_catalogue",
     "list_products",
     "product_id_for",
+    "product_row",
+    "product_view",
     "read_product_rows",
 ]
 
@@ -36,8 +41,46 @@ COLUMNS = ("code", "name", "type", "risk_rating", "min_amount", "term_days", "sa
 TYPES = ("wealth", "fund", "deposit", "insurance", "bond", "gold", "other")
 
 
-def find_product(session: Session, text: str | None) -> Product | None:
+@dataclass(frozen=True)
+class ProductView:
+    """A catalogue product for templates (and a ``ProductLike`` for suggestions)."""
+
+    id: int
+    code: str
+    name: str
+    type: str
+    risk: str
+    min_amount: Decimal | None
+    term_days: int | None
+    sale_start: date | None
+    sale_end: date | None
+    requires: str | None
+    features: str | None
+    advantages: str | None
+    benefits: str | None
+
+
+def product_view(product: Product) -> ProductView:
+    return ProductView(product.id, product.code, product.name, product.type, product.risk_rating,
+                       product.min_amount, product.term_days, product.sale_start,
+                       product.sale_end, product.requires_qualification, product.features,
+                       product.advantages, product.benefits)
+
+
+def find_product(session: Session, text: str | None) -> ProductView | None:
     """The product whose code (any case) or exact name is ``text``."""
+    row = product_row(session, text)
+    return product_view(row) if row is not None else None
+
+
+def get_product(session: Session, product_id: int) -> ProductView | None:
+    """The product with this id (the catalogue is not secret: button ids are just checked)."""
+    row = session.get(Product, product_id)
+    return product_view(row) if row is not None else None
+
+
+def product_row(session: Session, text: str | None) -> Product | None:
+    """The row behind :func:`find_product`, for other services inside the same session."""
     value = (text or "").strip()
     if not value:
         return None
@@ -48,13 +91,13 @@ def find_product(session: Session, text: str | None) -> Product | None:
                            ).first()
 
 
-def list_products(session: Session, *, limit: int = 40) -> list[Product]:
-    return list(session.scalars(select(Product).order_by(Product.risk_rating, Product.code)
-                                .limit(limit)))
+def list_products(session: Session, *, limit: int = 40) -> list[ProductView]:
+    return [product_view(p) for p in session.scalars(
+        select(Product).order_by(Product.risk_rating, Product.code).limit(limit))]
 
 
 def product_id_for(session: Session, text: str | None) -> int | None:
-    product = find_product(session, text)
+    product = product_row(session, text)
     return product.id if product else None
 
 

@@ -26,7 +26,7 @@ from coach.services import people
 from coach.services.clients import get_visible_client
 from coach.services.errors import ServiceError
 from coach.services.oversight import Recipient, overseers_of
-from coach.services.products import find_product
+from coach.services.products import ProductView, product_row, product_view
 from coach.suitability import (
     DEFAULT_ASSESSMENT_VALID_MONTHS,
     DEFAULT_ELDERLY_AGE,
@@ -73,32 +73,6 @@ class SuitRules:
                    int(settings.elderly_client_age))
 
 
-@dataclass(frozen=True)
-class ProductView:
-    """A catalogue product for templates (and a ``ProductLike`` for suggestions)."""
-
-    id: int
-    code: str
-    name: str
-    type: str
-    risk: str
-    min_amount: Decimal | None
-    term_days: int | None
-    sale_start: date | None
-    sale_end: date | None
-    requires: str | None
-    features: str | None
-    advantages: str | None
-    benefits: str | None
-
-
-def product_view(product: Product) -> ProductView:
-    return ProductView(product.id, product.code, product.name, product.type, product.risk_rating,
-                       product.min_amount, product.term_days, product.sale_start,
-                       product.sale_end, product.requires_qualification, product.features,
-                       product.advantages, product.benefits)
-
-
 def qualifications_of(session: Session, user_id: int, *, today: date | None = None) -> list[str]:
     query = select(Qualification.code).where(Qualification.user_id == user_id)
     if today is not None:
@@ -130,10 +104,18 @@ class SuitCheck:
         return bool(self.extra_steps)
 
 
-def check_client_product(session: Session, me: Me, client_id: int, product: Product, *,
-                         clock: Clock, rules: SuitRules | None = None, audit: bool = True,
-                         suggest: bool = True) -> SuitCheck:
-    """Check ``product`` for a client ``me`` may see, as sold by ``me`` today."""
+def check_client_product(session: Session, me: Me, client_id: int, product_id: int, *,
+                         clock: Clock, rules: SuitRules | None = None) -> SuitCheck:
+    """Check catalogue product ``product_id`` for a client ``me`` may see, sold by ``me`` today."""
+    product = session.get(Product, product_id)
+    if product is None:
+        raise ServiceError("product_not_found", value="")
+    return _check(session, me, client_id, product, clock=clock, rules=rules)
+
+
+def _check(session: Session, me: Me, client_id: int, product: Product, *,
+           clock: Clock, rules: SuitRules | None = None, audit: bool = True,
+           suggest: bool = True) -> SuitCheck:
     rules = rules or SuitRules()
     client = get_visible_client(session, me, client_id, clock=clock if audit else None,
                                 action="suitability")
@@ -170,11 +152,10 @@ def check_sale(session: Session, me: Me, *, client_id: int | None, outcome: str 
     (not a sale, or the product is not in the catalogue)."""
     if outcome != "sale" or client_id is None:
         return None
-    row = find_product(session, product)
+    row = product_row(session, product)
     if row is None:
         return None
-    return check_client_product(session, me, client_id, row, clock=clock, rules=rules,
-                                audit=False)
+    return _check(session, me, client_id, row, clock=clock, rules=rules, audit=False)
 
 
 @dataclass(frozen=True)
@@ -208,14 +189,14 @@ def after_logged(session: Session, me: Me, interaction_id: int, *, clock: Clock,
     interaction = session.get(Interaction, interaction_id)
     if interaction is None or interaction.advisor_id != me.user_id:
         raise ServiceError("client_not_found")
-    product = find_product(session, interaction.product)
+    product = product_row(session, interaction.product)
     if product is None:
         return None
     interaction.product_id = product.id
     if interaction.outcome != "sale":
         return None
-    check = check_client_product(session, me, interaction.client_id, product, clock=clock,
-                                 rules=rules, audit=False, suggest=False)
+    check = _check(session, me, interaction.client_id, product, clock=clock, rules=rules,
+                   audit=False, suggest=False)
     if check.needs_extra_steps:
         if not extra_steps:
             raise ServiceError("extra_steps_required")
