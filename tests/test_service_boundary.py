@@ -11,9 +11,11 @@ read by a template after its session closed would lazy-load and raise
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import importlib
 import inspect
+import re
 import types
 import typing
 from collections.abc import Iterator
@@ -108,9 +110,27 @@ def _orm_types(tp: Any, seen: set[int]) -> Iterator[str]:
     for arg in typing.get_args(tp):
         yield from _orm_types(arg, seen)
     if inspect.isclass(tp) and dataclasses.is_dataclass(tp):
-        hints = typing.get_type_hints(tp, localns=vars(importlib.import_module(tp.__module__)))
-        for field in dataclasses.fields(tp):
-            yield from _orm_types(hints[field.name], seen)
+        for field_type in _field_types(tp):
+            if isinstance(field_type, str):  # a name imported only for type checking
+                yield from sorted(_MODEL_NAMES & set(re.findall(r"\w+", field_type)))
+            else:
+                yield from _orm_types(field_type, seen)
+
+
+_MODEL_NAMES = {m.class_.__name__ for m in Base.registry.mappers}
+
+
+def _field_types(tp: type) -> list[Any]:
+    """Each field's resolved type; the annotation text when it cannot be resolved."""
+    namespace = vars(importlib.import_module(tp.__module__))
+    out: list[Any] = []
+    for field in dataclasses.fields(tp):
+        annotation = field.type
+        if isinstance(annotation, str):
+            with contextlib.suppress(NameError):
+                annotation = eval(annotation, dict(namespace))  # noqa: S307 - our own source
+        out.append(annotation)
+    return out
 
 
 def _returns_dataclass_not_frozen(tp: Any, seen: set[int]) -> Iterator[str]:

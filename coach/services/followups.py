@@ -179,10 +179,12 @@ class FollowUpView:
     client_id: int
     status: str
     due_at: datetime
+    reason: str
+    kind: str
 
     @classmethod
     def of(cls, row: FollowUp) -> FollowUpView:
-        return cls(row.id, row.client_id, row.status, row.due_at)
+        return cls(row.id, row.client_id, row.status, row.due_at, row.reason, row.kind)
 
 
 def open_own(session: Session, me: Me, followup_id: int) -> FollowUpView:
