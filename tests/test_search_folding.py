@@ -163,3 +163,10 @@ def test_unsure_guesses_are_different_readings(index):
     sure = index.search("手续费太贵了", limit=3)
     assert sure.confident and {h.script.category for h in sure.hits} == {
         "objection.fee_too_high"}
+
+
+@pytest.mark.parametrize("query", ["有社保了还要买保险吗", "存款能不能省点个税"])
+def test_pensions_social_insurance_and_tax_are_not_civic_paperwork(index, query):
+    view = index.reader.view(index.analyzer.clean(query))
+    assert "civic" not in index.reader.cues(view)
+    assert index.search(query).hits[0].script.category.startswith("objection.")
