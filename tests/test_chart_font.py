@@ -42,7 +42,8 @@ def test_bundled_font_is_chosen_and_has_every_glyph(fresh_machine: Any) -> None:
     report = PeriodReport("week", date(2026, 11, 19), date(2026, 11, 25),
                           [AdvisorNumbers(1, "安娜", calls=3, sales=1),
                            AdvisorNumbers(2, "欧阳晓峰", calls=5, sales=2),
-                           AdvisorNumbers(3, "陳思雨", calls=2, sales=0)],
+                           AdvisorNumbers(3, "陳思雨", calls=2, sales=0),
+                           AdvisorNumbers(4, "张\r\n伟", calls=1, sales=0)],
                           [(date(2026, 11, 25), 3, 1)])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -11,6 +11,7 @@ installed are labels written in pinyin, never as tofu boxes.
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -49,7 +50,11 @@ def font_families() -> list[str]:
 
 
 def label(text: str) -> str:
-    """``text`` as is when a CJK font exists, otherwise in pinyin (never tofu boxes)."""
+    """``text`` as is when a CJK font exists, otherwise in pinyin (never tofu boxes).
+
+    Control characters (a name typed with a line break) become spaces: no font draws them.
+    """
+    text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
     if cjk_font() is not None or text.isascii():
         return text
     from pypinyin import lazy_pinyin
