@@ -121,3 +121,26 @@ async def test_a_category_chosen_wrongly_is_chosen_again(harness: BotHarness) ->
     await chat.press("✏️ 分类")
     step1 = (await chat.press(FEES))[-1].text
     assert step1.rstrip().endswith("第1步（共5步）：用客户的话复述他的顾虑。")
+
+
+async def test_template_code_is_asked_again_then_saved(harness: BotHarness) -> None:
+    chat = harness.chat(harness.person("lead"))
+    await _closing_draft(chat, say="您看今天先办好，{{ 7*7 }} 好吗？")
+    refused = (await chat.press("as save"))[-1].text
+    assert "模板代码" in refused and "{{ client }}" in refused and "49" not in refused
+    await chat.send("{{ client }}，您看今天先把手续办好，好吗？")
+    assert "已为团队保存" in (await chat.press("as save"))[-1].text
+    [row] = _stored(harness)
+    assert row.data["say"].startswith("{{ client }}") and row.data["variables"] == ["client"]
+
+
+async def test_one_step_redone_by_choice_from_the_confirmation(harness: BotHarness) -> None:
+    chat = harness.chat(harness.person("lead"))
+    await _closing_draft(chat, say="您看今天先把手续办好，好吗？")
+    asked = (await chat.press("✏️ 标题"))[-1].text
+    assert asked.rstrip().endswith("话术标题？")
+    confirm = (await chat.send("当天收尾"))[-1].text
+    assert "当天收尾" in confirm and "您看今天先把手续办好" in confirm
+    await chat.press("as save")
+    [row] = _stored(harness)
+    assert row.data["title"] == "当天收尾"
