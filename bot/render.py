@@ -22,7 +22,9 @@ from markupsafe import Markup
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import i18n
+from coach import textwidth
 from coach.privacy import Audience
+from coach.reports.table import compact_amount
 
 __all__ = ["Rendered", "Renderer", "KeyboardBuilder", "TEMPLATE_DIR"]
 
@@ -170,6 +172,8 @@ class Renderer:
         # client data only through the masking rule: no raw mask filters to bypass it
         env.filters.update(money=_money, local=_local, day=_day, client_name=_client_name,
                            client_phone=_client_phone, client_text=_client_text)
+        # phone tables (<pre>): cells padded and cut by display width, amounts in 6 columns
+        env.globals.update(fit=textwidth.fit, short_amount=compact_amount)
         return env
 
     def add_global(self, name: str, value: Any) -> None:

@@ -10,7 +10,6 @@ from bot import callback, notifier
 from bot.callback import ID
 from bot.context import CoachContext
 from bot.guard import reply, requires, service_errors
-from coach.reports import table
 from coach.reports.team import team_chart_png, team_report_xlsx
 from coach.services import reports
 from coach.services.errors import ServiceError
@@ -37,8 +36,7 @@ async def team(update: Update, context: CoachContext) -> None:
     with svc.db.session() as s:
         data = reports.team_today(s, context.caller, now=svc.clock.now(),
                                   overdue_days=svc.settings.escalate_advisor_days)
-    await reply(update, context, "team_today", t=data, fit=table.fit,
-                short_amount=table.compact_amount)
+    await reply(update, context, "team_today", t=data)
 
 
 @requires(Role.LEAD)

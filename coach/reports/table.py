@@ -1,27 +1,12 @@
-"""Monospace table cells that line up on a phone, Chinese (double-width) text included."""
+"""Short amounts for phone tables; widths and cells come from :mod:`coach.textwidth`."""
 
 from __future__ import annotations
 
-import unicodedata
 from decimal import Decimal
 
+from coach.textwidth import fit, width
+
 __all__ = ["compact_amount", "fit", "width"]
-
-
-def width(text: str) -> int:
-    """Columns ``text`` takes in a monospace font: CJK and full-width characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
-
-
-def fit(value: object, cols: int, align: str = "<") -> str:
-    """``value`` cut to ``cols`` columns and padded to exactly that many ("<" or ">")."""
-    text, out = str(value), ""
-    for ch in text:
-        if width(out + ch) > cols:
-            break
-        out += ch
-    pad = " " * (cols - width(out))
-    return out + pad if align == "<" else pad + out
 
 
 def compact_amount(value: Decimal | float | int | None, locale: str = "zh-Hans") -> str:
