@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import date
 
 from telegram import Update
@@ -23,6 +24,7 @@ from coach.vocabulary import STAFF_ROLES, Role
 from handlers.help import pressed_before, stale_button
 
 ANSWERING = 0
+_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")  # a due date closes /assign
 
 
 def _lang(context: CoachContext) -> str:
@@ -194,26 +196,34 @@ async def override(update: Update, context: CoachContext) -> None:
 @service_errors()
 @requires(Role.LEAD)
 async def assign(update: Update, context: CoachContext) -> None:
-    """/assign @advisor|team SCENARIO [YYYY-MM-DD]: the advisors are told at once."""
+    """/assign @advisor|team SCENARIO [YYYY-MM-DD]: the advisors are told at once.
+
+    SCENARIO: the number shown in /practice, or a title (it may contain spaces), exact or
+    a piece of it that only one scenario has.
+    """
     args = context.args or []
-    if len(args) not in (2, 3):
+    due: date | None = None
+    if len(args) > 2 and _DATE.match(args[-1]):
+        try:
+            due = date(*(int(part) for part in args[-1].split("-")))
+        except ValueError:
+            await reply(update, context, "errors", code="date_invalid", value=args[-1])
+            return
+        args = args[:-1]
+    if len(args) < 2:
         await reply(update, context, "usage", command="assign")
         return
     svc = context.svc
-    try:
-        due = date.fromisoformat(args[2]) if len(args) == 3 else None
-    except ValueError:
-        await reply(update, context, "errors", code="date_invalid", value=args[2])
-        return
     with svc.db.session() as s:
-        members = practice.assign(s, context.caller, args[0], args[1], due, clock=svc.clock)
+        scenario_id, members = practice.assign(s, context.caller, args[0], " ".join(args[1:]),
+                                               due, clock=svc.clock)
         targets = [(m.telegram_id, m.language, m.name) for m in members]
     for telegram_id, language, _name in targets:
         rendered = svc.renderer.render("practice_assigned", language, me=None,
-                                       scenario_id=args[1], due=due)
+                                       scenario_id=scenario_id, due=due)
         await notifier.send_text(context.bot, telegram_id, rendered.text, markup=rendered.markup)
     await reply(update, context, "practice_assign_done", names=[t[2] for t in targets],
-                scenario_id=args[1], due=due)
+                scenario_id=scenario_id, due=due)
 
 
 def conversation() -> ConversationHandler:  # type: ignore[type-arg]

@@ -186,7 +186,7 @@ async def test_assign_to_team_reminds_and_completes(harness: BotHarness) -> None
         statuses = sorted(s.scalars(select(PracticeAssignment.status)))
     assert statuses == ["done", "open"]
     bad = await harness.chat(lead).send("/assign team nope_scenario")
-    assert "没有这个练习场景" in bad[-1].text
+    assert "没有找到叫“nope_scenario”的练习场景" in bad[-1].text
     assert "用法" in (await harness.chat(lead).send("/assign"))[-1].text
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from coach.actor import Me
 from coach.clock import Clock
-from coach.roleplay import engine
+from coach.roleplay import engine, pick
 from coach.roleplay.scenario import Scenario, load_scenarios
 from coach.services import people
 from coach.services.errors import ServiceError
@@ -28,6 +28,7 @@ __all__ = [
     "ScenarioChoice",
     "assign",
     "choices",
+    "find_scenario",
     "expire_idle",
     "find_member",
     "override_turn",
@@ -47,6 +48,7 @@ class ScenarioChoice:
     scenario: Scenario
     recommended: bool
     assigned_due: date | None = None
+    number: int = 0  # as ``/assign`` takes it (fixed order, see coach.roleplay.pick)
 
 
 def scenarios() -> dict[str, Scenario]:
@@ -68,8 +70,8 @@ def choices(session: Session, me: Me) -> list[ScenarioChoice]:
         PracticeSession.user_id == me.user_id, PracticeSession.status == "finished")
         .order_by(PracticeSession.id.desc()).limit(1)).first()
     suggested = (last.state.get("suggested_next") if last else None) or None
-    out = [ScenarioChoice(s, s.id in assigned or s.id == suggested, assigned.get(s.id))
-           for s in scenarios().values()]
+    out = [ScenarioChoice(s, s.id in assigned or s.id == suggested, assigned.get(s.id), n)
+           for n, s in enumerate(pick.numbered(scenarios().values()), start=1)]
     out.sort(key=lambda c: (not c.recommended, c.scenario.difficulty, c.scenario.id))
     return out
 
@@ -334,13 +336,26 @@ def override_turn(session: Session, me: Me, session_id: int, turn_index: int,
     return review(session, me, session_id)
 
 
-def assign(session: Session, me: Me, target: str, scenario_id: str, due: date | None, *,
-           clock: Clock) -> list[User]:
-    """Assign a scenario to ``@advisor`` or to ``team`` (every advisor of the lead's team)."""
+def find_scenario(query: str) -> Scenario:
+    """The scenario ``query`` names: its number in ``/practice``, its title (exact, or a
+    piece only one title has; Simplified or Traditional) or its id.
+
+    Raises ``scenario_unclear`` with the candidates (number, scenario) otherwise.
+    """
+    found = pick.pick(query, pick.numbered(scenarios().values()))
+    if found.scenario is None:
+        raise ServiceError("scenario_unclear", query=query, candidates=list(found.candidates),
+                           ambiguous=len(found.candidates) < len(scenarios()))
+    return found.scenario
+
+
+def assign(session: Session, me: Me, target: str, scenario: str, due: date | None, *,
+           clock: Clock) -> tuple[str, list[User]]:
+    """Assign a scenario (see :func:`find_scenario`) to ``@advisor`` or to ``team`` (every
+    advisor of the lead's team); returns the scenario id and who got it."""
     if me.role not in ("lead", "admin"):
         raise ServiceError("role_forbidden")
-    if scenario_id not in scenarios():
-        raise ServiceError("scenario_not_found")
+    scenario_id = find_scenario(scenario).id
     if target.lower() in ("team", "all", "全队", "团队"):
         if me.team_id is None:
             raise ServiceError("team_required", role=me.role)
@@ -356,7 +371,7 @@ def assign(session: Session, me: Me, target: str, scenario_id: str, due: date | 
                                        scenario_id=scenario_id, due_on=due, status="open",
                                        reminded_at=clock.now(), created_at=clock.now()))
     session.flush()
-    return members
+    return scenario_id, members
 
 
 @dataclass(frozen=True)
