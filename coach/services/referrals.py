@@ -88,6 +88,10 @@ class Decision:
     advisor_name: str
     reason: str | None = None
     advisor_id: int | None = None
+    # accepted: when the call reminder fires, in the advisor's own time zone, and how many
+    # of their calendar days from now (0 today, 1 tomorrow)
+    remind_at: datetime | None = None
+    remind_in_days: int | None = None
 
 
 def decide(session: Session, me: Me, referral_id: int, *, accept: bool, now: datetime,
@@ -102,7 +106,7 @@ def decide(session: Session, me: Me, referral_id: int, *, accept: bool, now: dat
         raise ServiceError("referral_invalid")
     row.status, row.decided_at = ("accepted" if accept else "declined"), now
     row.decline_reason = None if accept else reason
-    client_id = None
+    client_id = remind_at = remind_in_days = None
     if accept:
         client = Client(advisor_id=me.user_id, name=row.client_name, phone=row.phone,
                         tier="mass", notes=row.need, referred_by_id=row.referrer_id,
@@ -118,10 +122,13 @@ def decide(session: Session, me: Me, referral_id: int, *, accept: bool, now: dat
                              reason="referral", note=row.need, due_at=due, status="pending",
                              created_at=now))
         row.client_id = client_id = client.id
+        remind_at = due.astimezone(zone)
+        remind_in_days = (remind_at.date() - now.astimezone(zone).date()).days
     referrer = session.get(User, row.referrer_id)
     assert referrer is not None
     return Decision(row.id, accept, client_id, row.client_name, referrer.telegram_id,
-                    referrer.language, me.name, row.decline_reason, me.user_id)
+                    referrer.language, me.name, row.decline_reason, me.user_id,
+                    remind_at, remind_in_days)
 
 
 def _declined_own(session: Session, me: Me, referral_id: int) -> Referral:
