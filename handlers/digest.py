@@ -17,8 +17,9 @@ from coach.cadence import CadenceConfig
 from coach.clock import local_day
 from coach.digest import Checklist
 from coach.reports.worklog_xlsx import COLUMNS, OUTCOMES, team_worklog_xlsx
-from coach.services import checklist_scripts, digest, people
+from coach.services import checklist_scripts, digest, people, team_morning
 from coach.services.errors import ServiceError
+from coach.services.team_morning import TeamMorning
 from coach.vocabulary import STAFF_ROLES, Role
 from handlers.help import stale_button
 from handlers.library import show_script
@@ -28,19 +29,24 @@ def cadence_config(svc: Services) -> CadenceConfig:
     return CadenceConfig.from_settings(svc.settings)
 
 
-def _checklist(svc: Services, user_id: int) -> Checklist:
+def _checklist(svc: Services, user_id: int) -> tuple[Checklist, TeamMorning | None]:
+    """The caller's checklist and, for a lead with a team, the team's morning."""
     with svc.db.session() as s:
         user = people.get_user(s, user_id)
-        return digest.checklists(s, [user], now=svc.clock.now(), config=cadence_config(svc),
-                                 region=svc.settings.holiday_region,
-                                 call_target=svc.settings.daily_call_target)[user.id]
+        now, config = svc.clock.now(), cadence_config(svc)
+        checklist = digest.checklists(s, [user], now=now, config=config,
+                                      region=svc.settings.holiday_region,
+                                      call_target=svc.settings.daily_call_target)[user.id]
+        teams = team_morning.mornings(s, [user], now=now, config=config) \
+            if user.role == Role.LEAD else {}
+        return checklist, teams.get(user.id)
 
 
 @requires(*STAFF_ROLES)
 async def today(update: Update, context: CoachContext) -> None:
-    """/today: the morning checklist on demand."""
-    checklist = await run_db(_checklist, context.svc, context.caller.user_id)
-    await reply(update, context, "digest", c=checklist, page=0, morning=False)
+    """/today: the morning checklist on demand (a lead's includes the team)."""
+    checklist, team = await run_db(_checklist, context.svc, context.caller.user_id)
+    await reply(update, context, "digest", c=checklist, page=0, morning=False, team=team)
 
 
 @requires(*STAFF_ROLES)
@@ -53,10 +59,10 @@ async def page(update: Update, context: CoachContext) -> None:
         await stale_button(update, context)
         return
     await query.answer()
-    checklist = await run_db(_checklist, context.svc, context.caller.user_id)
+    checklist, team = await run_db(_checklist, context.svc, context.caller.user_id)
     wanted = parsed[0]
     await reply(update, context, "digest", c=checklist,
-                page=min(wanted, checklist.pages() - 1), morning=False)
+                page=min(wanted, checklist.pages() - 1), morning=False, team=team)
 
 
 @requires(*STAFF_ROLES)

@@ -15,8 +15,8 @@ from bot.guard import me_from_user, private_audience
 from bot.services import Services, run_db
 from coach.cadence import CadenceConfig
 from coach.clock import local_day
-from coach.services import digest, people
-from coach.vocabulary import DeliveryStatus
+from coach.services import digest, people, team_morning
+from coach.vocabulary import DeliveryStatus, Role
 from storage.models import User
 
 BATCH = 200  # advisors per set of checklist queries
@@ -86,12 +86,17 @@ def _render_batch(svc: Services, session: Session, kind: str, users: list[User],
     st = svc.settings
     out: dict[int, Rendered] = {}
     if kind == "morning":
-        lists = digest.checklists(session, users, now=now, config=cadence_config(svc),
+        config = cadence_config(svc)
+        lists = digest.checklists(session, users, now=now, config=config,
                                   region=st.holiday_region, call_target=st.daily_call_target)
+        # leads also get their team's morning (all of it when they have no clients)
+        mornings = team_morning.mornings(session, [u for u in users if u.role == Role.LEAD],
+                                         now=now, config=config)
         for user in users:
             me = me_from_user(user)
             r = svc.renderer.render("digest", me.locale, me=me, c=lists[user.id], page=0,
-                                    morning=True, audience=private_audience(st.privacy_mode))
+                                    morning=True, team=mornings.get(user.id),
+                                    audience=private_audience(st.privacy_mode))
             out[user.id] = (r.text, r.markup)
         return out
     if kind == "lead_wrapup":
