@@ -15,8 +15,8 @@ from importlib.metadata import version
 
 import holidays as holiday_data
 
-__all__ = ["Holiday", "REGIONS", "coverage_warnings", "holidays_between", "is_working_day",
-           "next_working_day", "region_for", "validate_region"]
+__all__ = ["Holiday", "REGIONS", "add_working_days", "coverage_warnings", "holidays_between",
+           "is_working_day", "next_working_day", "region_for", "validate_region"]
 
 REGIONS = ("CN", "HK", "TW")
 # the library's language codes for the names an advisor greets clients with
@@ -68,6 +68,16 @@ def next_working_day(day: date, region: str = "CN") -> date:
     day += timedelta(days=1)
     while not is_working_day(day, region):
         day += timedelta(days=1)
+    return day
+
+
+def add_working_days(day: date, n: int, region: str = "CN") -> date:
+    """The ``n``-th working day after ``day`` (``day`` itself when ``n`` <= 0).
+
+    "Three working days after Friday" is Wednesday; over a public holiday it is later.
+    """
+    for _ in range(max(n, 0)):
+        day = next_working_day(day, region)
     return day
 
 

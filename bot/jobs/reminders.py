@@ -94,11 +94,13 @@ async def send_due_reminders(app: Application) -> None:  # type: ignore[type-arg
 
 
 async def escalate_overdue(app: Application) -> None:  # type: ignore[type-arg]
-    """Tell each team lead, once, about follow-ups overdue for ``ESCALATE_LEAD_DAYS``."""
+    """Tell each team lead, once, about follow-ups overdue for ``ESCALATE_LEAD_DAYS``
+    working days (on a working day only)."""
     svc: Services = app.bot_data["services"]
     with svc.db.session() as s:
         due = followups.escalations_due(s, now=svc.clock.now(),
-                                        days=svc.settings.escalate_lead_days)
+                                        days=svc.settings.escalate_lead_days,
+                                        region=svc.settings.holiday_region)
     for escalation in due:
         text = svc.renderer.text("escalation", escalation.lead_language, me=None,
                                  items=escalation.items, tz=escalation.lead_timezone,

@@ -28,6 +28,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from coach.actor import Me
+from coach.calendar import add_working_days, is_working_day, region_for
 from coach.clock import Clock
 from coach.services import people
 from coach.services.errors import ServiceError
@@ -40,6 +41,7 @@ __all__ = [
     "claim_due",
     "cancel",
     "complete",
+    "escalation_moment",
     "escalations_due",
     "FollowUpView",
     "handover",
@@ -285,17 +287,40 @@ class Escalation:
     items: list[tuple[int, str, str, str, datetime]]  # id, advisor, client, reason, due
 
 
-def escalations_due(session: Session, *, now: datetime, days: int) -> list[Escalation]:
-    """Claim follow-ups ``days`` overdue not yet reported; group them per team lead.
+def escalation_moment(due_at: datetime, days: int, *, timezone: str, region: str) -> datetime:
+    """When a follow-up due at ``due_at`` is escalated: ``days`` working days later (the
+    advisor's calendar, weekends and public holidays skipped), at the same local time."""
+    zone = ZoneInfo(timezone)
+    local = due_at.astimezone(zone)
+    day = add_working_days(local.date(), days, region_for(timezone, region))
+    return datetime.combine(day, local.time(), zone)
 
-    The claim (setting ``escalated_lead_at``) happens first, so two instances never
-    report the same follow-up; :func:`unmark_escalated` undoes it if a send fails.
+
+def escalations_due(session: Session, *, now: datetime, days: int,
+                    region: str = "CN") -> list[Escalation]:
+    """Claim follow-ups ``days`` working days overdue not yet reported; group them per lead.
+
+    Nothing is claimed on a day off in the advisor's region: those wait for the next
+    working day. The claim (setting ``escalated_lead_at``) happens first, so two instances
+    never report the same follow-up; :func:`unmark_escalated` undoes it if a send fails.
     """
-    claimed = session.execute(
-        update(FollowUp).where(FollowUp.status.in_(ACTIVE), FollowUp.escalated_lead_at.is_(None),
-                               FollowUp.due_at <= now - timedelta(days=days))
-        .values(escalated_lead_at=now).returning(FollowUp.id)
-        .execution_options(synchronize_session=False)).scalars().all()
+    # calendar days are a superset: ``days`` working days are at least ``days`` days
+    candidates = session.execute(
+        select(FollowUp.id, FollowUp.due_at, User.timezone)
+        .join(User, User.id == FollowUp.advisor_id)
+        .where(FollowUp.status.in_(ACTIVE), FollowUp.escalated_lead_at.is_(None),
+               FollowUp.due_at <= now - timedelta(days=days))).all()
+    ready = [fid for fid, due_at, tz in candidates
+             if now >= escalation_moment(due_at, days, timezone=tz, region=region)
+             and is_working_day(now.astimezone(ZoneInfo(tz)).date(), region_for(tz, region))]
+    claimed: list[int] = []
+    for start in range(0, len(ready), 500):  # IN lists stay small
+        claimed += session.execute(
+            update(FollowUp).where(FollowUp.id.in_(ready[start:start + 500]),
+                                   FollowUp.status.in_(ACTIVE),
+                                   FollowUp.escalated_lead_at.is_(None))
+            .values(escalated_lead_at=now).returning(FollowUp.id)
+            .execution_options(synchronize_session=False)).scalars().all()
     if not claimed:
         return []
     rows = session.execute(

@@ -8,13 +8,15 @@ enforces who may see whose practice (self, their lead, an admin).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from coach.actor import Me
+from coach.calendar import is_working_day, region_for
 from coach.clock import Clock
 from coach.roleplay import engine, pick
 from coach.roleplay.scenario import Scenario, load_scenarios
@@ -382,16 +384,37 @@ class AssignmentReminder:
     due_on: date | None
 
 
-def due_reminders(session: Session, *, clock: Clock,
-                  every: timedelta = timedelta(days=1)) -> list[AssignmentReminder]:
-    """Open assignments whose advisor was last reminded over a day ago (marks them)."""
+def due_reminders(session: Session, *, clock: Clock, region: str = "CN",
+                  not_before: time = time(8, 30)) -> list[AssignmentReminder]:
+    """Open assignments whose advisor was not reminded yet today (marks them).
+
+    Once a working day per assignment, from the advisor's morning time (their own digest
+    time, else ``not_before``): weekends and public holidays of their region are skipped,
+    so the reminder comes the next working day; and only up to the due date: after it, the
+    assignment stays open in ``/progress`` but the advisor is not reminded again.
+    """
+    now = clock.now()
     out = []
     rows = session.execute(select(PracticeAssignment, User).join(
         User, User.id == PracticeAssignment.advisor_id).where(
         PracticeAssignment.status == "open", User.active.is_(True),
-        PracticeAssignment.reminded_at < clock.now() - every)).all()
+        or_(PracticeAssignment.reminded_at.is_(None),
+            PracticeAssignment.reminded_at < now - timedelta(hours=1)),
+        # a superset in any time zone: the exact day is checked below
+        or_(PracticeAssignment.due_on.is_(None),
+            PracticeAssignment.due_on >= now.date() - timedelta(days=1)))).all()
     for assignment, user in rows:
-        assignment.reminded_at = clock.now()
+        zone = ZoneInfo(user.timezone)
+        local = now.astimezone(zone)
+        today = local.date()
+        if assignment.due_on is not None and today > assignment.due_on:
+            continue
+        last = assignment.reminded_at
+        if ((last is not None and last.astimezone(zone).date() >= today)
+                or not is_working_day(today, region_for(user.timezone, region))
+                or local.time() < (user.digest_time or not_before)):
+            continue
+        assignment.reminded_at = now
         out.append(AssignmentReminder(user.telegram_id, user.language, assignment.scenario_id,
                                       assignment.due_on))
     return out
