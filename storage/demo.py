@@ -136,7 +136,9 @@ def _add_client(session: Session, rng: random.Random, owner: User, i: int, name:
     session.add(interaction)
     session.flush()
     if i % 4 == 0:
-        due = now + timedelta(days=[-4, -1, 0, 2][i % 4 if i % 4 else (i // 4) % 4])
+        # one is six days late: from a Wednesday start (the README's console day) its fifth
+        # working day overdue, when the lead hears of it, is the next day
+        due = now + timedelta(days=[-6, -1, 0, 2][i % 4 if i % 4 else (i // 4) % 4])
         session.add(FollowUp(client_id=client.id, advisor_id=owner.id,
                              interaction_id=interaction.id, kind="call",
                              reason=outcome, due_at=due, status="pending", created_at=last_contact))

@@ -198,7 +198,7 @@ async def test_escalation_flag_and_lead_message_once(harness: BotHarness) -> Non
     await run_ticks(harness.app)
     await run_ticks(harness.app)
     to_lead = harness.telegram.messages_to(lead.id)
-    assert len(to_lead) == 1 and "逾期5天" in to_lead[0].text and "王**" in to_lead[0].text
+    assert len(to_lead) == 1 and "逾期5个工作日" in to_lead[0].text and "王**" in to_lead[0].text
     with harness.services.db.session() as s:
         assert s.get(FollowUp, fid).escalated_lead_at is not None  # type: ignore[union-attr]
 
