@@ -26,7 +26,7 @@ from storage.models import Appointment, Client, FollowUp, Holding, Leave, User
 __all__ = ["AdvisorMorning", "TeamFollowUp", "TeamMorning", "mornings"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class AdvisorMorning:
     """One advisor's load today; ``on_leave_until``/``covered_by`` when they are away."""
 
@@ -50,7 +50,7 @@ class TeamFollowUp:
     flagged: bool
 
 
-@dataclass
+@dataclass(frozen=True)
 class TeamMorning:
     today: date
     advisors: list[AdvisorMorning]
@@ -147,36 +147,45 @@ def mornings(session: Session, leads: list[User], *, now: datetime, config: Cade
     for lead in leads:
         today, day_start, day_end = days[lead.id]
         members = by_team.get(lead.team_id or 0, [])
-        rows = {a.id: AdvisorMorning(a.id, a.name) for a in members}
-        morning = TeamMorning(today, list(rows.values()))
+        # counts per advisor, gathered here and frozen into AdvisorMorning at the end
+        counts = {a.id: {"due_today": 0, "overdue": 0, "flagged": 0, "appointments": 0}
+                  for a in members}
+        away: dict[int, tuple[date, str]] = {}
+        team_followups: list[TeamFollowUp] = []
+        team_appointments: list[tuple[datetime, str, str, str | None]] = []
+        team_maturities: list[tuple[date, str, str, str]] = []
         for advisor_id, client, reason, due in followups:
-            row = rows.get(advisor_id)
+            row = counts.get(advisor_id)
             if row is None or due >= day_end:
                 continue
             # lateness in the advisor's own calendar days, as their checklist counts it
-            advisor_today = now.astimezone(ZoneInfo(zones[advisor_id])).date()
-            late = max(0, (advisor_today - due.astimezone(ZoneInfo(zones[advisor_id])).date())
-                       .days)
+            zone = ZoneInfo(zones[advisor_id])
+            late = max(0, (now.astimezone(zone).date() - due.astimezone(zone).date()).days)
             flagged = late >= config.flag_overdue_days
             if late:
-                row.overdue += 1
-                row.flagged += flagged
+                row["overdue"] += 1
+                row["flagged"] += flagged
             else:
-                row.due_today += 1
-            morning.followups.append(TeamFollowUp(names[advisor_id], client, reason, due, late,
-                                                  flagged))
-        morning.followups.sort(key=lambda f: (-f.days_late, f.due_at, f.advisor))
+                row["due_today"] += 1
+            team_followups.append(TeamFollowUp(names[advisor_id], client, reason, due, late,
+                                               flagged))
+        team_followups.sort(key=lambda f: (-f.days_late, f.due_at, f.advisor))
         for advisor_id, starts_at, client, note in appointments:
-            if advisor_id in rows and day_start <= starts_at < day_end:
-                rows[advisor_id].appointments += 1
-                morning.appointments.append((starts_at, names[advisor_id], client, note))
+            if advisor_id in counts and day_start <= starts_at < day_end:
+                counts[advisor_id]["appointments"] += 1
+                team_appointments.append((starts_at, names[advisor_id], client, note))
         for advisor_id, day, client, product in maturities:
-            if advisor_id in rows and day is not None and today <= day <= today + timedelta(
+            if advisor_id in counts and day is not None and today <= day <= today + timedelta(
                     days=config.maturity_days):
-                morning.maturities.append((day, names[advisor_id], client, product))
+                team_maturities.append((day, names[advisor_id], client, product))
         for advisor_id, starts_on, ends_on, colleague in leaves:
-            row = rows.get(advisor_id)
-            if row is not None and starts_on <= today <= ends_on:
-                row.on_leave_until, row.covered_by = ends_on, colleague
-        out[lead.id] = morning
+            if advisor_id in counts and starts_on <= today <= ends_on:
+                away[advisor_id] = (ends_on, colleague)
+        advisors_today = [
+            AdvisorMorning(a.id, a.name, **counts[a.id],
+                           on_leave_until=away[a.id][0] if a.id in away else None,
+                           covered_by=away[a.id][1] if a.id in away else None)
+            for a in members]
+        out[lead.id] = TeamMorning(today, advisors_today, team_followups, team_appointments,
+                                   team_maturities)
     return out
