@@ -82,6 +82,20 @@ def pinyin_key(text: str) -> str:
     return "|".join(_char_pinyin(c) for c in text)
 
 
+@lru_cache(maxsize=65536)
+def spoken_key(word: str) -> str:
+    """How ``word`` is read as a whole: pypinyin's phrase readings settle polyphones that a
+    character-by-character key gets wrong (银行 is yin|hang, not yin|xing)."""
+    return "|".join(lazy_pinyin(word, style=Style.NORMAL))
+
+
+def _sound_keys(word: str) -> tuple[str, ...]:
+    """The keys a known word is filed under: per character (what a typo window is compared
+    with) and as the word is spoken (what a pinyin query spells)."""
+    chars, spoken = pinyin_key(word), spoken_key(word)
+    return (chars,) if chars == spoken else (chars, spoken)
+
+
 @dataclass(frozen=True)
 class _Concepts:
     multi: re.Pattern[str] | None  # Chinese phrases of 2+ chars, longest first
@@ -237,7 +251,8 @@ class Analyzer:
         known |= {w for w in self.dictionary_words if 2 <= len(w) <= 4 and _CJK.fullmatch(w)}
         by_sound: dict[str, set[str]] = {}
         for w in known:
-            by_sound.setdefault(pinyin_key(w), set()).add(w)
+            for key in _sound_keys(w):
+                by_sound.setdefault(key, set()).add(w)
         singles: dict[str, str] = {}
         for ch in [*self.dialect.pinyin_singles, *sorted(self._concepts.single)]:
             singles.setdefault(_char_pinyin(ch), ch)
@@ -274,8 +289,8 @@ class SoundIndex:
             return self
         by_sound = dict(self.by_sound)
         for w in new:
-            key = pinyin_key(w)
-            by_sound[key] = tuple(sorted({*by_sound.get(key, ()), w}))
+            for key in _sound_keys(w):
+                by_sound[key] = tuple(sorted({*by_sound.get(key, ()), w}))
         return SoundIndex(self.known | new, by_sound, self.singles)
 
     def spell(self, syllables: list[str]) -> list[str]:

@@ -170,3 +170,12 @@ def test_pensions_social_insurance_and_tax_are_not_civic_paperwork(index, query)
     view = index.reader.view(index.analyzer.clean(query))
     assert "civic" not in index.reader.cues(view)
     assert index.search(query).hits[0].script.category.startswith("objection.")
+
+
+def test_pinyin_reads_polyphones_as_words(index):
+    from scripts_library.analyze import pinyin_key, spoken_key
+    assert pinyin_key("银行") == "yin|xing" and spoken_key("银行") == "yin|hang"
+    spelled = index.analyzer.from_pinyin("cun yinhang zui fangxin", index._snap.sounds)  # noqa: SLF001
+    assert spelled is not None and "银行" in spelled
+    result = index.search("bie de yinhang lixi geng gao")
+    assert result.hits[0].script.category == "objection.other_bank_better"
