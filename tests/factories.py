@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from itertools import count
 from typing import Any
@@ -51,3 +51,18 @@ def holding(s: Session, *, client_id: int, product: str = "稳健增利90天", a
     s.add(row)
     s.flush()
     return row
+
+
+def quiet_timezone(now: datetime | None = None) -> str:
+    """A fixed-offset zone where it is about 03:00 now: no checklist or wrap-up is due.
+
+    End-to-end tests start real ``coach run`` processes whose first tick runs at once; in a
+    zone where it is the middle of the night, that tick sends nobody a morning checklist, so
+    the test sees only the replies it asked for, whatever the wall clock says.
+    """
+    utc_hour = (now or datetime.now(UTC)).hour
+    offset = (3 - utc_hour) % 24
+    if offset > 14:  # Etc/GMT zones span UTC-12 .. UTC+14
+        offset -= 24
+    # POSIX sign convention: Etc/GMT-8 is UTC+8
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"

@@ -28,6 +28,7 @@ from bot.fakebot import FakeTelegram, FakeUser, SentMessage
 from bot.fakeserver import serve
 from storage.db import Database
 from storage.models import Team
+from tests.factories import quiet_timezone
 
 TOKEN = "4242:e2e-test-token"
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,7 +98,7 @@ class Scene:
         env = {**os.environ,
                "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": self.base_url,
                "DATABASE_URL": self.db_url, "ADMIN_TELEGRAM_IDS": str(self.admin.id),
-               "TICK_SECONDS": "3600",  # no scheduler chatter during the test
+               "TICK_SECONDS": "3600", "DEFAULT_TIMEZONE": quiet_timezone(),  # no scheduler chatter during the test
                "LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT)}
         log = (self.workdir / f"bot{len(self.processes)}.log").open("wb")
         process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=self.workdir,

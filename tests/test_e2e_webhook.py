@@ -25,6 +25,7 @@ import pytest
 
 from bot.fakebot import FakeTelegram, FakeUser
 from bot.fakeserver import FakeBotServer, post_update
+from tests.factories import quiet_timezone
 
 TOKEN = "4242:e2e-webhook-token"
 SECRET = "s3cret_Token-for-tests"
@@ -59,7 +60,7 @@ class WebhookScene:
         env = {**os.environ,
                "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": self.server.base_url,
                "DATABASE_URL": self.db_url, "ADMIN_TELEGRAM_IDS": str(self.admin.id),
-               "TICK_SECONDS": "3600", "LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT),
+               "TICK_SECONDS": "3600", "DEFAULT_TIMEZONE": quiet_timezone(), "LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT),
                "WEBHOOK_URL": self.hook_url, "WEBHOOK_SECRET": SECRET,
                "WEBHOOK_LISTEN": "127.0.0.1", "WEBHOOK_PORT": str(self.port), **extra}
         log = (self.workdir / f"bot{len(self.processes)}.log").open("wb")
@@ -179,7 +180,7 @@ def test_polling_serves_health_and_metrics_on_metrics_port(scene: WebhookScene) 
     env = {**os.environ,
            "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": scene.server.base_url,
            "DATABASE_URL": scene.db_url, "ADMIN_TELEGRAM_IDS": str(scene.admin.id),
-           "TICK_SECONDS": "3600", "PYTHONPATH": str(ROOT),
+           "TICK_SECONDS": "3600", "DEFAULT_TIMEZONE": quiet_timezone(), "PYTHONPATH": str(ROOT),
            "METRICS_PORT": str(metrics_port), "METRICS_LISTEN": "127.0.0.1"}
     log = (scene.workdir / "bot0.log").open("wb")
     process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=scene.workdir,
