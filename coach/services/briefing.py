@@ -25,7 +25,8 @@ from coach.services.errors import ServiceError
 from coach.services.products import product_row
 from storage.models import Briefing, BriefingDelivery, Client, Interaction, Team, User
 
-__all__ = ["STYLES", "NUDGE_CHOICES", "BriefingStatus", "Claimed", "Prepared", "TeamNumbers",
+__all__ = ["STYLES", "NUDGE_CHOICES", "BriefingStatus", "BriefingView", "Claimed", "Prepared",
+           "TeamNumbers",
            "ack", "claim_deliveries", "create", "due_nudges", "due_to_start", "finish",
            "get_for_member", "languages", "latest_for_team", "link_group", "parse_products",
            "parse_advisor_targets", "parse_when", "personal_target", "prepare", "start_sending",
@@ -88,9 +89,27 @@ def nudge_time_for(send_at: datetime, choice: str | None, *, tz: str) -> datetim
     return max(at, send_at + timedelta(minutes=30))
 
 
+@dataclass(frozen=True)
+class BriefingView:
+    """A stored briefing as handlers see it (``payload`` is a copy, not the row's JSON)."""
+
+    id: int
+    team_id: int
+    status: str
+    payload: dict[str, Any]
+    send_at: datetime | None
+    sent_at: datetime | None
+    nudge_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Briefing) -> BriefingView:
+        return cls(row.id, row.team_id, row.status, dict(row.payload), row.send_at, row.sent_at,
+                   row.nudge_at)
+
+
 def create(session: Session, me: Me, payload: dict[str, Any], *, now: datetime,
            send_at: datetime | None, repeat_workdays: bool, include_group: bool,
-           nudge: str | None = None) -> Briefing:
+           nudge: str | None = None) -> BriefingView:
     """Store a composed briefing; ``send_at`` None means now; ``nudge`` "HH:MM"|"off"."""
     if me.role not in ("lead", "admin") or me.team_id is None:
         raise ServiceError("role_forbidden")
@@ -106,7 +125,7 @@ def create(session: Session, me: Me, payload: dict[str, Any], *, now: datetime,
                    nudge_at=nudge_time_for(when, nudge, tz=me.timezone), created_at=now)
     session.add(row)
     session.flush()
-    return row
+    return BriefingView.of(row)
 
 
 def _texts(value: Any) -> list[str]:
@@ -394,14 +413,14 @@ def latest_for_team(session: Session, me: Me) -> int | None:
         Briefing.team_id == me.team_id, Briefing.status == "sent"))
 
 
-def get_for_member(session: Session, me: Me, briefing_id: int) -> Briefing:
+def get_for_member(session: Session, me: Me, briefing_id: int) -> BriefingView:
     """A briefing of the caller's team; before it is sent, only its author or an admin."""
     briefing = session.get(Briefing, briefing_id)
     if briefing is None or briefing.team_id != me.team_id:
         raise ServiceError("briefing_not_found")
     if briefing.status != "sent" and briefing.lead_id != me.user_id and me.role != "admin":
         raise ServiceError("briefing_not_found")  # a draft is the lead's until it goes out
-    return briefing
+    return BriefingView.of(briefing)
 
 
 def due_nudges(session: Session, *, now: datetime) -> list[tuple[int, int, str, BriefingStatus]]:

@@ -29,6 +29,7 @@ from storage.models import AccessAudit, Client, FollowUp, Holding, Interaction, 
 
 __all__ = [
     "ClientCard",
+    "ClientRef",
     "ClientDraft",
     "Duplicate",
     "Lookup",
@@ -335,8 +336,16 @@ def new_client(draft: ClientDraft, *, advisor_id: int, now: datetime, today: dat
                   vulnerable=draft.vulnerable, opened_on=today, created_at=now)
 
 
+@dataclass(frozen=True)
+class ClientRef:
+    """A client named back to the caller after a change (id for buttons, name for text)."""
+
+    id: int
+    name: str
+
+
 def add_client(session: Session, me: Me, draft: ClientDraft, *, clock: Clock,
-               thresholds: TierThresholds, callback_days: int = 3) -> Client:
+               thresholds: TierThresholds, callback_days: int = 3) -> ClientRef:
     """Save a new client of ``me`` and schedule the new-account callback."""
     if me.role not in ("advisor", "lead"):
         raise ServiceError("role_forbidden")
@@ -347,7 +356,7 @@ def add_client(session: Session, me: Me, draft: ClientDraft, *, clock: Clock,
     session.add(client)
     session.flush()
     schedule_new_account_call(session, client, tz=tz, now=clock.now(), days=callback_days)
-    return client
+    return ClientRef(client.id, client.name)
 
 
 def schedule_new_account_call(session: Session, client: Client, *, tz: ZoneInfo, now: datetime,

@@ -30,7 +30,7 @@ from coach.logline import parse_log_line
 from coach.outcomes import Outcome
 from coach.policy import PolicyConfig, plan_followups
 from coach.services import followups
-from coach.services.clients import Lookup, get_visible_client, lookup
+from coach.services.clients import ClientRef, Lookup, get_visible_client, lookup
 from coach.services.errors import ServiceError
 from storage.models import Appointment, Client, FollowUp, Interaction
 
@@ -52,8 +52,13 @@ def _as_owner(me: Me) -> Me:
     return replace(me, role="advisor")
 
 
-def loggable_client(session: Session, me: Me, client_id: int) -> Client:
+def loggable_client(session: Session, me: Me, client_id: int) -> ClientRef:
     """A client the caller may log a contact for, or ``client_not_found``."""
+    client = _loggable_row(session, me, client_id)
+    return ClientRef(client.id, client.name)
+
+
+def _loggable_row(session: Session, me: Me, client_id: int) -> Client:
     if me.role not in ("advisor", "lead", "admin"):
         raise ServiceError("role_forbidden")
     return get_visible_client(session, _as_owner(me), client_id)
@@ -157,7 +162,7 @@ def record_outcome(session: Session, me: Me, draft: LogDraft, *, clock: Clock,
         raise ServiceError("outcome_missing")
     if draft.channel not in CHANNELS:
         raise ServiceError("channel_invalid")
-    client = loggable_client(session, me, draft.client_id)
+    client = _loggable_row(session, me, draft.client_id)
     config = policy_config or PolicyConfig()
     now = clock.now()
     interaction = Interaction(

@@ -232,11 +232,11 @@ def list_users(session: Session) -> list[tuple[User, str | None]]:
 
 
 def team_members(session: Session, team_id: int, *, roles: tuple[str, ...] = ("advisor", "lead"),
-                 active_only: bool = True) -> list[User]:
+                 active_only: bool = True) -> list[Profile]:
     query = select(User).where(User.team_id == team_id, User.role.in_(roles))
     if active_only:
         query = query.where(User.active.is_(True))
-    return list(session.scalars(query.order_by(User.name)))
+    return [Profile.of(u) for u in session.scalars(query.order_by(User.name))]
 
 
 def update_settings(session: Session, user_id: int, *, language: str | None = None,

@@ -50,7 +50,7 @@ class AdvisorNumbers:
     acked: bool | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class TeamToday:
     day: date
     advisors: list[AdvisorNumbers]
@@ -175,7 +175,7 @@ def team_today(session: Session, me: Me, *, now: datetime, overdue_days: int = 3
                      _referral_counts(session, team_id, month_start))
 
 
-@dataclass
+@dataclass(frozen=True)
 class PeriodReport:
     kind: str
     start: date
@@ -211,15 +211,19 @@ def period(session: Session, me: Me, kind: str, *, now: datetime) -> PeriodRepor
             bucket[0] += channel == "phone"
             bucket[1] += outcome == "sale"
     referrers = _referrers(session, team_id, start, end, me.timezone)
-    report = PeriodReport(kind, first, today, list(numbers.values()),
-                          [(d, c, s) for d, (c, s) in sorted(daily.items())],
-                          {r.name: r.total for r in referrers}, referrers=referrers)
+    return PeriodReport(kind, first, today, list(numbers.values()),
+                        [(d, c, s) for d, (c, s) in sorted(daily.items())],
+                        {r.name: r.total for r in referrers},
+                        _complaints(session, team_id, today.replace(day=1), me.timezone),
+                        referrers=referrers)
+
+
+def _complaints(session: Session, team_id: int, month: date, tz: str) -> Any | None:
     try:
         from coach.services.service_records import complaint_counts
     except ImportError:  # pragma: no cover - the compliance module is optional
-        return report
-    report.complaints = complaint_counts(session, team_id, today.replace(day=1), tz=me.timezone)
-    return report
+        return None
+    return complaint_counts(session, team_id, month, tz=tz)
 
 
 @dataclass(frozen=True)
