@@ -151,9 +151,9 @@ async def review_list(update: Update, context: CoachContext) -> None:
         await reply(update, context, "usage", command="review")
         return
     with context.svc.db.session() as s:
-        user, rows = practice.last_sessions(s, context.caller, handle)
+        name, rows = practice.last_sessions(s, context.caller, handle)
         items = [(r.id, r.scenario_id, r.total_score, r.started_at) for r in rows]
-    await reply(update, context, "practice_review_list", name=user.name, items=items)
+    await reply(update, context, "practice_review_list", name=name, items=items)
 
 
 @service_errors()

@@ -25,6 +25,7 @@ from coach.services.errors import ServiceError
 from storage.models import PracticeAssignment, PracticeReview, PracticeSession, User
 
 __all__ = [
+    "PastSession",
     "Progress",
     "ReplyOutcome",
     "ScenarioChoice",
@@ -124,22 +125,22 @@ def _new(session: Session, me: Me, state: engine.SessionState, clock: Clock) -> 
 
 
 def start_scenario(session: Session, me: Me, scenario_id: str, *, clock: Clock,
-                   lang: str) -> tuple[PracticeSession, Scenario, str]:
-    """Open a session; returns the row, the scenario and the customer's first line."""
+                   lang: str) -> tuple[int, Scenario, str]:
+    """Open a session; returns its id, the scenario and the customer's first line."""
     scenario = scenarios().get(scenario_id)
     if scenario is None:
         raise ServiceError("scenario_not_found")
     state = engine.start(scenario, lang=lang, clock=clock)
     row = _new(session, me, state, clock)
-    return row, scenario, engine.current_line(state, scenario) or ""
+    return row.id, scenario, engine.current_line(state, scenario) or ""
 
 
 def start_drill(session: Session, me: Me, *, category: str, customer_line: str, clock: Clock,
-                lang: str) -> tuple[PracticeSession, str]:
+                lang: str) -> tuple[int, str]:
     """A one-turn drill on one objection ("practise this" from a script card)."""
     state = engine.one_turn_drill(category, customer_line, lang=lang, clock=clock)
     row = _new(session, me, state, clock)
-    return row, customer_line
+    return row.id, customer_line
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,7 @@ def _may_see(me: Me, user: User) -> bool:
     return me.role == "lead" and user.team_id == me.team_id
 
 
-@dataclass
+@dataclass(frozen=True)
 class Progress:
     user_name: str
     sessions: int = 0
@@ -244,22 +245,23 @@ def progress(session: Session, me: Me, handle: str | None = None) -> Progress:
         PracticeSession.user_id == user.id, PracticeSession.status.in_(("finished", "stopped")),
         PracticeSession.total_score.is_not(None)).order_by(PracticeSession.started_at)).all()
     overrides = _overrides(session, [r.id for r in rows])
-    out = Progress(user_name=user.name, sessions=len(rows))
+    history: list[tuple[datetime, str, int | None, dict[str, int]]] = []
     sums: dict[str, list[int]] = {}
     totals = []
     for row in rows:
         per = dict(row.state.get("summary", {}).get("per_technique", {}))
         total = overrides.get(row.id, row.total_score)
         totals.append(total or 0)
-        out.history.append((row.started_at, row.scenario_id, total, per))
+        history.append((row.started_at, row.scenario_id, total, per))
         for technique, value in per.items():
             sums.setdefault(technique, []).append(value)
-    out.average = round(sum(totals) / len(totals)) if totals else None
-    out.per_technique = {t: round(sum(v) / len(v)) for t, v in sums.items()}
-    out.open_assignments = [(a.scenario_id, a.due_on) for a in session.scalars(
+    open_assignments = [(a.scenario_id, a.due_on) for a in session.scalars(
         select(PracticeAssignment).where(PracticeAssignment.advisor_id == user.id,
                                          PracticeAssignment.status == "open"))]
-    return out
+    return Progress(user_name=user.name, sessions=len(rows),
+                    average=round(sum(totals) / len(totals)) if totals else None,
+                    per_technique={t: round(sum(v) / len(v)) for t, v in sums.items()},
+                    history=history, open_assignments=open_assignments)
 
 
 def _overrides(session: Session, session_ids: list[int]) -> dict[int, int]:
@@ -310,13 +312,23 @@ def review(session: Session, me: Me, session_id: int) -> Review:
                   list(row.state["engine"]["records"]), overrides, total)
 
 
-def last_sessions(session: Session, me: Me, handle: str | None) -> tuple[User, list[
-        PracticeSession]]:
+@dataclass(frozen=True)
+class PastSession:
+    id: int
+    scenario_id: str
+    total_score: int | None
+    started_at: datetime
+
+
+def last_sessions(session: Session, me: Me, handle: str | None
+                  ) -> tuple[str, list[PastSession]]:
+    """The member's name and their last eight closed sessions, newest first."""
     user = find_member(session, me, handle)
     rows = session.scalars(select(PracticeSession).where(
         PracticeSession.user_id == user.id, PracticeSession.status != "active")
         .order_by(PracticeSession.id.desc()).limit(8)).all()
-    return user, list(rows)
+    return user.name, [PastSession(r.id, r.scenario_id, r.total_score, r.started_at)
+                       for r in rows]
 
 
 def override_turn(session: Session, me: Me, session_id: int, turn_index: int,
@@ -352,7 +364,7 @@ def find_scenario(query: str) -> Scenario:
 
 
 def assign(session: Session, me: Me, target: str, scenario: str, due: date | None, *,
-           clock: Clock) -> tuple[str, list[User]]:
+           clock: Clock) -> tuple[str, list[people.Profile]]:
     """Assign a scenario (see :func:`find_scenario`) to ``@advisor`` or to ``team`` (every
     advisor of the lead's team); returns the scenario id and who got it."""
     if me.role not in ("lead", "admin"):
@@ -373,7 +385,7 @@ def assign(session: Session, me: Me, target: str, scenario: str, due: date | Non
                                        scenario_id=scenario_id, due_on=due, status="open",
                                        reminded_at=clock.now(), created_at=clock.now()))
     session.flush()
-    return scenario_id, members
+    return scenario_id, [people.Profile.of(m) for m in members]
 
 
 @dataclass(frozen=True)
