@@ -38,9 +38,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("coach.services.digest", "team_work_logs"): _PENDING,
     ("coach.services.digest", "work_logs"): _PENDING,
     ("coach.services.people", "get_user"): _PENDING,
-    ("coach.services.referrals", "create"): _PENDING,
-    ("coach.services.referrals", "mine"): _PENDING,
-    ("coach.services.referrals", "redirect"): _PENDING,
 }
 # Caller modules that may still import storage.models, with the reason.
 IMPORTS_ALLOWED: dict[str, str] = {

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 from coach.actor import Me
 from coach.calendar import next_working_day, region_for
 from coach.services.errors import ServiceError
+from coach.services.people import Profile
 from storage.models import Client, FollowUp, Referral, Team, User
 
-__all__ = ["DECLINE_REASONS", "URGENCIES", "Decision", "advisors_for", "create", "decide",
-           "mine", "redirect", "redirect_choices", "referrer_of"]
+__all__ = ["DECLINE_REASONS", "URGENCIES", "Decision", "ReferralView", "advisors_for", "create",
+           "decide", "mine", "redirect", "redirect_choices", "referrer_of"]
 
 URGENCIES = ("today", "this_week", "normal")
 DECLINE_REASONS = ("busy", "not_my_area", "not_suitable", "already_client", "other")
@@ -61,8 +62,28 @@ def _team_advisor(session: Session, me: Me, advisor_id: int | None, *,
     return advisor
 
 
+@dataclass(frozen=True)
+class ReferralView:
+    """A referral as the referrer's screens and the advisor's notice show it."""
+
+    id: int
+    client_name: str
+    phone: str | None
+    need: str | None
+    urgency: str
+    status: str
+    decline_reason: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Referral) -> ReferralView:
+        return cls(row.id, row.client_name, row.phone, row.need, row.urgency, row.status,
+                   row.decline_reason, row.created_at)
+
+
 def create(session: Session, me: Me, *, name: str, phone: str | None, need: str,
-           urgency: str, advisor_id: int | None, now: datetime) -> tuple[Referral, User]:
+           urgency: str, advisor_id: int | None, now: datetime
+           ) -> tuple[ReferralView, Profile]:
     """Record a referral to a chosen advisor of the team, or the next one in rotation."""
     if me.role not in ("referrer", "lead", "admin") or me.team_id is None:
         raise ServiceError("role_forbidden")
@@ -74,7 +95,7 @@ def create(session: Session, me: Me, *, name: str, phone: str | None, need: str,
                    status="pending", created_at=now)
     session.add(row)
     session.flush()
-    return row, advisor
+    return ReferralView.of(row), Profile.of(advisor)
 
 
 @dataclass(frozen=True)
@@ -147,7 +168,7 @@ def redirect_choices(session: Session, me: Me, referral_id: int) -> list[tuple[i
 
 
 def redirect(session: Session, me: Me, referral_id: int, advisor_id: int | None, *,
-             now: datetime) -> tuple[Referral, User]:
+             now: datetime) -> tuple[ReferralView, Profile]:
     """The referrer hands a declined referral to another advisor (or the next in turn).
 
     The same row goes back to ``pending``: one client, one referral in the counts.
@@ -159,15 +180,15 @@ def redirect(session: Session, me: Me, referral_id: int, advisor_id: int | None,
         raise ServiceError("member_not_found", name=advisor.name)
     row.advisor_id, row.status, row.decided_at, row.decline_reason = (
         advisor.id, "pending", None, None)
-    return row, advisor
+    return ReferralView.of(row), Profile.of(advisor)
 
 
-def mine(session: Session, me: Me, *, limit: int = 20) -> list[tuple[Referral, str]]:
+def mine(session: Session, me: Me, *, limit: int = 20) -> list[tuple[ReferralView, str]]:
     """The caller's own referrals, newest first, with the advisor's name (nothing else)."""
     rows = session.execute(select(Referral, User.name).join(User, User.id == Referral.advisor_id)
                            .where(Referral.referrer_id == me.user_id)
                            .order_by(Referral.id.desc()).limit(limit)).all()
-    return [(r, name) for r, name in rows]
+    return [(ReferralView.of(r), name) for r, name in rows]
 
 
 def referrer_of(session: Session, client_id: int) -> tuple[int, str] | None:
