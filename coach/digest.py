@@ -97,7 +97,7 @@ class Item:
         return None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Checklist:
     items: list[Item]
     holidays: list[tuple[date, str, str]]

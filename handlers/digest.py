@@ -32,7 +32,7 @@ def cadence_config(svc: Services) -> CadenceConfig:
 def _checklist(svc: Services, user_id: int) -> tuple[Checklist, TeamMorning | None]:
     """The caller's checklist and, for a lead with a team, the team's morning."""
     with svc.db.session() as s:
-        user = people.get_user(s, user_id)
+        user = people.profile(s, user_id)
         now, config = svc.clock.now(), cadence_config(svc)
         checklist = digest.checklists(s, [user], now=now, config=config,
                                       region=svc.settings.holiday_region,
@@ -95,7 +95,7 @@ def _logs_for(session: Session, me: Me, svc: Services, now: datetime) -> list[di
     target = svc.settings.daily_call_target
     if me.role == "lead" and me.team_id is not None:
         return digest.team_work_logs(session, [me.team_id], now=now, target=target)[me.team_id]
-    user = people.get_user(session, me.user_id)
+    user = people.profile(session, me.user_id)
     return list(digest.work_logs(session, [user], now=now, target=target).values())
 
 

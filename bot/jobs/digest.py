@@ -17,7 +17,6 @@ from coach.cadence import CadenceConfig
 from coach.clock import local_day
 from coach.services import digest, people, team_morning
 from coach.vocabulary import DeliveryStatus, Role
-from storage.models import User
 
 BATCH = 200  # advisors per set of checklist queries
 
@@ -52,7 +51,7 @@ async def _send_due(app: Application, kind: str) -> None:  # type: ignore[type-a
         if not claimed:
             return [], {}
         with svc.db.session() as s:
-            users = [people.get_user(s, item.user.id) for item in claimed]
+            users = [people.profile(s, item.user.id) for item in claimed]
             return claimed, _render_batch(svc, s, kind, users, now)
 
     def record(item: Any, ok: bool) -> None:
@@ -80,7 +79,7 @@ async def _send_due(app: Application, kind: str) -> None:  # type: ignore[type-a
 Rendered = tuple[str, InlineKeyboardMarkup | None]
 
 
-def _render_batch(svc: Services, session: Session, kind: str, users: list[User],
+def _render_batch(svc: Services, session: Session, kind: str, users: list[people.Profile],
                   now: datetime) -> dict[int, Rendered]:
     """Every message of one batch, from one set of queries."""
     st = svc.settings

@@ -9,7 +9,8 @@ message goes out, so a restart or a second instance never sends one twice.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,6 +24,7 @@ from coach.cadence import CadenceConfig, ClientFacts
 from coach.calendar import holidays_between, is_working_day, region_for
 from coach.digest import AdvisorRows, Checklist, build_checklist
 from coach.services.followups import ACTIVE
+from coach.services.people import Profile
 from coach.services.service_records import open_questions
 from storage.models import (
     Appointment,
@@ -56,8 +58,8 @@ def _facts(row: Any) -> ClientFacts:
                        row.last_meeting_at, row.opened_on, row.risk_assessed_on)
 
 
-def checklists(session: Session, advisors: list[User], *, now: datetime, config: CadenceConfig,
-               region: str, call_target: int) -> dict[int, Checklist]:
+def checklists(session: Session, advisors: Sequence[Profile], *, now: datetime,
+               config: CadenceConfig, region: str, call_target: int) -> dict[int, Checklist]:
     """The morning checklist of each advisor, in a fixed number of queries per batch.
 
     Advisors of one batch may live in different time zones: each query covers the
@@ -211,7 +213,7 @@ def _calls_yesterday(session: Session, rows: dict[int, AdvisorRows],
             rows[advisor_id].calls_yesterday += 1
 
 
-def _briefings_today(session: Session, advisors: list[User],
+def _briefings_today(session: Session, advisors: Sequence[Profile],
                      days: dict[int, tuple[date, datetime, datetime]]) -> dict[int, int]:
     """advisor id → the latest briefing their team's lead sent during their local today."""
     teams = {a.team_id for a in advisors if a.team_id}
@@ -238,7 +240,7 @@ def _briefings_today(session: Session, advisors: list[User],
 
 @dataclass(frozen=True)
 class DueDigest:
-    user: User
+    user: Profile
     kind: str  # morning | wrapup | lead_wrapup
     local_date: date
 
@@ -263,7 +265,7 @@ def due_people(session: Session, *, now: datetime, kind: str, default_time: time
         if local.time() < at or (until is not None and local.time() >= until):
             continue
         if is_working_day(local.date(), region_for(user.timezone, region)):
-            candidates.append(DueDigest(user, kind, local.date()))
+            candidates.append(DueDigest(Profile.of(user), kind, local.date()))
     if not candidates:
         return []
     # the unique (user_id, kind, local_date) index answers this; chunked for IN limits
@@ -313,8 +315,10 @@ def mark_sent(session: Session, *, user_id: int, kind: str, local_date: date, no
 # --- end of day ---------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class WorkLog:
+    """One advisor's day in numbers (the evening work log)."""
+
     name: str
     calls: int = 0
     meetings: int = 0
@@ -326,7 +330,22 @@ class WorkLog:
     target: int = 10
 
 
-def work_logs(session: Session, advisors: list[User], *, now: datetime, target: int
+@dataclass
+class _Tally:
+    """A :class:`WorkLog` being counted up."""
+
+    name: str
+    calls: int = 0
+    meetings: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    sales: int = 0
+    sales_amount: Decimal = Decimal(0)
+    followups_created: int = 0
+    overdue: int = 0
+    target: int = 10
+
+
+def work_logs(session: Session, advisors: Sequence[Profile], *, now: datetime, target: int
               ) -> dict[int, WorkLog]:
     """Today's numbers per advisor (their local day), in three queries for the batch.
 
@@ -336,7 +355,7 @@ def work_logs(session: Session, advisors: list[User], *, now: datetime, target: 
         return {}
     ids = [a.id for a in advisors]
     days = {a.id: _local_day(now, a.timezone) for a in advisors}
-    logs = {a.id: WorkLog(a.name, target=a.call_target or target) for a in advisors}
+    logs = {a.id: _Tally(a.name, target=a.call_target or target) for a in advisors}
     earliest = min(s for _, s, _ in days.values())
     latest = max(e for _, _, e in days.values())
     for advisor_id, channel, outcome, amount, when in session.execute(select(
@@ -365,7 +384,7 @@ def work_logs(session: Session, advisors: list[User], *, now: datetime, target: 
             FollowUp.kind != "meeting_reminder", FollowUp.due_at < now)
             .group_by(FollowUp.advisor_id)):
         logs[advisor_id].overdue = n
-    return logs
+    return {advisor_id: WorkLog(**asdict(tally)) for advisor_id, tally in logs.items()}
 
 
 def team_work_logs(session: Session, team_ids: list[int], *, now: datetime, target: int
@@ -373,9 +392,9 @@ def team_work_logs(session: Session, team_ids: list[int], *, now: datetime, targ
     """Each team's work logs, one per active advisor sorted by name (batch: 4 queries)."""
     if not team_ids:
         return {}
-    advisors = list(session.scalars(select(User).where(
+    advisors = [Profile.of(u) for u in session.scalars(select(User).where(
         User.team_id.in_(team_ids), User.role == "advisor", User.active.is_(True))
-        .order_by(User.name, User.id)))
+        .order_by(User.name, User.id))]
     logs = work_logs(session, advisors, now=now, target=target)
     out: dict[int, list[WorkLog]] = {team_id: [] for team_id in team_ids}
     for a in advisors:

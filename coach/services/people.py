@@ -58,11 +58,13 @@ class Profile:
     timezone: str
     digest_time: time | None
     digest_paused: bool
+    call_target: int | None = None
 
     @classmethod
     def of(cls, user: User) -> Profile:
         return cls(user.id, user.telegram_id, user.username, user.name, user.role, user.team_id,
-                   user.language, user.timezone, user.digest_time, bool(user.digest_paused))
+                   user.language, user.timezone, user.digest_time, bool(user.digest_paused),
+                   user.call_target)
 
 
 @dataclass(frozen=True)

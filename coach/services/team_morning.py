@@ -12,6 +12,7 @@ lead's rows are then picked by their own local day.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from coach.cadence import CadenceConfig
 from coach.services.followups import ACTIVE
+from coach.services.people import Profile
 from storage.models import Appointment, Client, FollowUp, Holding, Leave, User
 
 __all__ = ["AdvisorMorning", "TeamFollowUp", "TeamMorning", "mornings"]
@@ -95,7 +97,7 @@ def _day(now: datetime, tz: str) -> tuple[date, datetime, datetime]:
             datetime.combine(today + timedelta(days=1), time(0), zone))
 
 
-def mornings(session: Session, leads: list[User], *, now: datetime, config: CadenceConfig
+def mornings(session: Session, leads: Sequence[Profile], *, now: datetime, config: CadenceConfig
              ) -> dict[int, TeamMorning]:
     """lead id → their team's morning, for every lead of ``leads`` who has a team."""
     leads = [lead for lead in leads if lead.team_id is not None]
