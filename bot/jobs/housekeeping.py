@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete
 from telegram.ext import Application
 
 from bot.services import Services
-from storage.models import ProcessedUpdate
+from coach.services import housekeeping
 
 __all__ = ["prune_processed_updates"]
 
@@ -32,5 +31,5 @@ async def prune_processed_updates(app: Application) -> None:  # type: ignore[typ
         return
     cutoff = now - timedelta(hours=svc.settings.processed_updates_keep_hours)
     with svc.db.session() as s:
-        s.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < cutoff))
+        housekeeping.prune_processed_updates(s, before=cutoff)
     app.bot_data[_LAST] = now
