@@ -124,12 +124,13 @@ def _used_service_functions() -> list[tuple[str, str]]:
     used: set[tuple[str, str]] = set()
     for path in _caller_files():
         used |= _service_calls(ast.parse(path.read_text(encoding="utf-8")))
-    out = []
-    for module, name in sorted(used):
+    out: set[tuple[str, str]] = set()
+    for module, name in used:
         obj = getattr(importlib.import_module(module), name, None)
-        if inspect.isfunction(obj) and obj.__module__ == module:
-            out.append((module, name))
-    return out
+        # a function re-exported by another service module is checked where it lives
+        if inspect.isfunction(obj) and obj.__module__.startswith("coach.services."):
+            out.add((obj.__module__, obj.__name__))
+    return sorted(out)
 
 
 def _models_importers() -> set[str]:
