@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
@@ -32,7 +33,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
-from bot import jobs, logcontext, metrics, ops
+from bot import flowstate, jobs, logcontext, metrics, ops
 from bot.context import CoachContext
 from bot.guard import guard
 from bot.jobs import Job
@@ -73,7 +74,12 @@ warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTB
 
 
 class CoachApplication(Application):  # type: ignore[type-arg]
-    """Logs one line per update: user id, handler, latency. No client data."""
+    """Flow state per update from the database; one log line per update (no client data)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # the updates being processed now -> the flow state each may load and save
+        self.flow_scopes: dict[int, flowstate.FlowScope] = {}
 
     async def process_update(self, update: object) -> None:
         started = time.perf_counter()
@@ -81,9 +87,15 @@ class CoachApplication(Application):  # type: ignore[type-arg]
             update.update_id if isinstance(update, Update) else None)
         handler_token = logcontext.handler.set(None)
         outcome_token = logcontext.outcome.set("ok")
+        scope = flowstate.scope_for(self, update)
+        if scope is not None:
+            self.flow_scopes[id(update)] = scope
         try:
             await super().process_update(update)
+            if scope is not None:
+                self._save_flow_state(update, scope)
         finally:
+            self.flow_scopes.pop(id(update), None)
             if isinstance(update, Update):
                 user = update.effective_user
                 name = logcontext.handler.get() or "-"
@@ -96,6 +108,14 @@ class CoachApplication(Application):  # type: ignore[type-arg]
             logcontext.outcome.reset(outcome_token)
             logcontext.handler.reset(handler_token)
             logcontext.update_id.reset(update_token)
+
+    def _save_flow_state(self, update: object, scope: flowstate.FlowScope) -> None:
+        try:
+            flowstate.save_flow_state(self, scope)
+        except SQLAlchemyError as err:
+            # the reply is out already; the next step starts from the last saved state
+            update_log.warning("flow state of update %s not saved: %s",
+                               getattr(update, "update_id", "-"), type(err).__name__)
 
 
 def named(callback: Callable[..., Coroutine[Any, Any, Any]]
@@ -115,8 +135,11 @@ def named(callback: Callable[..., Coroutine[Any, Any, Any]]
 def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
     """Every handler of the bot, in the order PTB tries them (group, handler)."""
     return [
-        # group -2: the guard sees every update first
-        (-2, TypeHandler(Update, guard)),
+        # group -3: the guard sees every update first
+        (-3, TypeHandler(Update, guard)),
+        # group -2: the caller's drafts and flow states as stored (any instance may have
+        # handled their previous step); written back right after the update
+        (-2, TypeHandler(Update, flowstate.load_flow_state)),
         # group -1: a flow left idle past FLOW_TIMEOUT_MINUTES is closed before it answers
         (-1, TypeHandler(Update, expire_idle_flows)),
         # edited messages change nothing, in every feature (first in group 0 wins)

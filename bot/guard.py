@@ -1,6 +1,6 @@
 """The one gate every update passes: duplicate, flood, registration and role checks.
 
-Runs in handler group -1. It finds the registered person behind an update and
+Runs in handler group -3. It finds the registered person behind an update and
 puts them on ``context.me``; anyone else gets one polite sentence and nothing
 else they send reaches a feature (except ``/start CODE``, which registers them).
 Role checks for individual handlers use :func:`requires`.
@@ -29,8 +29,8 @@ from coach.textsplit import is_too_long, split_message
 from coach.vocabulary import Role
 from storage.models import ProcessedUpdate, User
 
-__all__ = ["audience_of", "private_audience", "guard", "requires", "reply", "me_from_user",
-           "service_errors"]
+__all__ = ["apologise", "audience_of", "private_audience", "guard", "requires", "reply",
+           "me_from_user", "service_errors"]
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, CoachContext], Coroutine[Any, Any, Any]]
@@ -124,12 +124,12 @@ async def guard(update: Update, context: CoachContext) -> None:
     except SQLAlchemyError as err:
         log.warning("guard could not reach the database on update %s: %s",
                     update.update_id, type(err).__name__)
-        await _apologise(update, context)
+        await apologise(update, context)
         raise ApplicationHandlerStop from None
 
 
-async def _apologise(update: Update, context: CoachContext) -> None:
-    """One short "please try again"; a failure to send it is only logged."""
+async def apologise(update: Update, context: CoachContext) -> None:
+    """One short "please try again" (the database failed); a failure to send it is only logged."""
     try:
         if update.inline_query is not None:
             await update.inline_query.answer([], cache_time=0, is_personal=True)
