@@ -251,7 +251,7 @@ def job_list() -> list[Job]:
         jobs.questions.send_question_reminders,  # clients' questions waiting too long
         jobs.practice.practice_housekeeping,     # idle drills expire, assignment reminders
         jobs.briefings.briefings_tick,           # briefings start; deliveries and nudges
-        jobs.housekeeping.prune_processed_updates,  # dedup ids past their retention
+        jobs.housekeeping.prune_expired_rows,  # update ids, script events, audit: retention
     ]
 
 

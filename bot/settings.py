@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     inline_limit_per_minute: int = 120
     # Telegram keeps undelivered updates 24 h; dedup ids older than this are deleted
     processed_updates_keep_hours: int = 48
+    # retention (coach.services.retention): script events, then audit rows (7 years),
+    # archived as JSON lines to AUDIT_ARCHIVE_DIR before deletion when it is set
+    script_events_keep_days: int = 400
+    audit_keep_days: int = 2557
+    audit_archive_dir: str = ""
     tick_seconds: float = 30.0
     # a hung database fails fast instead of freezing the bot (0: no limit)
     db_connect_timeout_seconds: float = Field(5.0, ge=0)  # PostgreSQL connect_timeout

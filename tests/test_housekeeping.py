@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.jobs.housekeeping import prune_processed_updates
+from bot.jobs.housekeeping import prune_expired_rows as prune_processed_updates
 from storage.models import Base, ProcessedUpdate
 from tests.conftest import BotHarness
 
