@@ -59,8 +59,11 @@ def import_file(args: argparse.Namespace) -> int:
                 advisor = people.find_user(s, args.advisor)
                 if advisor is None or advisor.role not in ("advisor", "lead"):
                     return fail(f"no advisor with Telegram id {args.advisor}")
+                # committed every BATCH rows (not in one long transaction): a bot on the
+                # same SQLite file is never locked out for longer than one batch
                 report = import_clients(s, rows, advisor=advisor, clock=svc.clock,
-                                        thresholds=thresholds, dry_run=args.dry_run)
+                                        thresholds=thresholds, dry_run=args.dry_run,
+                                        on_batch=None if args.dry_run else s.commit)
                 if report.problems or args.dry_run:
                     s.rollback()
         except ServiceError as err:

@@ -11,7 +11,9 @@ Two passes over the rows, so a 100,000-row file never sits in memory as objects:
 1. validate every row; any problem is reported as ``line N: problem`` (the
    problem names the column, never the value: no client data on screen) and
    nothing at all is written;
-2. write in batches. A client already in the advisor's book (same name and
+2. write in batches (committed one by one when the caller passes ``on_batch``, so
+   a bot on the same SQLite file is not locked out; a crash half-way is completed
+   by importing the file again). A client already in the advisor's book (same name and
    phone) is matched, not added again: its fields are updated when they differ
    and only holdings it does not have yet are added. Re-importing a file
    therefore changes nothing. ``dry_run`` runs the same pass and rolls back,
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -203,12 +205,19 @@ def validate_rows(rows: Iterable[Row], *, today: date,
 
 def import_clients(session: Session, rows: Iterable[Row], *, advisor: User, clock: Clock,
                    thresholds: TierThresholds, dry_run: bool = False,
-                   batch: int = BATCH) -> ImportReport:
+                   batch: int = BATCH,
+                   on_batch: Callable[[], None] | None = None) -> ImportReport:
     """Validate the whole file; when it is clean, add or update its clients in batches.
 
     ``rows`` is iterated twice (use :class:`CsvRows` or a list). With any problem
     nothing is written. ``dry_run`` lists the changes in ``report.changes`` and
     leaves the database as it was.
+
+    ``on_batch`` (the CLI passes ``session.commit``) is called after every ``batch``
+    rows are written: short transactions, so the bot writing to the same SQLite
+    file waits far less than its busy timeout. The file was validated as a whole
+    first, so an import stopped half-way (a crash) is completed by running it again:
+    rows already written are matched on name + phone and not added twice.
     """
     today = local_day(clock.now(), advisor.timezone)
     report = validate_rows(rows, today=today, thresholds=thresholds)
@@ -261,6 +270,7 @@ def import_clients(session: Session, rows: Iterable[Row], *, advisor: User, cloc
             report.changes.append((line, "add holding"))
 
     new_keys: dict[tuple[str, str], Client] = {}
+    since_commit = 0
     for line, raw in rows:
         draft, holding = _parse_row(raw, today, thresholds)
         key = (draft.name, draft.phone or "")
@@ -281,9 +291,14 @@ def import_clients(session: Session, rows: Iterable[Row], *, advisor: User, cloc
                 _update(session, cid, draft, current.pop(cid), line, report, dry_run)
             if holding is not None:
                 _add_holding(cid, holding, line)
-        if len(pending) >= batch:
+        since_commit += 1
+        if len(pending) >= batch or (on_batch is not None and since_commit >= batch):
             flush_pending()
             new_keys.clear()
+            session.flush()  # updates of existing clients too
+            if on_batch is not None:
+                on_batch()
+            since_commit = 0
     flush_pending()
     session.flush()
     return report
