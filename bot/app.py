@@ -243,6 +243,7 @@ def handler_list() -> list[tuple[int, BaseHandler[Any, Any, Any]]]:
 def job_list() -> list[Job]:
     """Every scheduled job (``bot/jobs/``), in the order each tick runs them."""
     return [
+        jobs.caches.refresh_shared_caches,       # team scripts, client names: what changed
         jobs.reminders.send_due_reminders,       # follow-ups due now: one reminder each
         jobs.reminders.escalate_overdue,         # overdue past ESCALATE_LEAD_DAYS: the lead
         jobs.reminders.hand_back_after_leave,    # leave over: follow-ups back to the advisor

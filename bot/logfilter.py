@@ -9,7 +9,9 @@ for records built some other way. Redaction removes
   anything shaped like a bot token (``123456:AA…``), for instance inside a
   request URL ``/bot<token>/getMe`` or an ``InvalidToken`` message;
 * client names (:func:`attach_names`; a name saved by this process is masked
-  from the moment it is flushed, the full list is re-read every few minutes);
+  from the moment it is flushed; names saved by other instances from the next
+  tick, when :func:`refresh_names` sees the ``client_names`` version move and reads
+  only the clients added since);
 * phone-like numbers (:func:`coach.privacy.redact_for_log`).
 
 Uncaught exceptions go through :func:`redacting_excepthook` so a crash report
@@ -21,8 +23,6 @@ from __future__ import annotations
 import logging
 import re
 import sys
-import threading
-import time
 import traceback
 from collections.abc import Callable, Iterable
 from types import TracebackType
@@ -30,10 +30,10 @@ from typing import Any
 
 from coach.privacy import NameMasker, redact_for_log
 
-__all__ = ["RedactingFilter", "add_secret", "attach_names", "install", "redact",
-           "redacting_excepthook", "remember_names"]
+__all__ = ["ClientNameFeed", "RedactingFilter", "add_secret", "attach_names", "install",
+           "redact", "redacting_excepthook", "refresh_names", "remember_names"]
 
-NameSource = Callable[[], Iterable[str]]
+log = logging.getLogger(__name__)
 LIBRARY_LOGGERS = ("httpx", "httpcore", "telegram", "telegram.ext", "apscheduler")
 # Telegram bot tokens: digits, a colon, 30+ URL-safe characters
 _TOKEN_SHAPE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{30,}")
@@ -43,48 +43,32 @@ _HIDDEN = "<secret>"
 class RedactingFilter(logging.Filter):
     """Rewrites records in place; never drops one."""
 
-    def __init__(self, names: NameSource | None = None, refresh_seconds: float = 300) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._source = names
-        self._refresh = refresh_seconds
         self._masker = NameMasker()
-        self._loaded_at = -float("inf")
-        self._lock = threading.Lock()
         self._secrets: list[str] = []
 
-    def set_source(self, names: NameSource | None) -> None:
-        with self._lock:
-            self._source, self._loaded_at = names, -float("inf")
-            self._masker.replace(())
+    def forget_names(self) -> None:
+        self._masker.replace(())
 
     def remember(self, names: Iterable[str | None]) -> None:
         """Mask these names from now on (a client just saved), without waiting for a re-read."""
         self._masker.add(names)
 
+    def extend(self, names: Iterable[str | None]) -> None:
+        """Mask these names too, building the automaton now (raises if the build fails,
+        the names masked before staying masked)."""
+        self._masker.extend(names)
+
     def add_secret(self, secret: str | None) -> None:
         if secret and len(secret) >= 6 and secret not in self._secrets:
             self._secrets.append(secret)
-
-    def _current(self) -> NameMasker:
-        if self._source is None:
-            return self._masker
-        now = time.monotonic()
-        if now - self._loaded_at > self._refresh:
-            with self._lock:
-                self._loaded_at = now  # first, so a logging source cannot recurse
-                try:
-                    fresh = list(self._source())
-                except Exception:  # noqa: BLE001 - a broken source must not break logging
-                    fresh = None
-                if fresh is not None:
-                    self._masker.add(fresh)  # never drop names remembered in between
-        return self._masker
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, _HIDDEN)
         text = _TOKEN_SHAPE.sub(_HIDDEN, text)
-        return redact_for_log(text, self._current())
+        return redact_for_log(text, self._masker)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "_redacted", False):
@@ -147,11 +131,80 @@ def add_secret(secret: str | None) -> None:
     _FILTER.add_secret(secret)
 
 
-def attach_names(names: NameSource | None) -> None:
-    """Also mask these client names (re-read every few minutes) from now on."""
-    _FILTER.set_source(names)
-    if names is not None:
+class ClientNameFeed:
+    """The client names of one database, read again only when they changed.
+
+    :meth:`read` compares the ``client_names`` version (one small query) with the one
+    last applied and, when it moved, reads the clients added since (by id: clients
+    are added in commit order, see :mod:`storage.versions`). :meth:`applied` records
+    what was read once the names are in the automaton, so a failed build is read
+    again at the next refresh.
+    """
+
+    def __init__(self, db: object) -> None:
+        self.db = db
+        self.version = -1
+        self.last_id = 0
+
+    def read(self) -> tuple[int, int, list[str]] | None:
+        """``(version, last id, names added)``; None when nothing changed."""
+        from sqlalchemy import select
+
+        from storage import versions
+        from storage.models import Client
+
+        with self.db.session() as s:  # type: ignore[attr-defined]
+            version = versions.current(s)[versions.CLIENT_NAMES]
+            if version == self.version:
+                return None
+            rows = s.execute(select(Client.id, Client.name)
+                             .where(Client.id > self.last_id, Client.forgotten.is_(False))
+                             .order_by(Client.id)).all()
+        last = max((row[0] for row in rows), default=self.last_id)
+        return version, last, [row[1] for row in rows]
+
+    def applied(self, version: int, last_id: int) -> None:
+        self.version, self.last_id = version, last_id
+
+
+_FEED: ClientNameFeed | None = None
+
+
+def refresh_names() -> int | None:
+    """Bring the masked names up to date (each tick); how many were added.
+
+    None when the names could not be read or the automaton not built: the names
+    masked before stay masked, and the next tick tries again.
+    """
+    feed = _FEED
+    if feed is None:
+        return 0
+    try:
+        found = feed.read()
+    except Exception as err:  # noqa: BLE001 - the database may be down; logging goes on
+        log.warning("client names not refreshed: %s", type(err).__name__)
+        return None
+    if found is None:
+        return 0
+    version, last_id, names = found
+    try:
+        _FILTER.extend(names)
+    except Exception as err:  # noqa: BLE001 - e.g. MemoryError: keep the old automaton
+        _FILTER.remember(names)  # still masked: tried again in the next log call
+        log.warning("client name automaton not rebuilt: %s", type(err).__name__)
+        return None
+    feed.applied(version, last_id)
+    return len(names)
+
+
+def attach_names(feed: ClientNameFeed | None) -> None:
+    """Mask the client names of ``feed``'s database from now on (read now, then each tick)."""
+    global _FEED
+    _FEED = feed
+    _FILTER.forget_names()
+    if feed is not None:
         _watch_client_names()
+        refresh_names()
 
 
 def remember_names(names: Iterable[str | None]) -> None:
@@ -186,15 +239,6 @@ def _watch_client_names() -> None:
     _watching = True
 
 
-def client_names_from(db: object) -> NameSource:
-    """A name source reading the client names of ``db`` (a :class:`storage.db.Database`)."""
-
-    def read() -> list[str]:
-        from sqlalchemy import select
-
-        from storage.models import Client
-
-        with db.session() as s:  # type: ignore[attr-defined]
-            return list(s.scalars(select(Client.name).where(Client.forgotten.is_(False))))
-
-    return read
+def client_names_from(db: object) -> ClientNameFeed:
+    """The client names of ``db`` (a :class:`storage.db.Database`), for :func:`attach_names`."""
+    return ClientNameFeed(db)

@@ -88,3 +88,14 @@ class Services:
                 catalog.load_team_scripts(s)
             self._catalog = catalog
         return self._catalog
+
+    def refresh_team_scripts(self) -> int:
+        """Add team scripts saved on other instances since the last check; how many.
+
+        One small query when nothing changed. An index not built yet is left alone:
+        it reads every team script when it is first used.
+        """
+        if self._catalog is None:
+            return 0
+        with self.db.session() as s:
+            return self._catalog.refresh_team_scripts(s)

@@ -88,61 +88,107 @@ def mask_phone(phone: str | None) -> str:
 
 
 class NameMasker:
-    """Masks a growing set of client names in one pass (an Aho-Corasick automaton).
+    """Masks a growing set of client names in one pass (Aho-Corasick automata).
 
-    Thousands of names cost one scan per text, not one regular expression per name;
-    :meth:`add` takes effect for the very next :meth:`mask` (the automaton is rebuilt
-    lazily, once per batch of additions). Matching ignores case; the longest name
-    wins ("王建国" over "王建"); Latin names must stand alone as words.
+    Thousands of names cost one scan per text, not one regular expression per name.
+    Names live in two automata: the *base* (everything known at the last full build)
+    and a small *recent* one for names added since, so adding a client never rebuilds
+    the automaton of 300,000 names; when the recent names outgrow
+    ``max(COMPACT_AT, base / 8)`` the two are merged (in :meth:`extend`, i.e. on the
+    cache refresh, never in a log call).
+
+    A build that fails (out of memory) keeps the automaton that was there: a name
+    already masked stays masked, and the new names are tried again at the next
+    :meth:`add`/:meth:`extend`. Matching ignores case; the longest name wins
+    ("王建国" over "王建"); Latin names must stand alone as words.
     """
 
+    COMPACT_AT = 5000
+
     def __init__(self, names: Iterable[str | None] = ()) -> None:
-        self._names: set[str] = set()
-        self._automaton: ahocorasick.Automaton | None = None
+        self._base_names: frozenset[str] = frozenset()
+        self._base: ahocorasick.Automaton | None = None
+        self._recent_names: frozenset[str] = frozenset()
+        self._recent: ahocorasick.Automaton | None = None
+        self._recent_built_for: frozenset[str] = frozenset()  # names in self._recent
         self._lock = threading.Lock()
-        self.add(names)
+        self.extend(names)
 
     def __len__(self) -> int:
-        return len(self._names)
+        return len(self._base_names) + len(self._recent_names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._base_names or name in self._recent_names
+
+    def _fresh(self, names: Iterable[str | None]) -> set[str]:
+        cleaned = {n.strip() for n in names if n and len(n.strip()) >= 2}
+        return {n for n in cleaned if n not in self}
 
     def add(self, names: Iterable[str | None]) -> None:
-        fresh = {n.strip() for n in names if n and len(n.strip()) >= 2} - self._names
+        """Mask these from the next :meth:`mask` on (the recent automaton is rebuilt then)."""
+        fresh = self._fresh(names)
         if fresh:
             with self._lock:
-                self._names |= fresh
-                self._automaton = None
+                self._recent_names = self._recent_names | fresh
+
+    def extend(self, names: Iterable[str | None]) -> None:
+        """Add names and build now (the cache refresh); merge into the base when due.
+
+        Raises what the build raised, with the masker unchanged but for the names,
+        which :meth:`mask` keeps trying to build in.
+        """
+        fresh = self._fresh(names)
+        with self._lock:
+            recent = self._recent_names | fresh
+            if len(recent) > max(self.COMPACT_AT, len(self._base_names) // 8):
+                merged = self._base_names | recent
+                base = _build(merged)  # may raise: nothing swapped yet
+                self._base_names, self._base = merged, base
+                self._recent_names = self._recent_built_for = frozenset()
+                self._recent = None
+                return
+            self._recent_names = recent
+            if recent != self._recent_built_for:
+                self._recent = _build(recent)
+                self._recent_built_for = recent
 
     def replace(self, names: Iterable[str | None]) -> None:
         """Forget every name and start from ``names`` (a full re-read of the book)."""
+        cleaned = frozenset(n.strip() for n in names if n and len(n.strip()) >= 2)
+        base = _build(cleaned)
         with self._lock:
-            self._names = set()
-            self._automaton = None
-        self.add(names)
+            self._base_names, self._base = cleaned, base
+            self._recent_names = self._recent_built_for = frozenset()
+            self._recent = None
 
-    def _built(self) -> ahocorasick.Automaton | None:
-        automaton = self._automaton
-        if automaton is None and self._names:
+    def _automata(self) -> list[ahocorasick.Automaton]:
+        if self._recent_names != self._recent_built_for:
             with self._lock:
-                automaton = ahocorasick.Automaton()
-                for name in self._names:
-                    key = _fold(name)
-                    if len(key) == len(name):  # folding must keep positions
-                        automaton.add_word(key, len(key))
-                automaton.make_automaton()
-                self._automaton = automaton
-        return automaton
+                wanted = self._recent_names
+                if wanted != self._recent_built_for:
+                    try:
+                        self._recent = _build(wanted)
+                        self._recent_built_for = wanted
+                    except Exception:  # noqa: BLE001 - keep the previous one; retried next time
+                        pass
+        return [a for a in (self._base, self._recent)
+                if a is not None and a.kind == ahocorasick.AHOCORASICK]
 
     def mask(self, text: str) -> str:
-        automaton = self._built()
-        if automaton is None or not text or automaton.kind != ahocorasick.AHOCORASICK:
+        automata = self._automata() if text else []
+        if not automata:
             return text
         folded = _fold(text)
         if len(folded) != len(text):
             folded = text
+        # leftmost-longest over both automata: each gives its own non-overlapping
+        # matches; merged by start, longer first, overlaps skipped
+        spans = sorted(((end - length + 1, end) for automaton in automata
+                        for end, length in automaton.iter_long(folded)),
+                       key=lambda span: (span[0], span[0] - span[1]))
         out: list[str] = []
         last = 0
-        for end, length in automaton.iter_long(folded):
-            start = end - length + 1
+        for start, end in spans:
             if start < last:
                 continue
             found = text[start:end + 1]
@@ -151,6 +197,19 @@ class NameMasker:
             out += [text[last:start], mask_name(found)]
             last = end + 1
         return "".join(out) + text[last:] if out else text
+
+
+def _build(names: Iterable[str]) -> ahocorasick.Automaton | None:
+    """An automaton over ``names`` (None when there are none)."""
+    automaton = ahocorasick.Automaton()
+    for name in names:
+        key = _fold(name)
+        if len(key) == len(name):  # folding must keep positions
+            automaton.add_word(key, len(key))
+    if len(automaton) == 0:
+        return None
+    automaton.make_automaton()
+    return automaton
 
 
 def _mask_phone_match(match: re.Match[str]) -> str:

@@ -59,6 +59,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        from storage.versions import track_client_names  # imports the models: not at the top
+
+        track_client_names(self._factory)
 
     @property
     def is_postgres(self) -> bool:

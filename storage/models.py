@@ -42,6 +42,7 @@ __all__ = [
     "FollowUp",
     "Appointment",
     "StateEntry",
+    "CacheVersion",
     "ProcessedUpdate",
     "ScriptEvent",
     "TeamScript",
@@ -322,6 +323,17 @@ class StateEntry(Base):
     updated_at: Mapped[datetime]
 
 
+class CacheVersion(Base):
+    """A counter per cache every instance keeps (team scripts, client names), bumped in
+    the transaction that changes what is cached (:mod:`storage.versions`)."""
+
+    __tablename__ = "cache_versions"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    updated_at: Mapped[datetime | None]
+
+
 class ProcessedUpdate(Base):
     """Telegram update ids already handled, so a redelivered update is ignored."""
 
@@ -358,6 +370,9 @@ class TeamScript(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # the cache_versions "team_scripts" value of the change that wrote this row: an
+    # instance reads only the rows newer than the version it has
+    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 # --- digests and briefings ----------------------------------------------------

@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable
 
 from telegram.ext import Application
 
-from bot.jobs import briefings, digest, housekeeping, practice, questions, reminders
+from bot.jobs import briefings, caches, digest, housekeeping, practice, questions, reminders
 
-__all__ = ["Job", "briefings", "digest", "housekeeping", "practice", "questions", "reminders"]
+__all__ = ["Job", "briefings", "caches", "digest", "housekeeping", "practice", "questions",
+           "reminders"]
 
 Job = Callable[[Application], Awaitable[None]]  # type: ignore[type-arg]

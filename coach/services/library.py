@@ -4,6 +4,11 @@ The shared library and its index are loaded once per process (the YAML never
 changes while the bot runs). Team scripts live in the database; the first time a
 process needs them, it takes a copy of the shared index and adds them one by one
 (incrementally), so one team's scripts are only ever returned for that team.
+
+Several instances: saving a team script bumps the ``team_scripts`` version
+(:mod:`storage.versions`) in the same transaction; every instance checks it each
+tick (:meth:`ScriptCatalog.refresh_team_scripts`) and adds only the scripts written
+since the version it had, to its index: no rebuild.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from scripts_library.placeholders import KNOWN_VARIABLES
 from scripts_library.regions import hidden_scripts
 from scripts_library.schema import CATEGORIES, Script
 from scripts_library.search import ScriptIndex, SearchResult
+from storage import versions
 from storage.models import ScriptEvent, TeamScript
 
 __all__ = [
@@ -78,6 +84,7 @@ class ScriptCatalog:
         self._shared_index = index
         self.index = index
         self.team_scripts: dict[str, Script] = {}
+        self.team_scripts_version = -1  # the cache_versions value the index reflects
 
     # --- reading -------------------------------------------------------------------
 
@@ -110,9 +117,35 @@ class ScriptCatalog:
     # --- team scripts -------------------------------------------------------------------
 
     def load_team_scripts(self, session: Session) -> int:
-        rows = session.scalars(select(TeamScript)).all()
+        """Every team script (at start); how many."""
+        # the version first: a script saved between the two reads is read again next
+        # tick (added twice = replaced), never missed
+        version = versions.current(session)[versions.TEAM_SCRIPTS]
+        count = self._read_team_scripts(session, newer_than=None)
+        self.team_scripts_version = version
+        return count
+
+    def refresh_team_scripts(self, session: Session, version: int | None = None) -> int:
+        """Scripts saved (on any instance) since the version this index has; how many.
+
+        ``version``: the current counter when the caller read it already (one query
+        per tick for every cache).
+        """
+        if version is None:
+            version = versions.current(session)[versions.TEAM_SCRIPTS]
+        if version == self.team_scripts_version:
+            return 0
+        count = self._read_team_scripts(session, newer_than=self.team_scripts_version)
+        self.team_scripts_version = version
+        return count
+
+    def _read_team_scripts(self, session: Session, *, newer_than: int | None) -> int:
+        query = select(TeamScript).order_by(TeamScript.version, TeamScript.id)
+        if newer_than is not None:
+            query = query.where(TeamScript.version > newer_than)
         scripts = [Script.model_validate({**row.data, "id": row.script_id,
-                                          "team_id": row.team_id}) for row in rows]
+                                          "team_id": row.team_id})
+                   for row in session.scalars(query)]
         if scripts:
             self._add(scripts)
         return len(scripts)
@@ -197,6 +230,7 @@ class ScriptCatalog:
     def store_team_scripts(self, session: Session, me: Me, scripts: list[Script], *,
                            clock: Clock) -> None:
         """Write scripts that :meth:`check_team_script` accepted (insert or update by id)."""
+        version = versions.bump(session, versions.TEAM_SCRIPTS)  # other instances: re-read
         for script in scripts:
             row = session.scalar(select(TeamScript).where(TeamScript.script_id == script.id))
             stored = script.model_dump(exclude={"id", "team_id", "source_file", "source_line"},
@@ -204,10 +238,11 @@ class ScriptCatalog:
             if row is None:
                 session.add(TeamScript(team_id=script.team_id, script_id=script.id, data=stored,
                                        created_by_id=me.user_id or None, created_at=clock.now(),
-                                       updated_at=clock.now()))
+                                       updated_at=clock.now(), version=version))
             else:
                 row.data = stored
                 row.updated_at = clock.now()
+                row.version = version
         session.flush()
         self._add(scripts)
 
