@@ -80,6 +80,9 @@ class CoachApplication(Application):  # type: ignore[type-arg]
         super().__init__(*args, **kwargs)
         # the updates being processed now -> the flow state each may load and save
         self.flow_scopes: dict[int, flowstate.FlowScope] = {}
+        # one update per person at a time in this process: drafts are per person, and a
+        # group message must not reload them under a private-chat step running meanwhile
+        self.user_locks = flowstate.KeyedLocks()
 
     async def process_update(self, update: object) -> None:
         started = time.perf_counter()
@@ -91,9 +94,10 @@ class CoachApplication(Application):  # type: ignore[type-arg]
         if scope is not None:
             self.flow_scopes[id(update)] = scope
         try:
-            await super().process_update(update)
-            if scope is not None:
-                self._save_flow_state(update, scope)
+            async with self.user_locks.hold(scope.user_id if scope is not None else None):
+                await super().process_update(update)
+                if scope is not None:
+                    await self._save_flow_state(update, scope)
         finally:
             self.flow_scopes.pop(id(update), None)
             if isinstance(update, Update):
@@ -109,9 +113,9 @@ class CoachApplication(Application):  # type: ignore[type-arg]
             logcontext.handler.reset(handler_token)
             logcontext.update_id.reset(update_token)
 
-    def _save_flow_state(self, update: object, scope: flowstate.FlowScope) -> None:
+    async def _save_flow_state(self, update: object, scope: flowstate.FlowScope) -> None:
         try:
-            flowstate.save_flow_state(self, scope)
+            await flowstate.save_flow_state(self, scope)
         except SQLAlchemyError as err:
             # the reply is out already; the next step starts from the last saved state
             update_log.warning("flow state of update %s not saved: %s",

@@ -17,8 +17,11 @@ the latest saved state.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +35,7 @@ from bot.persistence import DatabasePersistence, conversation_row_key
 if TYPE_CHECKING:
     from telegram.ext import Application
 
-__all__ = ["FlowScope", "load_flow_state", "save_flow_state", "scope_for"]
+__all__ = ["FlowScope", "KeyedLocks", "load_flow_state", "save_flow_state", "scope_for"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,33 @@ class FlowScope:
     loaded: bool = False
     loaded_user_data: str = "{}"  # as JSON, to skip a write when nothing changed
     loaded_states: dict[str, object] = field(default_factory=dict)
+
+
+class KeyedLocks:
+    """An asyncio lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: int | None) -> AsyncIterator[None]:
+        if key is None:
+            yield
+            return
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
 
 def _persistence(app: Application[Any, Any, Any, Any, Any, Any]) -> DatabasePersistence | None:
@@ -117,8 +147,10 @@ async def load_flow_state(update: Update, context: CoachContext) -> None:
     if scope is None or persistence is None:
         return
     try:
-        user_data, states = persistence.read_flow_state(
-            scope.user_id, [row_key for _h, row_key, _k in scope.conversations])
+        # off the event loop: other chats' updates go on while this one waits
+        user_data, states = await asyncio.to_thread(
+            persistence.read_flow_state, scope.user_id,
+            [row_key for _h, row_key, _k in scope.conversations])
     except SQLAlchemyError as err:
         log.warning("flow state of update %s could not be read: %s", update.update_id,
                     type(err).__name__)
@@ -129,7 +161,8 @@ async def load_flow_state(update: Update, context: CoachContext) -> None:
     _apply(app, scope, user_data, states)
 
 
-def save_flow_state(app: Application[Any, Any, Any, Any, Any, Any], scope: FlowScope) -> None:
+async def save_flow_state(app: Application[Any, Any, Any, Any, Any, Any],
+                          scope: FlowScope) -> None:
     """Write what the update changed (drafts, flow states) in one transaction."""
     persistence = _persistence(app)
     if persistence is None or not scope.loaded:
@@ -143,4 +176,6 @@ def save_flow_state(app: Application[Any, Any, Any, Any, Any, Any], scope: FlowS
             states[row_key] = state
     if not changed_user and not states:
         return
-    persistence.write_flow_state(scope.user_id, dict(user_data) if changed_user else None, states)
+    # a JSON copy taken here, on the event loop; written from a thread
+    drafts = json.loads(_as_json(user_data)) if changed_user else None
+    await asyncio.to_thread(persistence.write_flow_state, scope.user_id, drafts, states)

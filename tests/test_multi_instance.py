@@ -297,3 +297,25 @@ async def test_unreadable_state_stops_the_update(harness: BotHarness,
     assert len(replies) == 1 and "客户姓名" not in replies[0].text
     monkeypatch.undo()
     assert "没有保存" not in (await chat.send("/cancel"))[-1].text  # no flow was opened
+
+
+async def test_one_update_per_person_at_a_time() -> None:
+    """Drafts are per person: two chats of one person never load/save them at once."""
+    import asyncio
+
+    from bot.flowstate import KeyedLocks
+
+    locks = KeyedLocks()
+    order: list[str] = []
+
+    async def update(key: int, name: str, pause: float) -> None:
+        async with locks.hold(key):
+            order.append(f"{name} in")
+            await asyncio.sleep(pause)
+            order.append(f"{name} out")
+
+    await asyncio.gather(update(7, "private", 0.05), update(7, "group", 0),
+                         update(8, "other", 0))
+    assert order.index("private out") < order.index("group in")  # same person: in turn
+    assert order.index("other in") < order.index("private out")  # someone else: at once
+    assert len(locks) == 0  # nothing left behind
