@@ -43,9 +43,10 @@ _HIDDEN = "<secret>"
 class RedactingFilter(logging.Filter):
     """Rewrites records in place; never drops one."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: Callable[[], Iterable[str]] | None = None) -> None:
+        """``names``: client names to mask from the start (read once, here)."""
         super().__init__()
-        self._masker = NameMasker()
+        self._masker = NameMasker(names() if names is not None else ())
         self._secrets: list[str] = []
 
     def forget_names(self) -> None:
