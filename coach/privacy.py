@@ -111,6 +111,7 @@ class NameMasker:
         self._recent_names: frozenset[str] = frozenset()
         self._recent: ahocorasick.Automaton | None = None
         self._recent_built_for: frozenset[str] = frozenset()  # names in self._recent
+        self._recent_dirty = False  # names were added since the recent automaton was built
         self._lock = threading.Lock()
         self.extend(names)
 
@@ -130,6 +131,7 @@ class NameMasker:
         if fresh:
             with self._lock:
                 self._recent_names = self._recent_names | fresh
+                self._recent_dirty = True
 
     def extend(self, names: Iterable[str | None]) -> None:
         """Add names and build now (the cache refresh); merge into the base when due.
@@ -145,12 +147,13 @@ class NameMasker:
                 base = _build(merged)  # may raise: nothing swapped yet
                 self._base_names, self._base = merged, base
                 self._recent_names = self._recent_built_for = frozenset()
-                self._recent = None
+                self._recent, self._recent_dirty = None, False
                 return
             self._recent_names = recent
             if recent != self._recent_built_for:
+                self._recent_dirty = True
                 self._recent = _build(recent)
-                self._recent_built_for = recent
+                self._recent_built_for, self._recent_dirty = recent, False
 
     def replace(self, names: Iterable[str | None]) -> None:
         """Forget every name and start from ``names`` (a full re-read of the book)."""
@@ -159,16 +162,16 @@ class NameMasker:
         with self._lock:
             self._base_names, self._base = cleaned, base
             self._recent_names = self._recent_built_for = frozenset()
-            self._recent = None
+            self._recent, self._recent_dirty = None, False
 
     def _automata(self) -> list[ahocorasick.Automaton]:
-        if self._recent_names != self._recent_built_for:
+        if self._recent_dirty:  # a flag, not a set comparison: this runs for every log line
             with self._lock:
                 wanted = self._recent_names
-                if wanted != self._recent_built_for:
+                if self._recent_dirty:
                     try:
                         self._recent = _build(wanted)
-                        self._recent_built_for = wanted
+                        self._recent_built_for, self._recent_dirty = wanted, False
                     except Exception:  # noqa: BLE001 - keep the previous one; retried next time
                         pass
         return [a for a in (self._base, self._recent)
