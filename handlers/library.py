@@ -119,9 +119,14 @@ async def feedback(update: Update, context: CoachContext) -> None:
         # a vote for a script that is gone: a toast says so instead of silence
         await query.answer(context.svc.renderer.text("stale_button", context.locale, me=me))
         return
-    with context.svc.db.session() as s:
-        library.record_event(s, user_id=me.user_id, kind="up" if vote == "up" else "down",
-                             script_id=script_id, clock=context.svc.clock)
+    svc = context.svc
+
+    def record() -> None:
+        with svc.db.session() as s:
+            library.record_event(s, user_id=me.user_id, kind="up" if vote == "up" else "down",
+                                 script_id=script_id, clock=svc.clock)
+
+    await run_db(record)
     await query.answer(context.svc.renderer.text("feedback_thanks", context.locale, me=me,
                                                  vote=vote))
 

@@ -240,3 +240,43 @@ def test_settings_for_the_servers_are_documented_defaults() -> None:
     defaults = Settings(_env_file=None)  # type: ignore[call-arg]
     assert defaults.webhook_listen == defaults.metrics_listen == "127.0.0.1"
     assert defaults.metrics_port == 0  # off unless asked for
+
+
+# --- one slow query does not stall the other chats -------------------------------------
+
+async def test_a_slow_database_lookup_for_one_chat_does_not_stall_another(
+        harness: BotHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from telegram import Update
+
+    from bot import guard
+    from bot.updates import ChatOrderedProcessor
+
+    slow, quick = harness.person("advisor"), harness.person("advisor")
+    real_find = guard.people.find_user
+
+    def find_user(session: Any, telegram_id: int) -> Any:
+        if telegram_id == slow.id:
+            time.sleep(1.0)  # a query stuck behind a lock, in the worker thread
+        return real_find(session, telegram_id)
+
+    monkeypatch.setattr(guard.people, "find_user", find_user)
+    processor = ChatOrderedProcessor(concurrency=4)
+    finished: dict[str, float] = {}
+
+    async def handle(name: str, user: Any) -> None:
+        payload = harness.telegram.number_update(harness.telegram.message_update(user, "/help"))
+        update = Update.de_json(payload, harness.app.bot)
+        await processor.process_update(update, harness.app.process_update(update))
+        finished[name] = time.monotonic()
+
+    started = time.monotonic()
+
+    async def quick_after_slow_began() -> None:
+        await asyncio.sleep(0.1)
+        await handle("quick", quick)
+
+    await asyncio.gather(handle("slow", slow), quick_after_slow_began())
+    assert finished["quick"] < finished["slow"]
+    assert finished["quick"] - started < 0.9  # it never waited for the stuck query
+    assert len(harness.telegram.messages_to(quick.id)) == 1
+    assert len(harness.telegram.messages_to(slow.id)) == 1
