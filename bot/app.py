@@ -38,6 +38,7 @@ from bot.context import CoachContext
 from bot.guard import guard
 from bot.jobs import Job
 from bot.persistence import DatabasePersistence
+from bot.runtime import use_db_threads
 from bot.scheduler import install_jobs
 from bot.services import Services
 from bot.updates import ChatOrderedProcessor
@@ -263,6 +264,7 @@ def job_list() -> list[Job]:
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     services: Services = app.bot_data["services"]
     ops.mark_started(app)
+    use_db_threads(services.settings)  # enough threads for run_db before the first update
     _ = services.catalog  # load the library and build the search index before the first query
     for hook in services.extras.get("post_init", []):
         await hook(app)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -14,7 +16,8 @@ from coach.clock import Clock, SystemClock
 from storage.db import Database
 from storage.migrate import upgrade
 
-__all__ = ["make_services", "configure_logging", "warn_about_calendar"]
+__all__ = ["make_services", "configure_logging", "warn_about_calendar", "db_threads",
+           "use_db_threads"]
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +43,32 @@ def configure_logging(level: str = "INFO", *, secrets: tuple[str, ...] = (),
     logfilter.install()  # again: the handler basicConfig just added gets the filter too
 
 
+def db_threads(settings: Settings) -> int:
+    """Worker threads (and pooled connections) for database work: two per running update."""
+    return 2 * settings.concurrent_updates + 4
+
+
+def use_db_threads(settings: Settings) -> None:
+    """Give the running loop enough worker threads for :func:`bot.services.run_db`.
+
+    asyncio's default is ``min(32, cpus + 4)``, six on a two-core machine: fewer than
+    the updates that may wait on the database at once.
+    """
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=db_threads(settings), thread_name_prefix="coach-db"))
+
+
 def make_services(settings: Settings, *, clock: Clock | None = None,
                   migrate: bool = True) -> Services:
     """Upgrade the database schema and wire the long-lived services."""
     if migrate:
         upgrade(settings.database_url)
+    # each running update may hold two connections (its chat lock on PostgreSQL, and
+    # its work), plus the jobs: the pool is sized so updates never wait for each other
     db = Database(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds,
                   statement_timeout=settings.db_statement_timeout_seconds,
-                  busy_timeout=settings.db_busy_timeout_seconds)
+                  busy_timeout=settings.db_busy_timeout_seconds,
+                  pool_size=db_threads(settings), max_overflow=10)
     services = Services(settings=settings, db=db,
                         clock=clock or SystemClock())
     logfilter.attach_names(logfilter.client_names_from(services.db))

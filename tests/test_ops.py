@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -280,3 +281,19 @@ async def test_a_slow_database_lookup_for_one_chat_does_not_stall_another(
     assert finished["quick"] - started < 0.9  # it never waited for the stuck query
     assert len(harness.telegram.messages_to(quick.id)) == 1
     assert len(harness.telegram.messages_to(slow.id)) == 1
+
+
+async def test_database_threads_and_pool_fit_the_concurrent_updates(settings: Settings) -> None:
+    from bot.runtime import db_threads, make_services, use_db_threads
+
+    tuned = settings.model_copy(update={"concurrent_updates": 12})
+    services = make_services(tuned, migrate=False)
+    try:
+        assert db_threads(tuned) == 28  # a lock and a unit of work per update, and the jobs
+        assert services.db.engine.pool.size() == 28  # type: ignore[attr-defined]
+        use_db_threads(tuned)
+        # all of them really run at once: none waits for a free worker
+        barrier = threading.Barrier(28, timeout=5)
+        await asyncio.gather(*(run_db(barrier.wait) for _ in range(28)))
+    finally:
+        services.db.dispose()
