@@ -89,10 +89,21 @@ def spoken_key(word: str) -> str:
     return "|".join(lazy_pinyin(word, style=Style.NORMAL))
 
 
+@lru_cache(maxsize=8192)
+def _polyphone(ch: str) -> bool:
+    from pypinyin.constants import PINYIN_DICT
+
+    return "," in PINYIN_DICT.get(ord(ch), "")
+
+
 def _sound_keys(word: str) -> tuple[str, ...]:
     """The keys a known word is filed under: per character (what a typo window is compared
-    with) and as the word is spoken (what a pinyin query spells)."""
-    chars, spoken = pinyin_key(word), spoken_key(word)
+    with) and as the word is spoken (what a pinyin query spells). Only a word with a
+    polyphonic character can be read differently, so only those pay for a phrase lookup."""
+    chars = pinyin_key(word)
+    if not any(_polyphone(c) for c in word):
+        return (chars,)
+    spoken = spoken_key(word)
     return (chars,) if chars == spoken else (chars, spoken)
 
 
