@@ -3,10 +3,12 @@
 :class:`FakeTelegram` keeps the state a real Bot API server would: the bot's
 identity, an update queue with offsets (unconfirmed updates are delivered
 again), the messages the bot sent, and failure modes (blocked chats → 403, a
-messages-per-second cap → 429 with ``retry_after``). It is as strict as Telegram
-(``bot/botapi_rules.py``): bad HTML, text over 4,096 or captions over 1,024 characters
-after parsing, callback data over 64 bytes, long callback answers and bad inline
-results get the same 400 Telegram would send, and are listed in ``refused``.
+messages-per-second cap → 429 with ``retry_after``, and with ``conflicts`` a 409 to a
+long poll superseded by another ``getUpdates``, as when two bots share a token).
+It is as strict as Telegram (``bot/botapi_rules.py``): bad HTML, text over 4,096
+or captions over 1,024 characters after parsing, callback data over 64 bytes, long
+callback answers and bad inline results get the same 400 Telegram would send, and
+are listed in ``refused``.
 :class:`FakeRequest` plugs it into python-telegram-bot as a request class, so the
 real ``Application``, ``Bot`` and handlers run unchanged; ``bot/fakeserver.py``
 serves the same state over HTTP for end-to-end tests of ``coach run``.
@@ -26,10 +28,14 @@ from telegram.request import BaseRequest, RequestData
 
 from bot import botapi_rules
 
-__all__ = ["FakeTelegram", "FakeRequest", "FakeUser", "SentMessage"]
+__all__ = ["Conflict", "FakeTelegram", "FakeRequest", "FakeUser", "SentMessage"]
 
 BOT_ID = 7000000001
 MESSAGE_METHODS = {"sendMessage", "sendPhoto", "sendDocument"}
+
+
+class Conflict(Exception):
+    """A long poll ended by a newer ``getUpdates`` (Telegram answers it 409)."""
 
 
 @dataclass(frozen=True)
@@ -85,9 +91,16 @@ class FakeTelegram:
         clock: Callable[[], float] = time.monotonic,
         first_update_id: int = 1,
         strict: bool = True,
+        retry_after: int = 1,
+        conflicts: bool = False,
     ) -> None:
         self.username = username
         self.messages_per_second = messages_per_second
+        self.retry_after = retry_after  # seconds a 429 beyond the rate asks the bot to wait
+        # Telegram allows one long poll per token: a newer getUpdates ends the older with 409
+        self.conflicts = conflicts
+        self._poll_generation = 0
+        self.conflicted = 0
         self._clock = clock
         self._lock = threading.Condition()
         self._updates: list[dict[str, Any]] = []
@@ -196,12 +209,21 @@ class FakeTelegram:
         return 200, {"ok": True, "result": True}
 
     def wait_for_updates(self, offset: int, timeout: float) -> list[dict[str, Any]]:
-        """Long polling: confirm everything below ``offset``, wait for the rest."""
+        """Long polling: confirm everything below ``offset``, wait for the rest.
+
+        With ``conflicts`` on, a newer call ends this one early with :class:`Conflict`.
+        """
         deadline = self._clock() + timeout
         with self._lock:
+            self._poll_generation += 1
+            mine = self._poll_generation
+            self._lock.notify_all()  # wake the poll this one supersedes
             if offset:
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
             while not self._updates and self._clock() < deadline:
+                if self.conflicts and self._poll_generation != mine:
+                    self.conflicted += 1
+                    raise Conflict("terminated by other getUpdates request")
                 self._lock.wait(timeout=min(0.5, max(0.0, deadline - self._clock())))
             return list(self._updates[:100])
 
@@ -246,7 +268,12 @@ class FakeTelegram:
                          "use deleteWebhook to delete the webhook first"}
         offset = int(params.get("offset") or 0)
         timeout = float(params.get("timeout") or 0)
-        return 200, {"ok": True, "result": self.wait_for_updates(offset, timeout)}
+        try:
+            return 200, {"ok": True, "result": self.wait_for_updates(offset, timeout)}
+        except Conflict:
+            return 409, {"ok": False, "error_code": 409, "description":
+                         "Conflict: terminated by other getUpdates request; make sure that "
+                         "only one bot instance is running"}
 
     def _api_answerInlineQuery(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._lock:
@@ -305,9 +332,10 @@ class FakeTelegram:
             self._refilled = now
             if self._tokens < 1:
                 self.throttled += 1
+                wait = self.retry_after
                 return 429, {"ok": False, "error_code": 429,
-                             "description": "Too Many Requests: retry after 1",
-                             "parameters": {"retry_after": 1}}
+                             "description": f"Too Many Requests: retry after {wait}",
+                             "parameters": {"retry_after": wait}}
             self._tokens -= 1
         return None
 

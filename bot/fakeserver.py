@@ -8,10 +8,21 @@ confirmed and dropped, the others are delivered again), 429 with
 ``parameters.retry_after`` beyond the configured messages per second, 401 for a
 wrong token and 404 for any other path.
 
-Two extra routes, outside ``/bot…``, let a person or a script act as users of a
+Telegram misbehaving, on purpose (:class:`Faults`, ``server.faults``; the fault
+tests in ``tests/faults/`` use every one): an outage answering 500 (or any status)
+for a while, a while of timeouts (requests held unanswered, never processed), the
+next N requests dropped (connection closed before Telegram saw them) or the next N
+responses dropped (the message *was* delivered, the answer is lost: the bot cannot
+tell it from a timeout). They apply to the sending methods unless told otherwise.
+With ``FakeTelegram(conflicts=True)`` a second concurrent long poll ends the first
+with 409 Conflict, and ``blocked_chats`` answer 403.
+
+Three extra routes, outside ``/bot…``, let a person or a script act as users of a
 standalone emulator: ``POST /_emulator/updates`` queues an update (a full payload,
-or ``{"user_id": 1, "text": "/help"}``) and ``GET /_emulator/sent`` lists what the
-bot sent.
+or ``{"user_id": 1, "text": "/help"}``), ``GET /_emulator/sent`` lists what the
+bot sent, and ``POST /_emulator/faults`` sets faults (``{"outage_seconds": 30,
+"status": 500, "timeout_seconds": 10, "drop_requests": 3, "drop_responses": 3,
+"hang_seconds": 6, "blocked": [42]}``; any subset) and answers the fault counters.
 
 Webhooks: ``setWebhook`` is recorded (``FakeTelegram.webhook_calls``; while one is
 set ``getUpdates`` answers 409, as Telegram does), and :meth:`FakeBotServer.post_update`
@@ -25,8 +36,8 @@ In tests and benches::
     with serve(telegram, "123:token") as base_url:   # "http://127.0.0.1:PORT/bot"
         ...  # point TELEGRAM_BASE_URL at base_url
 
-Standalone: ``python -m bot.fakeserver --port 0 --token 123:fake [--rate 30]``
-prints the port it listens on, then serves until Ctrl-C.
+Standalone: ``python -m bot.fakeserver --port 0 --token 123:fake [--rate 30]
+[--retry-after 1] [--conflicts]`` prints the port it listens on, then serves until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -36,20 +47,22 @@ import json
 import signal
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from bot.fakebot import FakeTelegram, FakeUser
+from bot.fakebot import MESSAGE_METHODS, FakeTelegram, FakeUser
 
-__all__ = ["FakeBotServer", "serve", "parse_body", "post_update"]
+__all__ = ["FakeBotServer", "Faults", "serve", "parse_body", "post_update"]
 
 HOST = "127.0.0.1"  # never anything else: the emulator accepts any caller
 EMULATOR_PREFIX = "/_emulator/"
@@ -127,6 +140,89 @@ def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], di
     return params, files
 
 
+@dataclass
+class Faults:
+    """What goes wrong between the bot and Telegram; change it while the server runs.
+
+    ``counts`` says what happened: ``outage`` (answered ``status``), ``timeout`` and
+    ``dropped_request`` (never processed), ``dropped_response`` (processed, answer lost).
+    """
+
+    methods: frozenset[str] = frozenset(MESSAGE_METHODS)  # which calls the faults hit
+    status: int = 500
+    outage_until: float = 0.0    # time.monotonic() deadlines
+    timeout_until: float = 0.0
+    drop_requests: int = 0
+    drop_responses: int = 0
+    # how long a request that gets no answer is held before its connection is closed:
+    # 0 looks like a reset connection to the bot, more than its read timeout like a timeout
+    hang_seconds: float = 0.0
+    counts: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def outage(self, seconds: float, status: int = 500) -> None:
+        """Answer every call ``status`` for ``seconds`` from now."""
+        with self._lock:
+            self.status, self.outage_until = status, time.monotonic() + seconds
+
+    def timeouts(self, seconds: float, hang: float | None = None) -> None:
+        """For ``seconds``, hold calls unanswered (``hang`` each) and drop them unprocessed."""
+        with self._lock:
+            self.timeout_until = time.monotonic() + seconds
+            if hang is not None:
+                self.hang_seconds = hang
+
+    def clear(self) -> None:
+        with self._lock:
+            self.outage_until = self.timeout_until = 0.0
+            self.drop_requests = self.drop_responses = 0
+
+    def before(self, method: str) -> str | None:
+        """What happens to this call before Telegram processes it (None: nothing)."""
+        if method not in self.methods:
+            return None
+        with self._lock:
+            now = time.monotonic()
+            if now < self.timeout_until:
+                verdict = "timeout"
+            elif now < self.outage_until:
+                verdict = "outage"
+            elif self.drop_requests > 0:
+                self.drop_requests -= 1
+                verdict = "dropped_request"
+            else:
+                return None
+            self.counts[verdict] += 1
+            return verdict
+
+    def lose_answer(self, method: str) -> bool:
+        """Processed, but is the answer lost on the way back?"""
+        if method not in self.methods:
+            return False
+        with self._lock:
+            if self.drop_responses <= 0:
+                return False
+            self.drop_responses -= 1
+            self.counts["dropped_response"] += 1
+            return True
+
+    def configure(self, spec: dict[str, Any], telegram: FakeTelegram) -> None:
+        """Apply a ``POST /_emulator/faults`` body (see the module docstring)."""
+        if "hang_seconds" in spec:
+            self.hang_seconds = float(spec["hang_seconds"])
+        if "outage_seconds" in spec:
+            self.outage(float(spec["outage_seconds"]), int(spec.get("status", 500)))
+        if "timeout_seconds" in spec:
+            self.timeouts(float(spec["timeout_seconds"]))
+        with self._lock:
+            self.drop_requests += int(spec.get("drop_requests", 0))
+            self.drop_responses += int(spec.get("drop_responses", 0))
+        for chat_id in spec.get("blocked", []):
+            telegram.blocked_chats.add(int(chat_id))
+        if "rate" in spec:
+            telegram.messages_per_second = float(spec["rate"]) or None
+
+
 class FakeBotServer(ThreadingHTTPServer):
     """A threaded HTTP server answering Bot API calls from one :class:`FakeTelegram`."""
 
@@ -139,6 +235,7 @@ class FakeBotServer(ThreadingHTTPServer):
             raise ValueError("the emulator needs a bot token to check requests against")
         self.telegram = telegram
         self.token = token
+        self.faults = Faults()
         self._thread: threading.Thread | None = None
         super().__init__((HOST, port), _Handler)
 
@@ -219,8 +316,26 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(400, _error(400, f"Bad Request: {err}"))
             return
         params = {**dict(parse_qsl(url.query, keep_blank_values=True)), **params}
+        faults = self.server.faults
+        verdict = faults.before(method)
+        if verdict == "outage":
+            self._answer(faults.status, _error(faults.status, "Internal Server Error"
+                                               if faults.status == 500 else "Bad Gateway"))
+            return
+        if verdict is not None:  # a timeout or a dropped request: Telegram never saw it
+            self._hang_up(faults.hang_seconds)
+            return
         status, answer = self.server.telegram.handle(method, params, files)
+        if faults.lose_answer(method):  # delivered, but the bot never hears so
+            self._hang_up(faults.hang_seconds)
+            return
         self._answer(status, answer)
+
+    def _hang_up(self, after: float) -> None:
+        """Close the connection without an answer, after holding it ``after`` seconds."""
+        if after > 0:
+            time.sleep(after)
+        self.close_connection = True
 
     def _emulator(self, route: str, body: bytes) -> None:
         telegram = self.server.telegram
@@ -242,6 +357,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self._answer(200, {"ok": True, "result": update, "webhook_status": status})
                 return
             self._answer(200, {"ok": True, "result": telegram.push_update(payload)})
+        elif route == "faults" and self.command == "POST":
+            try:
+                spec, _ = parse_body("application/json", body)
+                self.server.faults.configure(spec, telegram)
+            except (BadRequest, TypeError, ValueError) as err:
+                self._answer(400, _error(400, f"Bad Request: {err}"))
+                return
+            self._answer(200, {"ok": True, "result": dict(self.server.faults.counts)})
         else:
             self._answer(404, _error(404, "Not Found"))
 
@@ -294,8 +417,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", default="123:fake", help="the only token accepted")
     parser.add_argument("--rate", type=float, default=None,
                         help="messages per second before answering 429")
+    parser.add_argument("--retry-after", type=int, default=1,
+                        help="seconds a 429 asks the bot to wait (default 1)")
+    parser.add_argument("--conflicts", action="store_true",
+                        help="a second concurrent getUpdates ends the first with 409")
     args = parser.parse_args(argv)
-    server = FakeBotServer(FakeTelegram(messages_per_second=args.rate), args.token, args.port)
+    telegram = FakeTelegram(messages_per_second=args.rate, retry_after=args.retry_after,
+                            conflicts=args.conflicts)
+    server = FakeBotServer(telegram, args.token, args.port)
     for signum in (signal.SIGINT, signal.SIGTERM):  # also when started in the background
         signal.signal(signum, _interrupt)
     print(server.port, flush=True)

@@ -226,7 +226,8 @@ def _depth(node: yaml.Node, level: int = 1) -> int:
 
 def _parse(text: str) -> tuple[yaml.Node | None, Any]:
     """Compose once (for line marks) and construct from the same node tree."""
-    loader = yaml.SafeLoader(text)
+    # the C parser (libyaml) when present: 10x faster, same nodes and line marks
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

@@ -145,3 +145,64 @@ def test_emulator_routes_queue_updates_and_list_sent(base_url: str,
     _call(f"{base_url}{TOKEN}/sendMessage", data=json.dumps({"chat_id": 9, "text": "hey"}).encode())
     status, body = _call(f"{root}/_emulator/sent")
     assert [m["text"] for m in body["result"]] == ["hey"]
+
+
+async def test_faults_outage_timeouts_and_dropped_requests_and_answers() -> None:
+    """The knobs the fault tests use, seen by the real PTB client."""
+    from telegram.error import NetworkError, TimedOut
+
+    telegram = FakeTelegram()
+    server = FakeBotServer(telegram, TOKEN)
+    base_url = server.start()
+    try:
+        async with _bot(base_url) as bot:
+            server.faults.outage(30, status=500)
+            with pytest.raises(NetworkError):
+                await bot.send_message(USER.id, "during the outage")
+            server.faults.clear()
+            server.faults.drop_requests = 1
+            with pytest.raises(NetworkError):
+                await bot.send_message(USER.id, "never reaches Telegram")
+            server.faults.drop_responses = 1
+            with pytest.raises(NetworkError):
+                await bot.send_message(USER.id, "delivered, answer lost")
+            server.faults.timeouts(30, hang=1.5)
+            with pytest.raises(TimedOut):
+                await bot.send_message(USER.id, "held past the read timeout", read_timeout=0.5)
+            server.faults.clear()
+            await bot.send_message(USER.id, "fine again")
+            assert bot.username == telegram.username  # getMe is never hit by default
+    finally:
+        server.stop()
+    assert [m.text for m in telegram.sent] == ["delivered, answer lost", "fine again"]
+    assert server.faults.counts == {"outage": 1, "dropped_request": 1, "dropped_response": 1,
+                                    "timeout": 1}
+
+
+def test_a_second_long_poll_ends_the_first_with_409() -> None:
+    telegram = FakeTelegram(conflicts=True)
+    first: dict[str, object] = {}
+
+    def poll() -> None:
+        first["answer"] = telegram.handle("getUpdates", {"timeout": 5})
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    time.sleep(0.3)
+    second = threading.Thread(target=lambda: telegram.handle("getUpdates", {"timeout": 1}))
+    second.start()
+    thread.join(5)
+    second.join(5)
+    status, body = first["answer"]  # type: ignore[misc]
+    assert status == 409 and "terminated by other getUpdates" in body["description"]
+    assert telegram.conflicted == 1
+
+
+def test_emulator_faults_route(base_url: str, telegram: FakeTelegram) -> None:
+    root = base_url.removesuffix("/bot")
+    status, body = _call(f"{root}/_emulator/faults",
+                         data=json.dumps({"blocked": [77], "drop_requests": 2,
+                                          "rate": 5}).encode())
+    assert status == 200 and body["ok"] is True
+    assert telegram.blocked_chats == {77} and telegram.messages_per_second == 5
+    assert _call(f"{root}/_emulator/faults", data=b'{"drop_requests": "x"}')[0] == 400

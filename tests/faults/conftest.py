@@ -1,0 +1,44 @@
+"""Fixtures for the fault tests: a misbehaving Bot API emulator and a :class:`Stage`."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.fakebot import FakeTelegram
+from bot.fakeserver import FakeBotServer
+from tests.faults.harness import REPORT, TOKEN, Stage
+
+
+@pytest.fixture
+def base_id() -> int:
+    """Random Telegram ids per test: runs sharing a PostgreSQL database never collide."""
+    return random.randrange(10**9, 4 * 10**9, 100_000)
+
+
+@pytest.fixture
+def stage(db_url: str, tmp_path: Path, base_id: int) -> Iterator[Stage]:
+    # Telegram's own limit for bots (30 messages/s, 429 with retry_after beyond), and
+    # one long poll per token (409 Conflict for a second one)
+    telegram = FakeTelegram(messages_per_second=30, conflicts=True, first_update_id=base_id)
+    server = FakeBotServer(telegram, TOKEN)
+    server.start()
+    setting = Stage(telegram, server, db_url, tmp_path)
+    try:
+        yield setting
+    finally:
+        for process in setting.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        server.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if REPORT:
+        terminalreporter.section("fault tests: measured")
+        for line in REPORT:
+            terminalreporter.write_line(line)
