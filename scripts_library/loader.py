@@ -225,9 +225,23 @@ def _depth(node: yaml.Node, level: int = 1) -> int:
 
 
 def _parse(text: str) -> tuple[yaml.Node | None, Any]:
-    """Compose once (for line marks) and construct from the same node tree."""
-    # the C parser (libyaml) when present: 10x faster, same nodes and line marks
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    """Compose once (for line marks) and construct from the same node tree.
+
+    The C parser (libyaml), when installed, reads the library ten times faster (it
+    halves the bot's start-up); any file it refuses is read again by the pure-Python
+    parser, whose error messages (and nesting limit) are the ones users see.
+    """
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            return _compose(fast, text)
+        except yaml.YAMLError:
+            pass
+    return _compose(yaml.SafeLoader, text)
+
+
+def _compose(loader_class: Any, text: str) -> tuple[yaml.Node | None, Any]:
+    loader = loader_class(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
