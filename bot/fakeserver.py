@@ -183,10 +183,10 @@ class Faults:
             return None
         with self._lock:
             now = time.monotonic()
-            if now < self.timeout_until:
-                verdict = "timeout"
-            elif now < self.outage_until:
+            if now < self.outage_until:
                 verdict = "outage"
+            elif now < self.timeout_until:
+                verdict = "timeout"
             elif self.drop_requests > 0:
                 self.drop_requests -= 1
                 verdict = "dropped_request"

@@ -122,15 +122,24 @@ async def send_all(bot: Bot, messages: Iterable[Outgoing], *, db: Database | Non
                    on_result: Callable[[Outgoing, Delivery], Awaitable[Any] | None] | None = None,
                    ) -> dict[Any, Delivery]:
     """Send each message on its own; one failure (even an unexpected error) never stops
-    the rest. ``on_result`` runs right after each send (e.g. to commit ``sent``)."""
+    the rest. ``on_result`` runs right after each send (e.g. to commit ``sent``).
+
+    After a 403 the person's other messages in the batch are not tried: they are
+    ``blocked`` at once (the person is already marked inactive)."""
     results: dict[Any, Delivery] = {}
+    blocked: set[int] = set()
     for message in messages:
-        try:
-            delivery = await send_text(bot, message.chat_id, message.text, markup=message.markup,
-                                       sleep=sleep, db=db)
-        except Exception:  # noqa: BLE001 - a bug for one message must not stop the batch
-            log.exception("sending to chat %s failed", message.chat_id)
-            delivery = Delivery(DeliveryStatus.RETRY)
+        if message.chat_id in blocked:  # a 403 earlier in this batch: not tried again
+            delivery = Delivery(DeliveryStatus.BLOCKED)
+        else:
+            try:
+                delivery = await send_text(bot, message.chat_id, message.text,
+                                           markup=message.markup, sleep=sleep, db=db)
+            except Exception:  # noqa: BLE001 - a bug for one message must not stop the batch
+                log.exception("sending to chat %s failed", message.chat_id)
+                delivery = Delivery(DeliveryStatus.RETRY)
+        if delivery.status == DeliveryStatus.BLOCKED:
+            blocked.add(message.chat_id)
         results[message.key] = delivery
         if on_result is not None:
             outcome = on_result(message, delivery)

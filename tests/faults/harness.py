@@ -120,7 +120,10 @@ class Stage:
                 raise AssertionError(f"bot exited with {watched.returncode} while waiting for "
                                      f"{what}:\n{self.output(watched)[-4000:]}")
             time.sleep(0.05)
-        raise AssertionError(f"timed out ({timeout:.0f} s) waiting for {what}:\n"
+        with self.telegram._lock:
+            calls = Counter(method for method, _ in self.telegram.calls)
+        raise AssertionError(f"timed out ({timeout:.0f} s) waiting for {what}; the emulator "
+                             f"saw {dict(calls)}, faults {dict(self.faults.counts)}:\n"
                              + "\n".join(self.output(p)[-3000:] for p in self.processes))
 
     def say(self, user: FakeUser, text: str) -> int:
