@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from telegram.ext import Application, ContextTypes
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["install_jobs", "run_job", "run_ticks", "worker_name"]
 
 log = logging.getLogger(__name__)
+_database_down = False  # set by the first job that cannot reach it, cleared by the next success
 
 
 def worker_name() -> str:
@@ -39,8 +41,20 @@ async def run_job(app: Application, job: Job) -> None:  # type: ignore[type-arg]
     name = getattr(job, "__name__", str(job))
     started = time.perf_counter()
     outcome = "ok"
+    global _database_down
     try:
         await job(app)
+        if _database_down:
+            _database_down = False
+            log.info("database reachable again; jobs catching up")
+    except (OperationalError, InterfaceError) as err:
+        # the database is unreachable (stopped, restarting, network): one clear line when
+        # it starts, not a traceback per job per tick; every job retries on its next turn
+        outcome = "error"
+        if not _database_down:
+            _database_down = True
+            log.warning("database unreachable (%s); jobs retry every tick until it is back",
+                        str(err.orig or err).strip().splitlines()[0][:200])
     except Exception:  # noqa: BLE001 - one broken tick must not stop the others
         outcome = "error"
         log.exception("tick %s failed", name)

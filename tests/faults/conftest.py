@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,14 +20,15 @@ def base_id() -> int:
     return random.randrange(10**9, 4 * 10**9, 100_000)
 
 
-@pytest.fixture
-def stage(db_url: str, tmp_path: Path, base_id: int) -> Iterator[Stage]:
+@contextmanager
+def open_stage(db_url: str, workdir: Path, base_id: int) -> Iterator[Stage]:
+    """An emulator on 127.0.0.1 for ``db_url``; every bot started is killed at the end."""
     # Telegram's own limit for bots (30 messages/s, 429 with retry_after beyond), and
     # one long poll per token (409 Conflict for a second one)
     telegram = FakeTelegram(messages_per_second=30, conflicts=True, first_update_id=base_id)
     server = FakeBotServer(telegram, TOKEN)
     server.start()
-    setting = Stage(telegram, server, db_url, tmp_path)
+    setting = Stage(telegram, server, db_url, workdir)
     try:
         yield setting
     finally:
@@ -35,6 +37,12 @@ def stage(db_url: str, tmp_path: Path, base_id: int) -> Iterator[Stage]:
                 process.kill()
                 process.wait()
         server.stop()
+
+
+@pytest.fixture
+def stage(db_url: str, tmp_path: Path, base_id: int) -> Iterator[Stage]:
+    with open_stage(db_url, tmp_path, base_id) as setting:
+        yield setting
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -1,0 +1,281 @@
+"""Mixed traffic through the real Application: sustained updates/s and p95 latency per kind.
+
+    python bench/load.py [--clients 300000] [--advisors 1000] [--db URL] [--instances 1|2]
+                         [--seconds 20] [--concurrency 32]
+
+1,000 advisors with 300,000 clients between them (bulk-inserted; ``--clients 30000``
+for a quick run) send a mix of updates: objection queries 60 % (plain text, the
+script search), ``/log`` one-liners 20 % (parsed, client matched, confirmation
+shown), buttons 15 % (``cl <id>``: a client card) and ``/today`` 5 % (the checklist).
+Each instance is its own process with the real PTB ``Application`` (every handler,
+the guard, per-chat ordering, database persistence) talking to the in-process fake
+Bot API (``bot/fakebot.py``, no network, no rate limit); with ``--instances 2`` the
+chats are split between two processes over the one database, as two instances
+behind a load balancer would be. Each instance keeps ``--concurrency`` updates in
+flight (a closed loop: the next is sent when one is answered), so the rate shown is
+what the bot sustains, and latency is from the update entering the queue to its
+handler finishing.
+
+``--db`` takes a database URL (PostgreSQL: ``postgresql+psycopg://…``); it must be
+empty, or hold exactly this bench's data from an earlier run (then it is reused).
+Without ``--db`` a temporary SQLite file is used. Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import multiprocessing
+import random
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.fakebot import FakeRequest, FakeTelegram, FakeUser, SentMessage  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import Client, FollowUp, Team, User  # noqa: E402
+
+KINDS = (("objection", 60), ("log", 20), ("button", 15), ("today", 5))
+ADVISOR_BASE = 880_000_000  # Telegram ids of the bench's advisors
+WARMUP_S = 3.0
+# what customers say, in the bench's own words (not the search evaluation's lines)
+OBJECTIONS = ("收益太低了，还不如存定期", "你们的手续费太贵", "我再考虑考虑吧", "万一亏本怎么办",
+              "现在理财都不保本了吧", "我要回家跟老婆商量一下", "别的银行利率比你们高",
+              "最近行情不好，不想买", "钱放进去取不出来不方便", "我已经买过基金了，亏了不少")
+SURNAMES = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何林高罗"
+GIVEN = "建国秀英志强丽华海燕春梅伟明静怡德胜玉兰国庆晓东文博雅琴"
+
+
+def client_name(index: int) -> str:
+    """A person-like name, unique within one advisor's book (digits never parse as names)."""
+    a, b = divmod(index, len(GIVEN))
+    c, d = divmod(a, len(GIVEN))
+    return SURNAMES[c % len(SURNAMES)] + GIVEN[d] + GIVEN[b]
+
+
+# --- seeding -----------------------------------------------------------------------
+
+
+def seed(url: str, advisors: int, clients: int) -> str:
+    """Bulk-insert the bench's data (or find it there already); returns what was done."""
+    upgrade(url)
+    db = Database(url)
+    try:
+        with db.session() as s:
+            users = s.scalar(select(func.count()).select_from(User)) or 0
+            have = s.scalar(select(func.count()).select_from(Client)) or 0
+        if users == advisors and have == clients:
+            return "reused"
+        if users or have:
+            raise SystemExit(f"bench/load.py: {url} already holds other data "
+                             f"({users} users, {have} clients); give an empty database")
+        now = datetime.now(UTC)
+        per = clients // advisors
+        rng = random.Random(7)
+        with db.engine.begin() as conn:
+            conn.execute(insert(Team), [{"id": 1, "name": "Load", "created_at": now}])
+            conn.execute(insert(User), [
+                {"id": a + 1, "telegram_id": ADVISOR_BASE + a, "name": f"顾问{a}",
+                 "role": "advisor", "team_id": 1, "language": "zh-Hans",
+                 "timezone": "Asia/Shanghai", "digest_paused": True, "created_at": now}
+                for a in range(advisors)])
+            chunk: list[dict[str, Any]] = []
+            for cid in range(1, advisors * per + 1):
+                chunk.append({"id": cid, "advisor_id": (cid - 1) // per + 1,
+                              "name": client_name((cid - 1) % per), "tier": "wealth",
+                              "aum": 100_000, "risk_tolerance": "C3",
+                              "last_contact_at": now - timedelta(days=rng.randint(0, 120)),
+                              "forgotten": False, "created_at": now})
+                if len(chunk) == 20_000:
+                    conn.execute(insert(Client), chunk)
+                    chunk = []
+            if chunk:
+                conn.execute(insert(Client), chunk)
+            conn.execute(insert(FollowUp), [
+                {"client_id": (cid := rng.randint(1, advisors * per)),
+                 "advisor_id": (cid - 1) // per + 1, "kind": "call", "reason": "manual",
+                 "due_at": now + timedelta(hours=rng.randint(-48, 200)), "status": "pending",
+                 "attempts": 0, "created_at": now}
+                for _ in range(advisors * per // 10)])
+        return "seeded"
+    finally:
+        db.dispose()
+
+
+# --- one instance -------------------------------------------------------------------
+
+
+class _ErrorCount(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+def _update_payload(telegram: FakeTelegram, kind: str, advisor: int, per: int,
+                    rng: random.Random) -> dict[str, Any]:
+    user = FakeUser(ADVISOR_BASE + advisor, f"顾问{advisor}")
+    own = rng.randrange(per)
+    if kind == "objection":
+        return telegram.message_update(user, rng.choice(OBJECTIONS))
+    if kind == "log":
+        return telegram.message_update(user, f"/log {client_name(own)} 有兴趣 周五下午3点再打")
+    if kind == "today":
+        return telegram.message_update(user, "/today")
+    card = SentMessage("sendMessage", user.id, 1, "·", None, {})
+    return telegram.callback_update(user, card, f"cl {advisor * per + own + 1}")
+
+
+async def _drive(index: int, instances: int, url: str, advisors: int, per: int,
+                 seconds: float, concurrency: int) -> dict[str, Any]:
+    from telegram import Update
+
+    from bot.app import build_application
+    from bot.services import Services
+    from bot.settings import Settings
+    from coach.clock import SystemClock
+
+    logging.basicConfig(level=logging.WARNING)
+    errors = _ErrorCount()
+    logging.getLogger().addHandler(errors)
+    settings = Settings(_env_file=None, database_url=url, telegram_bot_token="",  # type: ignore[call-arg]
+                        flood_limit_per_minute=1_000_000)  # throughput, not flood control
+    services = Services(settings=settings, db=Database(url), clock=SystemClock())
+    _ = services.catalog  # built before the clock starts, as coach run does at start-up
+    telegram = FakeTelegram(first_update_id=(index + 1) * 10**9)
+    app = build_application(services, request=FakeRequest(telegram), rate_limit=False,
+                            jobs=False)
+    mine = [a for a in range(advisors) if a % instances == index]  # chats split by id
+    rng = random.Random(index)
+    names, weights = zip(*KINDS, strict=True)
+    waiting: dict[int, asyncio.Future[float]] = {}
+    original = app.process_update
+
+    async def timed(update: object) -> None:
+        try:
+            await original(update)
+        finally:
+            done = waiting.pop(getattr(update, "update_id", -1), None)
+            if done is not None and not done.done():
+                done.set_result(time.perf_counter())
+
+    app.process_update = timed  # type: ignore[method-assign]
+    latencies: dict[str, list[float]] = defaultdict(list)
+    counted = 0
+    async with app:
+        await app.start()
+        loop = asyncio.get_running_loop()
+        start = time.perf_counter()
+        measure_from, stop_at = start + WARMUP_S, start + WARMUP_S + seconds
+
+        async def user_loop() -> None:
+            nonlocal counted
+            while time.perf_counter() < stop_at:
+                kind = rng.choices(names, weights)[0]
+                payload = telegram.push_update(_update_payload(telegram, kind, rng.choice(mine),
+                                                               per, rng))
+                update = Update.de_json(payload, app.bot)
+                done: asyncio.Future[float] = loop.create_future()
+                waiting[update.update_id] = done
+                sent = time.perf_counter()
+                await app.update_queue.put(update)
+                finished = await done
+                if sent >= measure_from and finished <= stop_at:
+                    latencies[kind].append((finished - sent) * 1000)
+                    counted += 1
+
+        await asyncio.gather(*(user_loop() for _ in range(concurrency)))
+        await app.stop()
+    services.db.dispose()
+    return {"latencies": dict(latencies), "counted": counted, "seconds": seconds,
+            "errors": errors.count}
+
+
+def _instance(index: int, instances: int, url: str, advisors: int, per: int,
+              seconds: float, concurrency: int, out: Any) -> None:
+    out.put((index, asyncio.run(_drive(index, instances, url, advisors, per, seconds,
+                                       concurrency))))
+
+
+# --- the run --------------------------------------------------------------------------
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def run(url: str, *, advisors: int, clients: int, instances: int, seconds: float,
+        concurrency: int) -> dict[str, Any]:
+    started = time.perf_counter()
+    seeded = seed(url, advisors, clients)
+    seed_s = time.perf_counter() - started
+    from coach.services.library import shared_catalog
+
+    shared_catalog()  # once, before the instances fork: they share it
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    workers = [context.Process(target=_instance, args=(i, instances, url, advisors,
+                                                       clients // advisors, seconds,
+                                                       concurrency, out))
+               for i in range(instances)]
+    for worker in workers:
+        worker.start()
+    results = [out.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    merged: dict[str, list[float]] = defaultdict(list)
+    for _, result in results:
+        for kind, values in result["latencies"].items():
+            merged[kind].extend(values)
+    total = sum(r["counted"] for _, r in results)
+    return {
+        "db": url.split(":", 1)[0], "instances": instances, "advisors": advisors,
+        "clients": clients, "seed": seeded, "seed_seconds": round(seed_s, 1),
+        "concurrency_per_instance": concurrency, "seconds": seconds,
+        "updates_per_second": round(total / seconds, 1),
+        "errors": sum(r["errors"] for _, r in results),
+        "kinds": {kind: {"n": len(v), "p50_ms": round(_p(v, 0.5), 1),
+                         "p95_ms": round(_p(v, 0.95), 1)} for kind, v in sorted(merged.items())},
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=300_000)
+    parser.add_argument("--advisors", type=int, default=1000)
+    parser.add_argument("--db", default=None, help="database URL (default: temporary SQLite)")
+    parser.add_argument("--instances", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured, after warm-up")
+    parser.add_argument("--concurrency", type=int, default=32,
+                        help="updates in flight per instance")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.db or f"sqlite:///{Path(tmp) / 'load.db'}"
+        result = run(url, advisors=args.advisors, clients=args.clients,
+                     instances=args.instances, seconds=args.seconds,
+                     concurrency=args.concurrency)
+    print(f"{result['db']}, {result['instances']} instance(s), {result['advisors']} advisors, "
+          f"{result['clients']} clients ({result['seed']} in {result['seed_seconds']} s): "
+          f"{result['updates_per_second']} updates/s sustained, {result['errors']} errors")
+    for kind, row in result["kinds"].items():
+        print(f"  {kind:<10} n={row['n']:<6} p50 {row['p50_ms']:>7} ms   p95 {row['p95_ms']:>7} ms")
+    print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
