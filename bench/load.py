@@ -14,7 +14,8 @@ chats are split between two processes over the one database, as two instances
 behind a load balancer would be. Each instance keeps ``--concurrency`` updates in
 flight (a closed loop: the next is sent when one is answered), so the rate shown is
 what the bot sustains, and latency is from the update entering the queue to its
-handler finishing.
+handler finishing. Logging is set up as ``coach run`` does (a line per update, client
+names masked), into a temporary file.
 
 ``--db`` takes a database URL (PostgreSQL: ``postgresql+psycopg://…``); it must be
 empty, or hold exactly this bench's data from an earlier run (then it is reused).
@@ -141,20 +142,27 @@ def _update_payload(telegram: FakeTelegram, kind: str, advisor: int, per: int,
 
 
 async def _drive(index: int, instances: int, url: str, advisors: int, per: int,
-                 seconds: float, concurrency: int) -> dict[str, Any]:
+                 seconds: float, concurrency: int, log_path: str) -> dict[str, Any]:
     from telegram import Update
 
+    from bot import logfilter
     from bot.app import build_application
+    from bot.runtime import configure_logging
     from bot.services import Services
     from bot.settings import Settings
     from coach.clock import SystemClock
 
-    logging.basicConfig(level=logging.WARNING)
+    # logging as coach run does it (a line per update, client names masked), to a file
+    configure_logging("INFO")
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(open(log_path, "a", encoding="utf-8"))  # noqa: SIM115
     errors = _ErrorCount()
     logging.getLogger().addHandler(errors)
     settings = Settings(_env_file=None, database_url=url, telegram_bot_token="",  # type: ignore[call-arg]
                         flood_limit_per_minute=1_000_000)  # throughput, not flood control
     services = Services(settings=settings, db=Database(url), clock=SystemClock())
+    logfilter.attach_names(logfilter.client_names_from(services.db))
     _ = services.catalog  # built before the clock starts, as coach run does at start-up
     telegram = FakeTelegram(first_update_id=(index + 1) * 10**9)
     app = build_application(services, request=FakeRequest(telegram), rate_limit=False,
@@ -206,9 +214,9 @@ async def _drive(index: int, instances: int, url: str, advisors: int, per: int,
 
 
 def _instance(index: int, instances: int, url: str, advisors: int, per: int,
-              seconds: float, concurrency: int, out: Any) -> None:
+              seconds: float, concurrency: int, log_path: str, out: Any) -> None:
     out.put((index, asyncio.run(_drive(index, instances, url, advisors, per, seconds,
-                                       concurrency))))
+                                       concurrency, log_path))))
 
 
 # --- the run --------------------------------------------------------------------------
@@ -220,7 +228,7 @@ def _p(values: list[float], q: float) -> float:
 
 
 def run(url: str, *, advisors: int, clients: int, instances: int, seconds: float,
-        concurrency: int) -> dict[str, Any]:
+        concurrency: int, log_dir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     seeded = seed(url, advisors, clients)
     seed_s = time.perf_counter() - started
@@ -231,7 +239,8 @@ def run(url: str, *, advisors: int, clients: int, instances: int, seconds: float
     out = context.Queue()
     workers = [context.Process(target=_instance, args=(i, instances, url, advisors,
                                                        clients // advisors, seconds,
-                                                       concurrency, out))
+                                                       concurrency,
+                                                       str(log_dir / f"bot{i}.log"), out))
                for i in range(instances)]
     for worker in workers:
         worker.start()
@@ -268,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
         url = args.db or f"sqlite:///{Path(tmp) / 'load.db'}"
         result = run(url, advisors=args.advisors, clients=args.clients,
                      instances=args.instances, seconds=args.seconds,
-                     concurrency=args.concurrency)
+                     concurrency=args.concurrency, log_dir=Path(tmp))
     print(f"{result['db']}, {result['instances']} instance(s), {result['advisors']} advisors, "
           f"{result['clients']} clients ({result['seed']} in {result['seed_seconds']} s): "
           f"{result['updates_per_second']} updates/s sustained, {result['errors']} errors")
