@@ -24,6 +24,8 @@ from tests.faults.harness import REPORT, keys_sent
 from tests.faults.seed import seed_advisors, seed_briefing, seed_reminders
 
 OUTAGE_S = 12.0
+SENDERS = 3  # reminders, briefings and other notices: each may have one send in flight
+_OUTCOME: dict[str, int] = {}  # what the outage test saw, for the duplicate check below
 
 
 def test_postgres_stopped_while_sending_the_bot_keeps_running_and_catches_up(
@@ -67,6 +69,7 @@ def test_postgres_stopped_while_sending_the_bot_keeps_running_and_catches_up(
         delivery_counts = keys_sent(stage.telegram, "bf ack")
         twice = (sum(n - 1 for n in reminder_counts.values())
                  + sum(n - 1 for n in delivery_counts.values()))
+        _OUTCOME["duplicates"] = twice
         REPORT.append(f"PostgreSQL down {OUTAGE_S:.0f} s ({sent_at_stop} of 200 sent at the "
                       f"stop): all delivered after; duplicates {twice}; replies to /help "
                       f"while down: {len(during)}; tracebacks in the log: "
@@ -81,6 +84,17 @@ def test_postgres_stopped_while_sending_the_bot_keeps_running_and_catches_up(
     finally:
         cluster.destroy()
 
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 17 (helper outbox): sends go on while their records cannot be written, and "
+    "each one is sent again once PostgreSQL is back (29 duplicates for 12 s down); "
+    "re-check the claim before each send so that at most the sends in flight repeat"))
+def test_postgres_stopped_repeats_at_most_the_sends_in_flight() -> None:
+    """Runs after the test above and judges its duplicates (nothing is started twice)."""
+    if "duplicates" not in _OUTCOME:
+        pytest.skip("needs the PostgreSQL outage test above (PostgreSQL only)")
+    assert _OUTCOME["duplicates"] <= SENDERS
 
 async def test_an_unreachable_database_is_one_warning_not_a_traceback_per_job(
         caplog: pytest.LogCaptureFixture) -> None:
