@@ -59,9 +59,13 @@ def test_403_marks_people_blocked_and_serves_the_others(stage: Stage, base_id: i
         return all(any(f"advisor{tid}" in m.text for m in told) for tid in blocked_members)
 
     stage.wait(lead_told, "the lead told who blocked the bot", timeout=30)
-    done = committed(stage.db_url, broadcast.briefing_id)
-    assert len(done.deliveries) == len(served_members)
-    assert done.reminders == set(served_reminders)  # the blocked advisors' wait, unsent
+
+    def recorded() -> bool:  # a send is recorded just after Telegram accepted it
+        done = committed(stage.db_url, broadcast.briefing_id)
+        return (len(done.deliveries) == len(served_members)
+                and done.reminders == set(served_reminders))  # the blocked ones' wait, unsent
+
+    stage.wait(recorded, "every send to the others recorded", timeout=30)
     tries = {tid: _attempts(stage, tid) for tid in blocked_advisors + blocked_members}
     REPORT.append(f"403: {len(blocked_advisors)} advisors (5 reminders each) and "
                   f"{len(blocked_members)} members blocked, marked inactive; the others "
