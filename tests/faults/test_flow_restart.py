@@ -8,7 +8,6 @@ where they were and the contact log is saved.
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from bot.fakebot import FakeUser, SentMessage
@@ -47,10 +46,6 @@ def _buttons(message: SentMessage) -> list[str]:
     return [data for _label, data in message.buttons]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 17 (helper multi): flow state reaches the database only on PTB's 1 s "
-    "persistence timer, so a kill -9 right after an answer loses that step (the next "
-    "button is stale); flow state read and written per update fixes it"))
 def test_half_finished_flows_survive_kill9(stage: Stage, base_id: int) -> None:
     logger = FakeUser(base_id + 1, "Logger", language_code="en")
     adder = FakeUser(base_id + 2, "Adder", language_code="en")
