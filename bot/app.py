@@ -258,6 +258,7 @@ def job_list() -> list[Job]:
         jobs.practice.practice_housekeeping,     # idle drills expire, assignment reminders
         jobs.briefings.briefings_tick,           # briefings start; deliveries and nudges
         jobs.housekeeping.prune_expired_rows,  # update ids, script events, audit: retention
+        jobs.outbox.deliver_outbox,              # last: sends what the jobs above queued
     ]
 
 

@@ -21,8 +21,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 __all__ = ["UPDATES", "UPDATE_LATENCY", "ERRORS", "DELIVERIES", "DIGESTS_SENT",
-           "SEARCH_LATENCY", "TICKS", "TICK_LATENCY", "LAST_TICK", "QueueCollector",
-           "register_queues"]
+           "SEARCH_LATENCY", "TICKS", "TICK_LATENCY", "LAST_TICK", "OUTBOX_AMBIGUOUS",
+           "OUTBOX_LEASE_LOST", "OUTBOX_UNRECORDED", "QueueCollector", "register_queues"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,16 @@ TICK_LATENCY = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300))
 LAST_TICK = Gauge("coach_last_tick_timestamp_seconds",
                   "Unix time the scheduler last finished running a job")
+# the outbox worker (bot/jobs/outbox.py); its depth and age are the "outbox" queue
+OUTBOX_AMBIGUOUS = Counter(
+    "coach_outbox_ambiguous",
+    "Sends that timed out after the request went out: Telegram may have delivered them, "
+    "and they are sent again (the documented duplicate window)")
+OUTBOX_LEASE_LOST = Counter(
+    "coach_outbox_lease_lost", "Claimed messages skipped because another worker took them")
+OUTBOX_UNRECORDED = Counter(
+    "coach_outbox_unrecorded",
+    "Sends whose outcome could not be saved (database error); their lease is kept")
 
 Reader = Callable[[], dict[str, tuple[int, float | None]]]
 

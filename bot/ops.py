@@ -80,9 +80,11 @@ async def health(app: Application) -> tuple[bool, dict[str, Any]]:  # type: igno
 
 
 def queue_reader(svc: Services) -> metrics.Reader:
-    """Follow-up reminders that are due and not yet sent: how many, how old the oldest."""
+    """Follow-up reminders due and not yet queued, and the outbox (messages waiting to be
+    sent): how many, how old the oldest."""
 
     def read() -> dict[str, tuple[int, float | None]]:
+        from coach.services import outbox
         from storage.models import FollowUp
 
         now = svc.clock.now()
@@ -91,7 +93,9 @@ def queue_reader(svc: Services) -> metrics.Reader:
                 select(func.count(), func.min(FollowUp.due_at))
                 .where(FollowUp.status.in_(("pending", "sending")), FollowUp.due_at <= now)
             ).one()
-        return {"followup_reminders": (int(count), metrics.age_seconds(now, oldest))}
+            waiting = outbox.depth(s, now=now)
+        return {"followup_reminders": (int(count), metrics.age_seconds(now, oldest)),
+                "outbox": (waiting.waiting, waiting.oldest_seconds)}
 
     return read
 

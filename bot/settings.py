@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     # updates of different chats handled at once (one chat's are always one at a time)
     concurrent_updates: int = Field(8, ge=1, le=256)
     lease_seconds: int = 120
+    # the outbox worker (bot/jobs/outbox.py): rows claimed at once, tries before giving up,
+    # and how long one send waits for Telegram's answer (longer than the usual read
+    # timeout: a send whose answer is lost may have been delivered, and is sent again)
+    outbox_batch: int = 20
+    outbox_max_attempts: int = 8
+    outbox_send_timeout: float = 20.0
     privacy_mode: bool = True
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"  # json: one JSON object a line

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from coach.outcomes import Outcome
 
-__all__ = ["DeliveryStatus", "FollowUpStatus", "OPEN_FOLLOWUP", "Outcome", "Role",
+__all__ = ["DeliveryStatus", "FollowUpStatus", "OPEN_FOLLOWUP", "Outcome", "OutboxStatus", "Role",
            "STAFF_ROLES"]
 
 
@@ -52,3 +52,13 @@ class DeliveryStatus(StrEnum):
     BLOCKED = "blocked"  # 403: the person blocked the bot; they are marked inactive
     RETRY = "retry"      # 429 beyond the limiter, timeout, network: try again later
     FAILED = "failed"    # a bad request: retrying will not help
+
+
+class OutboxStatus(StrEnum):
+    """Where one outbox message stands (``outbox.status``)."""
+
+    PENDING = "pending"  # waiting for ``next_attempt_at`` (new, or retried after a failure)
+    SENDING = "sending"  # claimed by a worker under a lease
+    SENT = "sent"        # Telegram accepted it
+    BLOCKED = "blocked"  # the person blocked the bot (403): never sent again
+    FAILED = "failed"    # refused (bad request) or given up after OUTBOX_MAX_ATTEMPTS

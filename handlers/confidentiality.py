@@ -10,14 +10,15 @@ from telegram import Update
 from bot import callback
 from bot.callback import ID, one_of
 from bot.context import CoachContext
+from bot.delivery import queue_notices
 from bot.guard import reply, requires, service_errors
+from bot.jobs.outbox import deliver_soon
 from coach.actor import Me
 from coach.services import clients
 from coach.services import confidentiality as conf
 from coach.services.errors import ServiceError
-from coach.services.oversight import Recipient
+from coach.services.oversight import Recipient, notices
 from coach.vocabulary import STAFF_ROLES, Role
-from handlers._notify import notify
 from handlers.help import stale_button
 
 
@@ -63,12 +64,15 @@ async def forget(update: Update, context: CoachContext) -> None:
             leads: list[Recipient] = []
         else:
             name, leads = conf.request_forget(s, me, client_id, clock=svc.clock)
+        told = queue_notices(s, svc, notices(
+            leads, "forget_request_notice", kind="forget_request",
+            key=f"forget_request:{client_id}:{svc.clock.now().isoformat()}",
+            client_id=client_id, name=name, advisor=me.name))
+    await deliver_soon(context.application)
     if me.role in ("lead", "admin"):
         await reply(update, context, "forget_confirm", client_id=client_id, name=name,
                     own=False)
         return
-    told = await notify(context, leads, "forget_request_notice", client_id=client_id,
-                        name=name, advisor=me.name)
     await reply(update, context, "forget_requested", name=name, told=told, own=True)
 
 
@@ -101,9 +105,12 @@ async def forget_button(update: Update, context: CoachContext) -> None:
             result = conf.forget_client(s, me, wanted, clock=svc.clock)
             client_id, name = result.client_id, result.name
         tell = conf.owner_to_tell(s, me, client_id)
+        queue_notices(s, svc, notices(
+            tell, "forget_decided", kind="forget_decided",
+            key=f"forget_decided:{client_id}:{svc.clock.now().isoformat()}",
+            client_id=client_id, name=name, done=result is not None))
     if result is not None:
         _scrub_memory(context, result.needles)
-    await notify(context, tell, "forget_decided", client_id=client_id, name=name,
-                 done=result is not None)
+    await deliver_soon(context.application)
     await reply(update, context, "forget_done" if result else "forget_declined",
                 client_id=client_id, name=name, own=False)

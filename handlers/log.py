@@ -25,7 +25,9 @@ from telegram.ext import (
 from bot import callback
 from bot.callback import ID, TOKEN, one_of
 from bot.context import CoachContext
+from bot.delivery import queue_notices
 from bot.guard import reply, requires
+from bot.jobs.outbox import deliver_soon
 from bot.services import run_db
 from bot.settings import Settings
 from coach.dates import parse_date
@@ -35,7 +37,7 @@ from coach.services import clients, interactions, library, suitability_check
 from coach.services.errors import ServiceError
 from coach.services.interactions import LogDraft
 from coach.vocabulary import STAFF_ROLES
-from handlers import referrals, suitability
+from handlers import suitability
 from handlers._flow import cancel_flow, objection_instead
 from handlers.help import pressed_before, stale_button
 from scripts_library.normalize import to_simplified
@@ -335,7 +337,7 @@ async def _save(update: Update, context: CoachContext, draft: LogDraft, *,
     context.user_data.pop(EXTRA_STEPS, None)
     me = context.caller
 
-    def save() -> tuple[Any, Any]:
+    def save() -> tuple[Any, Any, int]:
         # one transaction, off the event loop: the outcome, its follow-ups, the check
         with svc.db.session() as s:
             logged = interactions.record_outcome(
@@ -346,10 +348,13 @@ async def _save(update: Update, context: CoachContext, draft: LogDraft, *,
                 s, me, logged.interaction_id, clock=svc.clock, insisted=insisted,
                 rules=suitability_check.SuitRules.from_settings(svc.settings),
                 extra_steps=extra_steps)
-            return logged, flag
+            # the lead (an unsuitable sale) and the referrer hear of it: queued with the save
+            told = queue_notices(s, svc, flag.notices if flag is not None else [])
+            queue_notices(s, svc, logged.notices)
+            return logged, flag, told
 
     try:
-        logged, flag = await run_db(save)
+        logged, flag, told = await run_db(save)
     except ServiceError as err:
         _reset(context, None)
         await reply(update, context, "errors", code=err.code)
@@ -360,8 +365,9 @@ async def _save(update: Update, context: CoachContext, draft: LogDraft, *,
               else None)
     await reply(update, context, "log_saved", r=logged,
                 script_id=script.id if script is not None and len(script.id) < 48 else None)
-    await suitability.after_sale_saved(update, context, flag)
-    await referrals.tell_referrer(context, logged.client_id, logged.client_name, logged.outcome)
+    await deliver_soon(context.application)
+    if flag is not None:
+        await reply(update, context, "sale_flag_saved", f=flag, told=told)
     return ConversationHandler.END
 
 

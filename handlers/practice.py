@@ -15,10 +15,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callback, notifier
+from bot import callback
 from bot.callback import ID, INDEX, TOKEN
 from bot.context import CoachContext
+from bot.delivery import enqueue
 from bot.guard import reply, requires, service_errors
+from bot.jobs.outbox import deliver_soon
 from coach.services import practice
 from coach.vocabulary import STAFF_ROLES, Role
 from handlers.help import pressed_before, stale_button
@@ -187,10 +189,13 @@ async def override(update: Update, context: CoachContext) -> None:
     with svc.db.session() as s:
         data = practice.override_turn(s, context.caller, session_id, turn - 1,
                                       score, " ".join(args[3:]), clock=svc.clock)
+        text = svc.renderer.text("practice_overridden", context.locale, me=context.me, r=data,
+                                 turn=turn, score=score, comment=" ".join(args[3:]))
+        enqueue(s, text, to=data.advisor_telegram_id, kind="practice_override",
+                now=svc.clock.now(),
+                key=f"practice_override:{session_id}:{turn}:{svc.clock.now().isoformat()}")
     await reply(update, context, "practice_review", r=data)
-    text = svc.renderer.text("practice_overridden", context.locale, me=context.me, r=data,
-                             turn=turn, score=score, comment=" ".join(args[3:]))
-    await notifier.send_text(context.bot, data.advisor_telegram_id, text)
+    await deliver_soon(context.application)
 
 
 @service_errors()
@@ -218,10 +223,13 @@ async def assign(update: Update, context: CoachContext) -> None:
         scenario_id, members = practice.assign(s, context.caller, args[0], " ".join(args[1:]),
                                                due, clock=svc.clock)
         targets = [(m.telegram_id, m.language, m.name) for m in members]
-    for telegram_id, language, _name in targets:
-        rendered = svc.renderer.render("practice_assigned", language, me=None,
-                                       scenario_id=scenario_id, due=due)
-        await notifier.send_text(context.bot, telegram_id, rendered.text, markup=rendered.markup)
+        now = svc.clock.now()
+        for telegram_id, language, _name in targets:
+            rendered = svc.renderer.render("practice_assigned", language, me=None,
+                                           scenario_id=scenario_id, due=due)
+            enqueue(s, rendered, to=telegram_id, kind="practice_assigned", now=now,
+                    key=f"practice_assigned:{telegram_id}:{scenario_id}:{now.isoformat()}")
+    await deliver_soon(context.application)
     await reply(update, context, "practice_assign_done", names=[t[2] for t in targets],
                 scenario_id=scenario_id, due=due)
 

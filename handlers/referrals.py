@@ -12,10 +12,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callback, notifier
+from bot import callback
 from bot.callback import ID, one_of
 from bot.context import CoachContext
-from bot.guard import private_audience, reply, requires, service_errors
+from bot.delivery import queue_notices
+from bot.guard import reply, requires, service_errors
+from bot.jobs.outbox import deliver_soon
 from coach.services import referrals
 from coach.services.errors import ServiceError
 from coach.vocabulary import STAFF_ROLES, Role
@@ -98,20 +100,15 @@ async def button(update: Update, context: CoachContext) -> int | None:
                     s, context.caller, name=draft.get("name", ""), phone=draft.get("phone"),
                     need=draft.get("need", ""), urgency=draft.get("urgency", "normal"),
                     advisor_id=advisor_id, now=svc.clock.now())
-                referral_id, advisor_chat, advisor_language, advisor_name = (
-                    row.id, advisor.telegram_id, advisor.language, advisor.name)
-                referral = {"name": row.client_name, "phone": row.phone, "need": row.need,
-                            "urgency": row.urgency}
+                advisor_name = advisor.name
+                queue_notices(s, svc, [referrals.advisor_notice(
+                    row, advisor, context.caller.name, now=svc.clock.now())])
         except ServiceError as err:
             await reply(update, context, "errors", code=err.code, **err.params)
             return ConversationHandler.END
         context.user_data.pop(DRAFT, None)
         await reply(update, context, "refer_sent", advisor=advisor_name)
-        rendered = svc.renderer.render("refer_notice", advisor_language, me=None, r=referral,
-                                       referrer=context.caller.name, referral_id=referral_id,
-                                       audience=private_audience(svc.settings.privacy_mode))
-        await notifier.send_text(context.bot, advisor_chat, rendered.text,
-                                 markup=rendered.markup)
+        await deliver_soon(context.application)
         return ConversationHandler.END
     return ConversationHandler.END
 
@@ -161,12 +158,9 @@ async def decide(update: Update, context: CoachContext) -> None:
                                     region=svc.settings.holiday_region)
         others = [a for a in referrals.advisors_for(s, context.caller)
                   if a[0] != context.caller.user_id]
+        queue_notices(s, svc, [referrals.decision_notice(decision, can_redirect=bool(others))])
     await reply(update, context, "refer_decided", d=decision)
-    rendered = svc.renderer.render("refer_outcome", decision.referrer_language, me=None,
-                                   d=decision, outcome=None, can_redirect=bool(others),
-                                   audience=private_audience(svc.settings.privacy_mode))
-    await notifier.send_text(context.bot, decision.referrer_telegram_id, rendered.text,
-                             markup=rendered.markup)
+    await deliver_soon(context.application)
 
 
 @service_errors()
@@ -193,15 +187,11 @@ async def redirect(update: Update, context: CoachContext) -> None:
     with svc.db.session() as s:
         row, advisor = referrals.redirect(s, context.caller, moved[0], target,
                                           now=svc.clock.now())
-        referral = {"name": row.client_name, "phone": row.phone, "need": row.need,
-                    "urgency": row.urgency}
-        referral_id, chat, language, name = row.id, advisor.telegram_id, advisor.language, \
-            advisor.name
+        name = advisor.name
+        queue_notices(s, svc, [referrals.advisor_notice(row, advisor, context.caller.name,
+                                                        now=svc.clock.now())])
     await reply(update, context, "refer_sent", advisor=name)
-    rendered = svc.renderer.render("refer_notice", language, me=None, r=referral,
-                                   referrer=context.caller.name, referral_id=referral_id,
-                                   audience=private_audience(svc.settings.privacy_mode))
-    await notifier.send_text(context.bot, chat, rendered.text, markup=rendered.markup)
+    await deliver_soon(context.application)
 
 
 @requires(Role.REFERRER, Role.LEAD)
@@ -212,18 +202,3 @@ async def mine(update: Update, context: CoachContext) -> None:
         items = [(r.created_at, r.client_name, name, r.status, r.decline_reason)
                  for r, name in rows]
     await reply(update, context, "refer_mine", items=items)
-
-
-async def tell_referrer(context: CoachContext, client_id: int, client_name: str,
-                        outcome: str) -> None:
-    """After an advisor logs a contact with a referred client, the referrer hears of it."""
-    svc = context.svc
-    with svc.db.session() as s:
-        found = referrals.referrer_of(s, client_id)
-    if found is None:
-        return
-    telegram_id, language = found
-    text = svc.renderer.text("refer_outcome", language, me=None, d=None, outcome=outcome,
-                             client_name=client_name, advisor=context.caller.name,
-                             audience=private_audience(svc.settings.privacy_mode))
-    await notifier.send_text(context.bot, telegram_id, text)

@@ -15,10 +15,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callback, notifier
+from bot import callback
 from bot.callback import ID, one_of
 from bot.context import CoachContext
+from bot.delivery import enqueue
 from bot.guard import reply, requires, service_errors
+from bot.jobs.outbox import deliver_soon
 from bot.services import run_db
 from coach.clock import local_day, local_midnight
 from coach.dates import parse_date
@@ -211,10 +213,15 @@ async def leave(update: Update, context: CoachContext) -> None:
     with svc.db.session() as s:
         result = followups.handover(s, me, advisor_handle=who, start=start, end=end,
                                     colleague_handle=colleague, tz=me.timezone, today=today)
+        if result.count:
+            text = svc.renderer.text("leave_colleague", result.colleague_language, me=None,
+                                     h=result)
+            now = svc.clock.now()
+            enqueue(s, text, to=result.colleague_telegram_id, kind="leave_colleague", now=now,
+                    key=f"leave_colleague:{result.colleague_telegram_id}:{start}:{end}:"
+                        f"{now.isoformat()}")
     await reply(update, context, "leave_done", h=result)
-    if result.count:
-        text = svc.renderer.text("leave_colleague", result.colleague_language, me=None, h=result)
-        await notifier.send_text(context.bot, result.colleague_telegram_id, text, db=svc.db)
+    await deliver_soon(context.application)
 
 
 @requires(*STAFF_ROLES)

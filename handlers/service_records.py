@@ -6,11 +6,13 @@ from telegram import Update
 
 from bot import callback
 from bot.context import CoachContext
+from bot.delivery import queue_notices
 from bot.guard import reply, requires
+from bot.jobs.outbox import deliver_soon
 from coach.services import service_records as records
 from coach.services.errors import ServiceError
+from coach.services.oversight import notices
 from coach.vocabulary import STAFF_ROLES
-from handlers._notify import notify
 
 
 async def _error(update: Update, context: CoachContext, err: ServiceError,
@@ -40,10 +42,13 @@ async def complaint(update: Update, context: CoachContext) -> None:
             client_id, rest = records.split_client(s, me, list(context.args or []))
             line, leads = records.record_complaint(s, me, client_id, " ".join(rest),
                                                    clock=svc.clock)
+            told = queue_notices(s, svc, notices(leads, "complaint_notice",
+                                                 kind="complaint_notice",
+                                                 key=f"complaint:{line.id}", c=line))
     except ServiceError as err:
         await _error(update, context, err, "complaint")
         return
-    told = await notify(context, leads, "complaint_notice", c=line)
+    await deliver_soon(context.application)
     await reply(update, context, "complaint_saved", c=line, told=told, own=line.own)
 
 

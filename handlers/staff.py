@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import callback, notifier
+from bot import callback
 from bot.callback import ID, one_of
 from bot.context import CoachContext
+from bot.delivery import enqueue
 from bot.guard import reply, requires, service_errors
+from bot.jobs.outbox import deliver_soon
 from coach.services import staff
 from coach.vocabulary import Role
 from handlers.help import pressed_before, stale_button
@@ -45,7 +47,9 @@ async def remove_button(update: Update, context: CoachContext) -> None:
     svc = context.svc
     with svc.db.session() as s:
         removal = staff.remove_advisor(s, context.caller, parsed[1], clock=svc.clock)
+        text = svc.renderer.text("remove_notice", removal.language, me=None,
+                                 team=removal.team_name, lead=context.caller.name)
+        enqueue(s, text, to=removal.telegram_id, kind="removed", now=svc.clock.now(),
+                key=f"removed:{removal.telegram_id}:{svc.clock.now().isoformat()}")
     await reply(update, context, "remove_done", done=True, r=removal)
-    text = svc.renderer.text("remove_notice", removal.language, me=None,
-                             team=removal.team_name, lead=context.caller.name)
-    await notifier.send_text(context.bot, removal.telegram_id, text)
+    await deliver_soon(context.application)

@@ -13,10 +13,9 @@ from coach.services import suitability_check as suit
 from coach.services.errors import ServiceError
 from coach.services.interactions import LogDraft
 from coach.vocabulary import STAFF_ROLES, Role
-from handlers._notify import notify
 from handlers.help import stale_button
 
-__all__ = ["after_sale_saved", "warn_if_unsuitable"]
+__all__ = ["ask_extra_steps", "warn_if_unsuitable"]
 
 
 # --- the catalogue ----------------------------------------------------------------------
@@ -177,11 +176,3 @@ async def warn_if_unsuitable(update: Update, context: CoachContext, draft: LogDr
     await reply(update, context, "suit_sale_warning", c=check)
     return True
 
-
-async def after_sale_saved(update: Update, context: CoachContext,
-                           flag: suit.SaleFlag | None) -> None:
-    """An unsuitable sale was saved: confirm to the advisor and tell the lead."""
-    if flag is None:
-        return
-    told = await notify(context, flag.notify, "sale_flag_notice", f=flag)
-    await reply(update, context, "sale_flag_saved", f=flag, told=told)

@@ -6,10 +6,12 @@ import asyncio
 
 from telegram import Update
 
-from bot import callback, notifier
+from bot import callback
 from bot.callback import ID
 from bot.context import CoachContext
+from bot.delivery import enqueue
 from bot.guard import reply, requires, service_errors
+from bot.jobs.outbox import deliver_soon
 from coach.reports.team import team_chart_png, team_report_xlsx
 from coach.services import reports
 from coach.services.errors import ServiceError
@@ -101,17 +103,22 @@ async def overdue_button(update: Update, context: CoachContext) -> None:
             return
         if move is not None:
             with svc.db.session() as s:
+                now = svc.clock.now()
                 done = reports.reassign(s, context.caller, move[0], move[1],
                                         with_client=with_client)
+                text = svc.renderer.text("team_reassigned_notice", done.language, me=None,
+                                         client=done.client_name, with_client=with_client)
+                enqueue(s, text, to=done.telegram_id, kind="reassigned", now=now,
+                        key=f"reassigned:{move[0]}:{done.telegram_id}:{now.isoformat()}")
+                # the previous owner must not find the call gone without a word
+                text = svc.renderer.text("team_reassigned_previous", done.previous_language,
+                                         me=None, name=done.name, client=done.client_name,
+                                         with_client=with_client)
+                enqueue(s, text, to=done.previous_telegram_id, kind="reassigned", now=now,
+                        key=f"reassigned:{move[0]}:{done.previous_telegram_id}:"
+                            f"{now.isoformat()}")
             await reply(update, context, "team_reassigned", name=done.name,
                         with_client=with_client)
-            text = svc.renderer.text("team_reassigned_notice", done.language, me=None,
-                                     client=done.client_name, with_client=with_client)
-            await notifier.send_text(context.bot, done.telegram_id, text)
-            # the previous owner must not find the call gone without a word
-            text = svc.renderer.text("team_reassigned_previous", done.previous_language,
-                                     me=None, name=done.name, client=done.client_name,
-                                     with_client=with_client)
-            await notifier.send_text(context.bot, done.previous_telegram_id, text)
+            await deliver_soon(context.application)
     except ServiceError as err:
         await reply(update, context, "errors", code=err.code, **err.params)

@@ -60,6 +60,7 @@ __all__ = [
     "UnmetNeed",
     "AccessAudit",
     "StaffAudit",
+    "OutboxMessage",
 ]
 
 NAMING = {
@@ -415,7 +416,10 @@ class Briefing(Base):
 
 
 class BriefingDelivery(Base):
-    """One message of a broadcast: claimed, sent once, acknowledged."""
+    """One message of a broadcast: queued in the outbox, sent once, acknowledged.
+
+    ``sending`` without a lease means "in the outbox": the outbox worker finishes it.
+    """
 
     __tablename__ = "briefing_deliveries"
     __table_args__ = (
@@ -434,6 +438,8 @@ class BriefingDelivery(Base):
     error: Mapped[str | None] = mapped_column(String(200))
     sent_at: Mapped[datetime | None]
     acked_at: Mapped[datetime | None]
+    # a blocked or refused delivery told to the lead (once, with the others of its run)
+    reported_at: Mapped[datetime | None]
 
 
 class Referral(Base):
@@ -565,4 +571,40 @@ class StaffAudit(Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     action: Mapped[str] = mapped_column(String(24))  # disable | enable | remove
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+
+
+# --- delivery -----------------------------------------------------------------
+
+
+class OutboxMessage(Base):
+    """One message the bot sends on its own, written in the transaction that caused it.
+
+    ``payload`` is already rendered (``text``, optional ``markup`` as Bot API JSON,
+    optional ``photo``/``document`` file ids): the worker (``bot/jobs/outbox.py``) only
+    sends. ``dedup_key`` is unique, so enqueuing the same notice twice is a no-op.
+    Rows move pending → sending (claimed under a lease) → sent | blocked | failed; a
+    passing failure puts the row back to pending with ``next_attempt_at`` later.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger)  # the chat (a person or a group)
+    kind: Mapped[str] = mapped_column(String(32))  # reminder, escalation, briefing, …
+    payload: Mapped[dict[str, Any]]
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    # the row of the feature this message belongs to (a briefing delivery's id), for the
+    # feature's own bookkeeping when the outcome is known
+    ref_id: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0)  # of a long, split text
+    next_attempt_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]

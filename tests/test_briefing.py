@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.chat import LocalChat
 from bot.jobs.briefings import briefings_tick, broadcast_pending
+from bot.jobs.outbox import deliver_outbox
 from coach.actor import Me
 from coach.services import briefing, people
 from storage.models import Briefing, BriefingDelivery, Interaction, Product, User
@@ -56,6 +57,7 @@ async def test_send_now_reaches_every_member_once_with_ack_button(harness: BotHa
     assert "10:30" in replies[-1].text  # 09:00 has passed: the unread list half an hour later
     await broadcast_pending(harness.app)
     await briefings_tick(harness.app)
+    await deliver_outbox(harness.app)
     for member in members:
         got = harness.telegram.messages_to(member.id)
         assert len(got) == 1 and "晨会简报" in got[0].text
@@ -74,10 +76,13 @@ async def test_send_now_reaches_every_member_once_with_ack_button(harness: BotHa
     # the unread list once, at the nudge time, naming who has not acknowledged
     harness.clock.advance(minutes=29)
     await briefings_tick(harness.app)
+    await deliver_outbox(harness.app)
     assert not [m for m in harness.telegram.messages_to(lead.id) if "可以提醒一下" in m.text]
     harness.clock.advance(minutes=2)
     await briefings_tick(harness.app)
+    await deliver_outbox(harness.app)
     await briefings_tick(harness.app)
+    await deliver_outbox(harness.app)
     nudges = [m for m in harness.telegram.messages_to(lead.id) if "可以提醒一下" in m.text]
     assert len(nudges) == 1
     waiting = {harness.user_row(m).name for m in members[1:]}
@@ -155,21 +160,26 @@ async def test_schedule_today_then_nudge_at_nine(harness: BotHarness) -> None:
         row = s.scalars(select(Briefing)).one()
         assert row.status == "scheduled" and not row.repeat_workdays
     await briefings_tick(harness.app)
+    await deliver_outbox(harness.app)
     harness.clock.advance(hours=22, minutes=14)  # Thursday 08:14
     await briefings_tick(harness.app)
+    await deliver_outbox(harness.app)
     assert all(harness.telegram.messages_to(m.id) == [] for m in members)
     harness.clock.advance(minutes=2)  # 08:16
     await briefings_tick(harness.app)
+    await deliver_outbox(harness.app)
     assert all(len(harness.telegram.messages_to(m.id)) == 1 for m in members)
     ack = harness.telegram.messages_to(members[0].id)[0]
     await harness.chat(members[0]).press(ack.buttons[0][1], message=ack)
     harness.clock.advance(minutes=45)  # 09:01
     await briefings_tick(harness.app)
+    await deliver_outbox(harness.app)
     nudge = [m for m in harness.telegram.messages_to(lead.id) if "可以提醒一下" in m.text]
     assert len(nudge) == 1 and harness.user_row(members[1]).name in nudge[0].text
     assert "✅ 1" in nudge[0].text
     harness.clock.advance(days=1)
     await briefings_tick(harness.app)
+    await deliver_outbox(harness.app)
     assert all(len(harness.telegram.messages_to(m.id)) == 1 for m in members)  # once only
 
 
@@ -184,19 +194,25 @@ async def test_schedule_every_working_day_at_a_typed_time(harness: BotHarness) -
     replies = await chat.press("bf rep 08:30")
     assert "每个工作日" in replies[-1].text and "09:30" in replies[-1].text
     await briefings_tick(harness.app)
+    await deliver_outbox(harness.app)
     assert harness.telegram.messages_to(member.id) == []  # 10:00 now: first run tomorrow
     harness.clock.advance(hours=22, minutes=31)  # Thursday 08:31
     await briefings_tick(harness.app)
+    await deliver_outbox(harness.app)
     assert len(harness.telegram.messages_to(member.id)) == 1
     harness.clock.advance(days=1)  # Friday 08:31
     await briefings_tick(harness.app)
+    await deliver_outbox(harness.app)
     harness.clock.advance(days=1)  # Saturday: no briefing
     await briefings_tick(harness.app)
+    await deliver_outbox(harness.app)
     harness.clock.advance(days=1)  # Sunday: none either
     await briefings_tick(harness.app)
+    await deliver_outbox(harness.app)
     assert len(harness.telegram.messages_to(member.id)) == 2
     harness.clock.advance(days=1)  # Monday
     await briefings_tick(harness.app)
+    await deliver_outbox(harness.app)
     assert len(harness.telegram.messages_to(member.id)) == 3
     with harness.services.db.session() as s:
         upcoming = s.scalars(select(Briefing).where(Briefing.status == "scheduled")).one()
@@ -225,19 +241,16 @@ async def test_blocked_member_is_reported_and_others_still_receive(harness: BotH
 
 
 async def test_429_is_honoured_and_delivered_once(harness: BotHarness) -> None:
-    waits: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        waits.append(seconds)
-
     lead = harness.person("lead", team="Alpha")
     member = harness.person("advisor", team="Alpha")
     other = harness.person("advisor", team="Alpha")
     harness.telegram.fail_next(member.id, 429, parameters={"retry_after": 3},
                                description="Too Many Requests: retry after 3")
     await _compose(harness, lead)
-    assert await broadcast_pending(harness.app, sleep=fake_sleep) == 2
-    assert waits == [3.0]
+    assert await broadcast_pending(harness.app) == 1  # the other; the 429 waits its 3 s
+    assert harness.telegram.messages_to(member.id) == []
+    harness.clock.advance(seconds=3)
+    assert await broadcast_pending(harness.app) == 1
     assert len(harness.telegram.messages_to(member.id)) == 1
     assert len(harness.telegram.messages_to(other.id)) == 1
 
@@ -246,20 +259,23 @@ async def test_network_error_is_retried_later_then_given_up(harness: BotHarness)
     lead = harness.person("lead", team="Alpha")
     flaky = harness.person("advisor", team="Alpha")
     dead = harness.person("advisor", team="Alpha")
+    tries = harness.services.settings.outbox_max_attempts
     harness.telegram.fail_next(flaky.id, 502, description="Bad Gateway")
-    for _ in range(briefing.MAX_ATTEMPTS):
+    for _ in range(tries):
         harness.telegram.fail_next(dead.id, 502, description="Bad Gateway")
     await _compose(harness, lead)
     assert await broadcast_pending(harness.app) == 0  # both failed, neither retried at once
     assert harness.telegram.messages_to(flaky.id) == []
-    for _ in range(briefing.MAX_ATTEMPTS):
-        harness.clock.advance(minutes=5)
+    for _ in range(tries):
+        harness.clock.advance(hours=1)  # the outbox backs off up to an hour
         await broadcast_pending(harness.app)
     assert len(harness.telegram.messages_to(flaky.id)) == 1
     assert harness.telegram.messages_to(dead.id) == []
     with harness.services.db.session() as s:
         statuses = dict(s.execute(select(BriefingDelivery.chat_id, BriefingDelivery.status)).all())
     assert statuses == {flaky.id: "sent", dead.id: "failed"}
+    reports = [m for m in harness.telegram.messages_to(lead.id) if "未送达" in m.text]
+    assert len(reports) == 1  # the lead is told once
     assert "未能送达" in (await harness.chat(lead).send("/briefing status"))[-1].text
 
 
@@ -354,6 +370,7 @@ async def test_advisors_cannot_brief_and_cancel_sends_nothing(harness: BotHarnes
     await chat.send("目标")
     await chat.send("/cancel")
     await briefings_tick(harness.app)
+    await deliver_outbox(harness.app)
     with harness.services.db.session() as s:
         assert s.scalars(select(Briefing)).all() == []
         assert people.get_team(s, "Alpha").group_chat_id is None

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from bot.app import build_application
 from bot.fakebot import FakeRequest
 from bot.jobs.digest import evening_work_logs, morning_checklists
+from bot.jobs.outbox import deliver_outbox
 from coach.digest import CadenceConfig, birthday_in
 from coach.services import digest, people
 from storage.models import Appointment, DigestLog, FollowUp, Interaction, User
@@ -130,11 +131,14 @@ async def test_today_command_paging_and_empty_book(harness: BotHarness) -> None:
 async def test_morning_tick_once_per_day_across_restart(harness: BotHarness) -> None:
     advisor = harness.person("advisor")
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     app2 = build_application(harness.services, request=FakeRequest(harness.telegram),
                              rate_limit=False, jobs=False)
     async with app2:
         await morning_checklists(app2)
+        await deliver_outbox(app2)
     assert len(harness.telegram.messages_to(advisor.id)) == 1
     assert "早上好" in harness.telegram.messages_to(advisor.id)[0].text
 
@@ -143,12 +147,15 @@ async def test_catch_up_before_noon_but_not_after(harness: BotHarness) -> None:
     advisor = harness.person("advisor")
     harness.clock.set(datetime(2026, 11, 25, 4, 30, tzinfo=UTC))  # 12:30 Shanghai
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     assert harness.telegram.messages_to(advisor.id) == []
     harness.clock.set(datetime(2026, 11, 26, 0, 0, tzinfo=UTC))  # 08:00: too early
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     assert harness.telegram.messages_to(advisor.id) == []
     harness.clock.set(datetime(2026, 11, 26, 3, 0, tzinfo=UTC))  # 11:00: bot came back
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     assert len(harness.telegram.messages_to(advisor.id)) == 1
 
 
@@ -157,10 +164,12 @@ async def test_time_zones_hong_kong_vs_london(harness: BotHarness) -> None:
     london = harness.person("advisor", timezone="Europe/London")
     harness.clock.set(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))  # 09:00 HK, 01:00 London
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     assert len(harness.telegram.messages_to(hk.id)) == 1
     assert harness.telegram.messages_to(london.id) == []
     harness.clock.set(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))  # 09:00 London, 17:00 HK
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     assert len(harness.telegram.messages_to(london.id)) == 1
     assert len(harness.telegram.messages_to(hk.id)) == 1
 
@@ -169,11 +178,14 @@ async def test_weekend_and_holiday_skip(harness: BotHarness) -> None:
     advisor = harness.person("advisor")
     harness.clock.set(datetime(2026, 11, 28, 1, 0, tzinfo=UTC))  # Saturday 09:00
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     harness.clock.set(datetime(2026, 10, 1, 1, 0, tzinfo=UTC))  # National Day 09:00
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     assert harness.telegram.messages_to(advisor.id) == []
     harness.clock.set(datetime(2026, 10, 10, 1, 0, tzinfo=UTC))  # make-up working Saturday
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     assert len(harness.telegram.messages_to(advisor.id)) == 1
 
 
@@ -183,9 +195,11 @@ async def test_pause_and_resume(harness: BotHarness) -> None:
     assert "已暂停" in (await chat.send("/pause_digest"))[-1].text
     before = len(harness.telegram.messages_to(advisor.id))
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     assert len(harness.telegram.messages_to(advisor.id)) == before
     assert "已恢复" in (await chat.send("/resume_digest"))[-1].text
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     assert len(harness.telegram.messages_to(advisor.id)) == before + 2
 
 
@@ -196,10 +210,13 @@ async def test_crashed_digest_claim_is_retried_after_lease(harness: BotHarness) 
         assert digest.claim(s, user_id=user.id, kind="morning", local_date=date(2026, 11, 25),
                             now=harness.clock.now(), lease_seconds=120)
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     assert harness.telegram.messages_to(advisor.id) == []
     harness.clock.advance(seconds=121)
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     assert len(harness.telegram.messages_to(advisor.id)) == 1
     with harness.services.db.session() as s:
         from sqlalchemy import select
@@ -233,6 +250,7 @@ async def test_work_log_and_team_excel(harness: BotHarness) -> None:
     assert book["outcomes"]["G2"].value == 1  # sale column
     harness.clock.set(datetime.combine(date(2026, 11, 25), time(10, 1), UTC))  # 18:01 local
     await evening_work_logs(harness.app)
+    await deliver_outbox(harness.app)
     assert "您的工作日志" in harness.telegram.messages_to(advisor.id)[-1].text
     assert "团队日志" in harness.telegram.messages_to(lead.id)[-1].text
 
@@ -321,6 +339,7 @@ async def test_blocked_advisor_is_marked_inactive_and_the_rest_still_get_theirs(
     fine = harness.person("advisor")
     harness.telegram.blocked_chats.add(blocked.id)
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     assert len(harness.telegram.messages_to(fine.id)) == 1
     assert harness.user_row(blocked).active is False
     await morning_checklists(harness.app)  # not retried, not resent
@@ -333,6 +352,7 @@ async def test_a_morning_time_after_the_catch_up_limit_still_sends(harness: BotH
     assert harness.telegram.messages_to(advisor.id) == []
     harness.clock.set(datetime(2026, 11, 25, 5, 5, tzinfo=UTC))  # 13:05 local
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     assert len(harness.telegram.messages_to(advisor.id)) == 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.jobs.outbox import deliver_outbox
 from bot.jobs.reminders import send_due_reminders
 from storage.models import FollowUp
 from tests import factories
@@ -26,6 +27,7 @@ def _due(harness: BotHarness, advisor_tid: int, reason: str) -> int:
 async def _reminder(harness: BotHarness):  # type: ignore[no-untyped-def]
     before = len(harness.telegram.sent)
     await send_due_reminders(harness.app)
+    await deliver_outbox(harness.app)
     return harness.telegram.sent[before]
 
 

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from bot.app import build_application
 from bot.fakebot import FakeRequest
 from bot.jobs import reminders
+from bot.jobs.outbox import deliver_outbox
 from coach.services import followups
 from storage.db import Database
-from storage.models import FollowUp, User
+from storage.models import FollowUp, OutboxMessage, User
 from tests import factories
 from tests.conftest import BotHarness
 
@@ -35,7 +36,7 @@ def _due_followup(harness: BotHarness, owner, *, minutes_ago: int = 1,  # type: 
 async def run_ticks(app) -> None:  # type: ignore[no-untyped-def]
     """The reminder ticks only (the morning checklist tick would add its own message)."""
     for tick in (reminders.send_due_reminders, reminders.escalate_overdue,
-                 reminders.hand_back_after_leave):
+                 reminders.hand_back_after_leave, deliver_outbox):
         await tick(app)
 
 
@@ -126,6 +127,11 @@ async def test_blocked_advisor_does_not_stop_the_others(harness: BotHarness) -> 
         assert row is not None and row.active is False
 
 
+def _outbox(harness: BotHarness, kind: str = "reminder") -> list[OutboxMessage]:
+    with harness.services.db.session() as s:
+        return list(s.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)))
+
+
 async def test_transient_error_is_retried_later(harness: BotHarness) -> None:
     advisor = harness.person("advisor")
     fid = _due_followup(harness, advisor)
@@ -133,17 +139,21 @@ async def test_transient_error_is_retried_later(harness: BotHarness) -> None:
         due = s.get(FollowUp, fid).due_at  # type: ignore[union-attr]
     harness.telegram.fail_next(advisor.id, 500, description="Internal Server Error")
     await run_ticks(harness.app)
-    assert _status(harness, fid) == "sending"  # claimable again once the short lease ends
-    harness.clock.advance(minutes=4)
+    assert _status(harness, fid) == "sent"  # reminded: the outbox holds the message
+    [row] = _outbox(harness)
+    assert (row.status, row.attempts) == ("pending", 1) and "Internal" in (row.last_error or "")
+    harness.clock.advance(seconds=20)  # the first backoff is 30 s
     await run_ticks(harness.app)
     assert harness.telegram.messages_to(advisor.id) == []
-    harness.clock.advance(minutes=2)
+    harness.clock.advance(seconds=11)
     await run_ticks(harness.app)
     await run_ticks(harness.app)
     assert len(harness.telegram.messages_to(advisor.id)) == 1
+    [row] = _outbox(harness)
+    assert (row.status, row.attempts) == ("sent", 2)
     with harness.services.db.session() as s:
-        row = s.get(FollowUp, fid)
-        assert row is not None and row.status == "sent" and row.due_at == due  # never moved
+        fu = s.get(FollowUp, fid)
+        assert fu is not None and fu.status == "sent" and fu.due_at == due  # never moved
 
 
 async def test_snooze_tomorrow_pick_date_cancel_done(harness: BotHarness) -> None:
@@ -293,7 +303,7 @@ async def test_a_failing_tick_does_not_stop_the_others(harness: BotHarness, monk
     async def broken(app) -> None:  # type: ignore[no-untyped-def]
         raise RuntimeError("boom")
 
-    await scheduler.run_ticks(harness.app, [broken, reminders.send_due_reminders])
+    await scheduler.run_ticks(harness.app, [broken, reminders.send_due_reminders, deliver_outbox])
     assert len(harness.telegram.messages_to(advisor.id)) == 1
 
 
@@ -318,7 +328,8 @@ def harness_telegram():  # type: ignore[no-untyped-def]
     return FakeTelegram()
 
 
-async def test_429_waits_and_sends(harness: BotHarness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_429_is_retried_after_retry_after_without_waiting(harness: BotHarness,
+                                                                 monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from bot import notifier
 
     waited: list[float] = []
@@ -328,11 +339,24 @@ async def test_429_waits_and_sends(harness: BotHarness, monkeypatch) -> None:  #
 
     monkeypatch.setattr(notifier, "_sleep", no_wait)
     advisor = harness.person("advisor")
+    other = harness.person("advisor")
     fid = _due_followup(harness, advisor)
+    _due_followup(harness, other, name="李秀英")
     harness.telegram.fail_next(advisor.id, 429, description="Too Many Requests: retry after 7",
                                parameters={"retry_after": 7})
     await run_ticks(harness.app)
-    assert waited == [7] and len(harness.telegram.messages_to(advisor.id)) == 1
+    # no second retry loop: nobody waited, the others were served, the row waits 7 s
+    assert waited == [] and harness.telegram.messages_to(advisor.id) == []
+    assert len(harness.telegram.messages_to(other.id)) == 1
+    mine = next(r for r in _outbox(harness) if r.telegram_id == advisor.id)
+    assert mine.status == "pending"
+    assert mine.next_attempt_at == harness.clock.now() + timedelta(seconds=7)
+    harness.clock.advance(seconds=6)
+    await run_ticks(harness.app)
+    assert harness.telegram.messages_to(advisor.id) == []
+    harness.clock.advance(seconds=1)
+    await run_ticks(harness.app)
+    assert len(harness.telegram.messages_to(advisor.id)) == 1
     assert _status(harness, fid) == "sent"
 
 

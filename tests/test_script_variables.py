@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.jobs.outbox import deliver_outbox
 from bot.jobs.reminders import send_due_reminders
 from coach.addressing import form_of_address, script_variables
 from storage.models import FollowUp
@@ -55,6 +56,7 @@ async def test_a_reminder_speaks_to_its_client_in_my_name(harness: BotHarness) -
                        created_at=harness.clock.now()))
     before = len(harness.telegram.sent)
     await send_due_reminders(harness.app)
+    await deliver_outbox(harness.app)
     reminder = harness.telegram.sent[before]
     assert "陈先生" in reminder.text and "林晓峰" in reminder.text
     assert "…" not in reminder.text.replace("...", "")

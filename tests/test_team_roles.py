@@ -10,6 +10,7 @@ from bot.cli import main
 from bot.jobs import reminders
 from bot.jobs.briefings import briefings_tick
 from bot.jobs.digest import morning_checklists
+from bot.jobs.outbox import deliver_outbox
 from storage.models import Briefing, Client, FollowUp, PracticeSession, StaffAudit
 from tests.conftest import BotHarness
 from tests.test_reminders import _due_followup
@@ -93,10 +94,13 @@ async def test_a_disabled_person_gets_nothing_until_enabled(
         assert len(replies) == 1 and "仅供已注册" in replies[0].text
     # jobs and broadcasts skip them
     await reminders.send_due_reminders(harness.app)
+    await deliver_outbox(harness.app)
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     await _schedule(harness, lead, "在岗者")
     harness.clock.advance(hours=22, minutes=16)
     await briefings_tick(harness.app)
+    await deliver_outbox(harness.app)
     assert len(harness.telegram.messages_to(advisor.id)) == 4  # only the four refusals
     assert any("早上好" in m.text for m in harness.telegram.messages_to(other.id))
     assert any("120通" in m.text for m in harness.telegram.messages_to(other.id))
@@ -107,6 +111,7 @@ async def test_a_disabled_person_gets_nothing_until_enabled(
     assert main(["users", "enable", str(advisor.id)]) == 0
     assert "enabled" in capsys.readouterr().out
     await reminders.send_due_reminders(harness.app)
+    await deliver_outbox(harness.app)
     assert "王建国" in harness.telegram.messages_to(advisor.id)[-1].text
     assert "仅供已注册" not in (await chat.send("/today"))[-1].text
 

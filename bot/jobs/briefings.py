@@ -1,23 +1,33 @@
-"""Briefing jobs: start scheduled briefings, deliver them to members, nudge, report blocked."""
+"""Briefing jobs: start scheduled briefings, queue each member's message, nudge, report.
+
+Every message goes through the outbox (``coach.services.outbox``): deliveries are
+claimed and queued in one transaction (``briefing:<delivery id>``), the outbox worker
+sends them and finishes the delivery row in the same transaction as its own mark
+(:func:`record_outcome`); members who blocked the bot or could not be reached are told
+to the lead once per run (``briefing_blocked`` / ``briefing_refused``).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import defaultdict
+from datetime import datetime
 
+from sqlalchemy.orm import Session
 from telegram.ext import Application
 
 from bot import notifier
+from bot.delivery import enqueue
+from bot.jobs import outbox as outbox_worker
 from bot.render import Rendered
 from bot.services import Services, run_db
 from coach.privacy import redact_for_log
 from coach.services import briefing
+from coach.services import outbox as outbox_service
 from coach.vocabulary import DeliveryStatus
 
-SEND_BATCH = 30  # one second of Telegram's overall limit per claim
-CAPTION_LIMIT = 1000  # Telegram allows 1024 characters under a photo; keep a margin
-
+SEND_BATCH = 200  # deliveries claimed, rendered and queued in one transaction
+MAX_BATCHES = 20  # per run; a bigger team continues next tick
+KIND = "briefing"
 
 log = logging.getLogger(__name__)
 
@@ -28,47 +38,58 @@ def kick(app: Application) -> None:  # type: ignore[type-arg]
         app.create_task(broadcast_pending(app), name="briefing-broadcast")
 
 
-async def broadcast_pending(app: Application, *,  # type: ignore[type-arg]
-                            sleep: notifier.Sleep | None = None) -> int:
-    """Send every claimable delivery, batch by batch; returns how many were sent.
+async def broadcast_pending(app: Application) -> int:  # type: ignore[type-arg]
+    """Queue every claimable delivery, send the outbox, report who did not get it.
 
-    Safe to run from several places at once (the "send now" task, the tick, a second
-    instance): rows are claimed in the database before sending and marked one by one
-    right after, so a crash repeats at most the messages in flight.
+    Returns how many deliveries became ``sent`` during this run. Safe to run from
+    several places at once (the "send now" task, the tick, a second instance).
     """
     svc: Services = app.bot_data["services"]
-    prepared: dict[int, briefing.Prepared] = {}
-    sent = 0
+    before = await run_db(_sent_count, svc)
+    await queue_deliveries(app)
+    await outbox_worker.deliver_outbox(app)
+    if await run_db(report_undelivered, svc):
+        await outbox_worker.deliver_outbox(app)
+    return await run_db(_sent_count, svc) - before
 
-    def claim() -> tuple[list[briefing.Claimed], dict[int, str]]:
+
+def _sent_count(svc: Services) -> int:
+    with svc.db.session() as s:
+        return briefing.sent_count(s)
+
+
+async def queue_deliveries(app: Application) -> int:  # type: ignore[type-arg]
+    """Claim pending deliveries and queue one outbox message each; returns how many."""
+    svc: Services = app.bot_data["services"]
+    prepared: dict[int, briefing.Prepared] = {}
+
+    def claim_and_queue() -> int:
         with svc.db.session() as s:
-            batch = briefing.claim_deliveries(s, now=svc.clock.now(),
+            now = svc.clock.now()
+            batch = briefing.claim_deliveries(s, now=now,
                                               lease_seconds=svc.settings.lease_seconds,
                                               limit=SEND_BATCH)
             for briefing_id in {item.briefing_id for item in batch} - prepared.keys():
-                prepared[briefing_id] = briefing.prepare(s, briefing_id, now=svc.clock.now())
-            return batch, briefing.languages(s, [i.user_id for i in batch if i.user_id])
+                prepared[briefing_id] = briefing.prepare(s, briefing_id, now=now)
+            languages = briefing.languages(s, [i.user_id for i in batch if i.user_id])
+            for item in batch:
+                ready = prepared[item.briefing_id]
+                rendered = render_delivery(
+                    svc, item, ready,
+                    languages.get(item.user_id or 0, svc.settings.default_language))
+                enqueue(s, rendered, to=item.chat_id, kind=KIND, now=now,
+                        key=f"briefing:{item.delivery_id}", ref_id=item.delivery_id,
+                        photo=ready.photo, document=ready.document)
+            briefing.hand_to_outbox(s, [item.delivery_id for item in batch])
+            return len(batch)
 
-    while True:
-        batch, languages = await run_db(claim)  # off the event loop, batch by batch
-        if not batch:
-            return sent
-        outcomes = await asyncio.gather(*(
-            _send_one(app, svc, item, prepared[item.briefing_id],
-                      languages.get(item.user_id or 0, svc.settings.default_language), sleep)
-            for item in batch))
-        sent += sum(outcome == "sent" for outcome in outcomes)
-        blocked: dict[int, list[int]] = defaultdict(list)
-        refused: dict[int, list[int | None]] = defaultdict(list)
-        for item, outcome in zip(batch, outcomes, strict=True):
-            if outcome == "blocked" and item.user_id is not None:
-                blocked[item.briefing_id].append(item.user_id)
-            if outcome == DeliveryStatus.FAILED:  # refused (or given up): the lead must know
-                refused[item.briefing_id].append(item.user_id)
-        for briefing_id, user_ids in blocked.items():
-            await _report_blocked(app, svc, prepared[briefing_id], user_ids)
-        for briefing_id, members in refused.items():
-            await _report_refused(app, svc, prepared[briefing_id], members)
+    queued = 0
+    for _ in range(MAX_BATCHES):
+        count = await run_db(claim_and_queue)  # off the event loop, batch by batch
+        queued += count
+        if count < SEND_BATCH:
+            break
+    return queued
 
 
 def render_delivery(svc: Services, item: briefing.Claimed, ready: briefing.Prepared,
@@ -85,67 +106,56 @@ def render_delivery(svc: Services, item: briefing.Claimed, ready: briefing.Prepa
     return rendered
 
 
-async def _send_one(app: Application, svc: Services, item: briefing.Claimed,  # type: ignore[type-arg]
-                    ready: briefing.Prepared, language: str,
-                    sleep: notifier.Sleep | None) -> str:
-    try:
-        delivery = await _deliver(app, svc, item, ready, language, sleep)
-    except Exception:  # noqa: BLE001 - one broken message must not stop the broadcast
-        log.exception("briefing delivery %s failed", item.delivery_id)
-        delivery = notifier.Delivery(DeliveryStatus.RETRY)
-    with svc.db.session() as s:  # mark it at once: a crash now repeats nothing sent
-        return briefing.finish(s, item.delivery_id, status=delivery.status, now=svc.clock.now(),
-                               message_id=delivery.message_id,
-                               retry_after=delivery.retry_after)
+def record_outcome(session: Session, item: outbox_service.Claimed,
+                   delivery: notifier.Delivery, now: datetime) -> None:
+    """The outbox's final outcome for one briefing message, on its delivery row."""
+    if item.ref_id is None:
+        return
+    status = {DeliveryStatus.SENT: "sent", DeliveryStatus.BLOCKED: "blocked"}.get(
+        delivery.status, "failed")
+    briefing.finish(session, item.ref_id, status=status, now=now,
+                    message_id=delivery.message_id)
 
 
-async def _deliver(app: Application, svc: Services, item: briefing.Claimed,  # type: ignore[type-arg]
-                   ready: briefing.Prepared, language: str,
-                   sleep: notifier.Sleep | None) -> notifier.Delivery:
-    rendered = render_delivery(svc, item, ready, language)
-    bot, chat = app.bot, item.chat_id
-    photo, document = ready.photo, ready.document
-    if (photo or document) and len(rendered.text) <= CAPTION_LIMIT:  # one message, one send
-        return await notifier.send_attachment(bot, chat, photo=photo, document=document,
-                                              caption=rendered.text, markup=rendered.markup,
-                                              sleep=sleep)
-    if photo or document:
-        # too long for a caption: the file first, so the "got it" button ends the briefing;
-        # a crash between the two sends repeats only the file
-        attached = await notifier.send_attachment(bot, chat, photo=photo, document=document,
-                                                  sleep=sleep)
-        if attached.status != "sent":
-            return attached
-    delivery = await notifier.send_text(bot, chat, rendered.text, markup=rendered.markup,
-                                        sleep=sleep)
-    return delivery
-
-
-async def _report_blocked(app: Application, svc: Services,  # type: ignore[type-arg]
-                          ready: briefing.Prepared, user_ids: list[int]) -> None:
+def report_undelivered(svc: Services) -> int:
+    """Tell each lead, once, who blocked the bot or could not be reached; returns how
+    many reports were queued."""
+    queued = 0
     with svc.db.session() as s:
-        names = briefing.names_of(s, user_ids)
-    text = svc.renderer.text("briefing_blocked", ready.lead_language, me=None, names=names)
-    await notifier.send_text(app.bot, ready.lead_chat, text)
-
-
-async def _report_refused(app: Application, svc: Services,  # type: ignore[type-arg]
-                          ready: briefing.Prepared, members: list[int | None]) -> None:
-    with svc.db.session() as s:
-        names = briefing.names_of(s, [m for m in members if m is not None])
-    text = svc.renderer.text("briefing_refused", ready.lead_language, me=None, names=names,
-                             group=None in members)
-    await notifier.send_text(app.bot, ready.lead_chat, text)
+        now = svc.clock.now()
+        for report in briefing.claim_unreported(s, now=now):
+            stamp = f"{report.briefing_id}:{report.first_delivery_id}"
+            if report.blocked:
+                text = svc.renderer.text("briefing_blocked", report.lead_language, me=None,
+                                         names=report.blocked)
+                queued += enqueue(s, text, to=report.lead_telegram_id, kind="briefing_report",
+                                  now=now, key=f"briefing_blocked:{stamp}")
+            if report.refused or report.group_refused:
+                text = svc.renderer.text("briefing_refused", report.lead_language, me=None,
+                                         names=report.refused, group=report.group_refused)
+                queued += enqueue(s, text, to=report.lead_telegram_id, kind="briefing_report",
+                                  now=now, key=f"briefing_refused:{stamp}")
+    return queued
 
 
 async def briefings_tick(app: Application) -> None:  # type: ignore[type-arg]
-    """Start scheduled briefings, resume unfinished broadcasts, nudge the leads."""
+    """Start scheduled briefings, queue their deliveries, report, nudge the leads."""
     svc: Services = app.bot_data["services"]
-    with svc.db.session() as s:
-        briefing.due_to_start(s, now=svc.clock.now(), region=svc.settings.holiday_region)
-    await broadcast_pending(app)
-    with svc.db.session() as s:
-        nudges = briefing.due_nudges(s, now=svc.clock.now())
-    for _id, chat_id, language, data in nudges:
-        text = svc.renderer.text("briefing_status", language, me=None, st=data, nudge=True)
-        await notifier.send_text(app.bot, chat_id, text)
+
+    def start_due() -> None:
+        with svc.db.session() as s:
+            briefing.due_to_start(s, now=svc.clock.now(), region=svc.settings.holiday_region)
+
+    def queue_nudges() -> None:
+        with svc.db.session() as s:
+            now = svc.clock.now()
+            for briefing_id, chat_id, language, data in briefing.due_nudges(s, now=now):
+                text = svc.renderer.text("briefing_status", language, me=None, st=data,
+                                         nudge=True)
+                enqueue(s, text, to=chat_id, kind="briefing_nudge", now=now,
+                        key=f"briefing_nudge:{briefing_id}")
+
+    await run_db(start_due)
+    await queue_deliveries(app)
+    await run_db(report_undelivered, svc)
+    await run_db(queue_nudges)

@@ -1,4 +1,5 @@
-"""Digest jobs: the morning checklist and the evening work logs, claimed per person and day."""
+"""Digest jobs: the morning checklist and the evening work logs, claimed per person and day
+and queued in the outbox (``bot/jobs/outbox.py`` sends them)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup
 from telegram.ext import Application
 
-from bot import metrics, notifier
+from bot.delivery import enqueue
 from bot.guard import me_from_user, private_audience
+from bot.render import Rendered as RenderedMessage
 from bot.services import Services, run_db
 from coach.cadence import CadenceConfig
 from coach.clock import local_day
 from coach.services import digest, people, team_morning
-from coach.vocabulary import DeliveryStatus, Role
+from coach.vocabulary import Role
 
 BATCH = 200  # advisors per set of checklist queries
 
@@ -26,11 +28,11 @@ def cadence_config(svc: Services) -> CadenceConfig:
 
 
 async def _send_due(app: Application, kind: str) -> None:  # type: ignore[type-arg]
-    """Claim, build and send every ``kind`` digest due now, batch by batch.
+    """Claim, build and queue every ``kind`` digest due now, batch by batch.
 
-    Each person is claimed first (a ``digest_log`` row), so a restart or a second
-    instance never sends twice; a send that must be retried drops the claim; a
-    blocked chat (403) marks that person inactive and the others still get theirs.
+    Each person is claimed (a ``digest_log`` row, marked sent) in the transaction that
+    queues their message in the outbox, so a restart or a second instance never sends
+    twice; delivery trouble (retries, a blocked chat) is the outbox worker's business.
     """
     svc: Services = app.bot_data["services"]
     st, now = svc.settings, svc.clock.now()
@@ -43,36 +45,28 @@ async def _send_due(app: Application, kind: str) -> None:  # type: ignore[type-a
                 catch_up_until=st.digest_catch_up_until if kind == "morning" else None,
                 region=st.holiday_region)
 
-    def claim_and_render(batch: list[Any]) -> tuple[list[Any], dict[int, Rendered]]:
+    def claim_and_queue(batch: list[Any]) -> None:
         with svc.db.session() as s:
             claimed = [item for item in batch if digest.claim(
                 s, user_id=item.user.id, kind=kind, local_date=item.local_date, now=now,
                 lease_seconds=st.lease_seconds)]
-        if not claimed:
-            return [], {}
-        with svc.db.session() as s:
+            if not claimed:
+                return
             users = [people.profile(s, item.user.id) for item in claimed]
-            return claimed, _render_batch(svc, s, kind, users, now)
-
-    def record(item: Any, ok: bool) -> None:
-        with svc.db.session() as s:
-            digest.mark_sent(s, user_id=item.user.id, kind=kind, local_date=item.local_date,
-                             now=svc.clock.now(), ok=ok)
+            rendered = _render_batch(svc, s, kind, users, now)
+            for item in claimed:
+                text, markup = rendered[item.user.id]
+                enqueue(s, RenderedMessage(text, markup), to=item.user.telegram_id,
+                        kind=f"digest_{kind}", now=now,
+                        key=f"digest:{kind}:{item.user.id}:{item.local_date}")
+                digest.mark_sent(s, user_id=item.user.id, kind=kind,
+                                 local_date=item.local_date, now=now, ok=True)
 
     # database work and rendering run off the event loop, batch by batch, so a
     # 5,000-person digest never holds up the updates or the other jobs
     due = await run_db(find_due)
     for start in range(0, len(due), BATCH):
-        claimed, rendered = await run_db(claim_and_render, due[start:start + BATCH])
-        for item in claimed:
-            text, markup = rendered[item.user.id]
-            delivery = await notifier.send_text(app.bot, item.user.telegram_id, text,
-                                                markup=markup)
-            await run_db(record, item, delivery.status != DeliveryStatus.RETRY)
-            if delivery.status == DeliveryStatus.SENT:
-                metrics.DIGESTS_SENT.labels(kind=kind).inc()
-            if delivery.status == DeliveryStatus.BLOCKED:
-                await run_db(notifier.mark_blocked, svc.db, item.user.telegram_id)
+        await run_db(claim_and_queue, due[start:start + BATCH])
         await asyncio.sleep(0)  # let waiting updates in between batches
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from bot import notifier
+from bot.delivery import enqueue
 from bot.services import Services
 from coach.services import practice
 
@@ -15,9 +15,11 @@ async def practice_housekeeping(app: Application) -> None:  # type: ignore[type-
     svc: Services = app.bot_data["services"]
     with svc.db.session() as s:
         practice.expire_idle(s, clock=svc.clock)
-        due = practice.due_reminders(s, clock=svc.clock, region=svc.settings.holiday_region,
-                                     not_before=svc.settings.digest_time)
-    for item in due:
-        rendered = svc.renderer.render("practice_assigned", item.language, me=None,
-                                       scenario_id=item.scenario_id, due=item.due_on)
-        await notifier.send_text(app.bot, item.telegram_id, rendered.text, markup=rendered.markup)
+        now = svc.clock.now()
+        for item in practice.due_reminders(s, clock=svc.clock,
+                                           region=svc.settings.holiday_region,
+                                           not_before=svc.settings.digest_time):
+            rendered = svc.renderer.render("practice_assigned", item.language, me=None,
+                                           scenario_id=item.scenario_id, due=item.due_on)
+            enqueue(s, rendered, to=item.telegram_id, kind="practice_reminder", now=now,
+                    key=f"practice:{item.telegram_id}:{item.scenario_id}:{now.isoformat()}")

@@ -1,24 +1,24 @@
-"""Follow-up jobs: due reminders (claimed and sent once), lead escalations, end of leave."""
+"""Follow-up jobs: due reminders, lead escalations, end of leave — all queued in the outbox."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from datetime import timedelta
 from typing import Any
 
 from telegram.ext import Application
 
-from bot import notifier
+from bot import delivery
 from bot.guard import private_audience
+from bot.render import Rendered
 from bot.scheduler import worker_name
 from bot.services import Services
 from coach.addressing import script_variables
 from coach.clock import local_day
 from coach.services import followups, library
-from coach.vocabulary import DeliveryStatus
 
-RETRY_AFTER = timedelta(minutes=5)
-BATCH = 200  # reminders claimed per tick; the rest wait for the next tick
+BATCH = 100  # reminders claimed, rendered and queued in one transaction
+MAX_BATCHES = 20  # per tick; a longer backlog continues next tick
 
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def _suggested_script(svc: Services, reason: str, kind: str | None = None) -> An
     return library.script_for_reason(catalog, reason, kind)
 
 
-def _render_reminder(svc: Services, item: followups.DueReminder) -> notifier.Outgoing:
+def _render_reminder(svc: Services, item: followups.DueReminder) -> Rendered:
     script = _suggested_script(svc, item.reason, item.kind)
     # the script speaks to this client, in the advisor's own name
     variables = script_variables("en" if item.language == "en" else "zh",
@@ -53,64 +53,63 @@ def _render_reminder(svc: Services, item: followups.DueReminder) -> notifier.Out
                                        tz=item.timezone, script=None,
                                        audience=private_audience(svc.settings.privacy_mode),
                                        vars=variables)
-    return notifier.Outgoing(item.followup_id, item.telegram_id, rendered.text, rendered.markup)
+    return rendered
 
 
 async def send_due_reminders(app: Application) -> None:  # type: ignore[type-arg]
-    """Claim due follow-ups and send each reminder once; failures are retried later."""
+    """Claim due follow-ups and queue one reminder each, in the transaction that marks
+    them reminded (the outbox worker sends; the dedup key makes it once per due time)."""
     svc: Services = app.bot_data["services"]
     worker = worker_name()
-    with svc.db.session() as s:
-        ids = followups.claim_due(s, now=svc.clock.now(), lease_seconds=svc.settings.lease_seconds,
-                                  worker=worker, limit=BATCH)
-    if not ids:
-        return
-    with svc.db.session() as s:
-        items = followups.reminder_details(s, ids)
-    outgoing, unsendable = [], set(ids) - {item.followup_id for item in items}
-    for item in items:
-        try:
-            outgoing.append(_render_reminder(svc, item))
-        except Exception:  # noqa: BLE001 - one broken reminder must not stop the others
-            log.exception("reminder %s could not be rendered", item.followup_id)
-            unsendable.add(item.followup_id)
-    with svc.db.session() as s:
-        for followup_id in unsendable:  # rows we cannot show: stop claiming them
-            followups.release(s, followup_id, worker=worker, retry_at=svc.clock.now(),
-                              give_up=True)
-
-    def record(message: notifier.Outgoing, delivery: notifier.Delivery) -> None:
-        # committed right after each send: a crash later cannot resend this one
+    for _ in range(MAX_BATCHES):
         with svc.db.session() as s:
-            if delivery.status == DeliveryStatus.SENT:
-                followups.mark_sent(s, message.key, worker=worker, now=svc.clock.now())
-            else:
-                followups.release(s, message.key, worker=worker,
-                                  retry_at=svc.clock.now() + RETRY_AFTER,
-                                  give_up=delivery.status in (DeliveryStatus.BLOCKED,
-                                                              DeliveryStatus.FAILED))
+            now = svc.clock.now()
+            ids = followups.claim_due(s, now=now, lease_seconds=svc.settings.lease_seconds,
+                                      worker=worker, limit=BATCH)
+            if not ids:
+                return
+            items = followups.reminder_details(s, ids)
+            for followup_id in set(ids) - {item.followup_id for item in items}:
+                followups.release(s, followup_id, worker=worker, retry_at=now, give_up=True)
+            for item in items:
+                try:
+                    rendered = _render_reminder(svc, item)
+                except Exception:  # noqa: BLE001 - one broken reminder must not stop the others
+                    log.exception("reminder %s could not be rendered", item.followup_id)
+                    followups.release(s, item.followup_id, worker=worker, retry_at=now,
+                                      give_up=True)
+                    continue
+                delivery.enqueue(s, rendered, to=item.telegram_id, kind="reminder", now=now,
+                                 key=f"reminder:{item.followup_id}:{item.due_at.isoformat()}")
+                followups.mark_sent(s, item.followup_id, worker=worker, now=now)
+        if len(ids) < BATCH:
+            return
 
-    await notifier.send_all(app.bot, outgoing, db=svc.db, on_result=record)
+
+def _escalation_key(lead_telegram_id: int, followup_ids: list[int]) -> str:
+    digest = hashlib.sha256(",".join(map(str, sorted(followup_ids))).encode()).hexdigest()
+    return f"escalation:{lead_telegram_id}:{digest[:24]}"
 
 
 async def escalate_overdue(app: Application) -> None:  # type: ignore[type-arg]
     """Tell each team lead, once, about follow-ups overdue for ``ESCALATE_LEAD_DAYS``
-    working days (on a working day only)."""
+    working days (on a working day only).
+
+    The claim and the lead's message are one transaction: a crash before the send no
+    longer loses the escalation (the outbox still holds it)."""
     svc: Services = app.bot_data["services"]
     with svc.db.session() as s:
-        due = followups.escalations_due(s, now=svc.clock.now(),
-                                        days=svc.settings.escalate_lead_days,
+        now = svc.clock.now()
+        due = followups.escalations_due(s, now=now, days=svc.settings.escalate_lead_days,
                                         region=svc.settings.holiday_region)
-    for escalation in due:
-        text = svc.renderer.text("escalation", escalation.lead_language, me=None,
-                                 items=escalation.items, tz=escalation.lead_timezone,
-                                 audience=private_audience(svc.settings.privacy_mode),
-                                 days=svc.settings.escalate_lead_days)
-        delivery = await notifier.send_text(app.bot, escalation.lead_telegram_id, text,
-                                            db=svc.db)
-        if delivery.status == DeliveryStatus.RETRY:  # told next tick instead
-            with svc.db.session() as s:
-                followups.unmark_escalated(s, [item[0] for item in escalation.items])
+        for escalation in due:
+            text = svc.renderer.text("escalation", escalation.lead_language, me=None,
+                                     items=escalation.items, tz=escalation.lead_timezone,
+                                     audience=private_audience(svc.settings.privacy_mode),
+                                     days=svc.settings.escalate_lead_days)
+            delivery.enqueue(s, text, to=escalation.lead_telegram_id, kind="escalation",
+                             now=now, key=_escalation_key(escalation.lead_telegram_id,
+                                                          [i[0] for i in escalation.items]))
 
 
 async def hand_back_after_leave(app: Application) -> None:  # type: ignore[type-arg]
@@ -119,6 +118,7 @@ async def hand_back_after_leave(app: Application) -> None:  # type: ignore[type-
     today = local_day(svc.clock.now(), svc.settings.default_timezone)
     with svc.db.session() as s:
         returned = followups.return_from_leave(s, today=today)
-    for back in returned:
-        text = svc.renderer.text("leave_returned", back.language, me=None, n=back.count)
-        await notifier.send_text(app.bot, back.telegram_id, text, db=svc.db)
+        for back in returned:
+            text = svc.renderer.text("leave_returned", back.language, me=None, n=back.count)
+            delivery.enqueue(s, text, to=back.telegram_id, kind="leave_returned",
+                             now=svc.clock.now(), key=f"leave_returned:{back.telegram_id}:{today}")

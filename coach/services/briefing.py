@@ -22,19 +22,20 @@ from sqlalchemy.orm import Session
 from coach.actor import Me
 from coach.calendar import next_working_day, region_for
 from coach.services.errors import ServiceError
+from coach.services.outbox import claim_target
 from coach.services.products import product_row
 from storage.models import Briefing, BriefingDelivery, Client, Interaction, Team, User
 
 __all__ = ["STYLES", "NUDGE_CHOICES", "BriefingStatus", "BriefingView", "Claimed", "Prepared",
-           "TeamNumbers",
-           "ack", "claim_deliveries", "create", "due_nudges", "due_to_start", "finish",
-           "get_for_member", "languages", "latest_for_team", "link_group", "parse_products",
-           "parse_advisor_targets", "parse_when", "personal_target", "prepare", "start_sending",
-           "status", "yesterday_numbers"]
+           "TeamNumbers", "Unreported", "ack", "claim_deliveries", "claim_unreported",
+           "create", "due_nudges", "due_to_start", "finish", "get_for_member",
+           "hand_to_outbox", "languages", "latest_for_team", "link_group", "parse_products",
+           "parse_advisor_targets", "parse_when", "personal_target", "prepare",
+           "sent_count", "start_sending", "status", "yesterday_numbers"]
 
 STYLES = ("standard", "short", "products", "kickoff")  # layouts in briefing_message.j2
 NUDGE_CHOICES = ("09:00", "09:30", "10:00", "11:00", "off")
-MAX_ATTEMPTS = 5  # network failures per delivery before it is given up as failed
+MAX_ATTEMPTS = 5  # (before the outbox) network failures before a delivery was given up
 _RATING = re.compile(r"[(（]?(?<![A-Za-z0-9])[Rr]([1-5])(?![0-9])[)）]?")
 _SPLIT_LINES = re.compile(r"[\n;；]+")
 _LEAD_PUNCT = " \t:：,，-—·•*"
@@ -289,9 +290,12 @@ def claim_deliveries(session: Session, *, now: datetime, lease_seconds: int,
     senders racing for the same rows each get a disjoint set, whatever the database.
     """
     candidates = (select(BriefingDelivery.id).where(_claimable(now))
-                  .order_by(BriefingDelivery.id).limit(limit).scalar_subquery())
+                  .order_by(BriefingDelivery.id).limit(limit))
+    target = claim_target(session, BriefingDelivery.id, candidates)  # SKIP LOCKED on PG
+    if target is None:
+        return []
     ids = session.execute(update(BriefingDelivery).where(
-        BriefingDelivery.id.in_(candidates), _claimable(now)).values(
+        target, _claimable(now)).values(
         status="sending", lease_until=now + timedelta(seconds=lease_seconds),
         attempts=BriefingDelivery.attempts + 1).returning(BriefingDelivery.id)
         .execution_options(synchronize_session=False)).scalars().all()
@@ -301,6 +305,62 @@ def claim_deliveries(session: Session, *, now: datetime, lease_seconds: int,
                                   BriefingDelivery.chat_id, BriefingDelivery.user_id)
                            .where(BriefingDelivery.id.in_(ids)).order_by(BriefingDelivery.id))
     return [Claimed(*r) for r in rows]
+
+
+def sent_count(session: Session) -> int:
+    """Deliveries sent so far (all briefings): a broadcast run reports the difference."""
+    return int(session.scalar(select(func.count(BriefingDelivery.id))
+                              .where(BriefingDelivery.status == "sent")) or 0)
+
+
+def hand_to_outbox(session: Session, delivery_ids: list[int]) -> None:
+    """Claimed deliveries now wait in the outbox: no lease (never claimed again here);
+    the outbox worker finishes each (:func:`finish`)."""
+    session.execute(update(BriefingDelivery).where(BriefingDelivery.id.in_(delivery_ids))
+                    .values(lease_until=None).execution_options(synchronize_session=False))
+
+
+@dataclass(frozen=True)
+class Unreported:
+    """Members of one briefing who did not get it, not yet told to the lead."""
+
+    briefing_id: int
+    first_delivery_id: int  # identifies this report (the rows are claimed once)
+    lead_telegram_id: int
+    lead_language: str
+    blocked: list[str]  # names of members who blocked the bot
+    refused: list[str]  # names of members Telegram refused (or given up on)
+    group_refused: bool  # the linked group chat was refused
+
+
+def claim_unreported(session: Session, *, now: datetime) -> list[Unreported]:
+    """Blocked or failed deliveries not yet reported, grouped per briefing (claimed once)."""
+    rows = session.execute(
+        update(BriefingDelivery)
+        .where(BriefingDelivery.status.in_(("blocked", "failed")),
+               BriefingDelivery.reported_at.is_(None))
+        .values(reported_at=now)
+        .returning(BriefingDelivery.briefing_id, BriefingDelivery.user_id,
+                   BriefingDelivery.status, BriefingDelivery.id)
+        .execution_options(synchronize_session=False)).all()
+    by_briefing: dict[int, list[tuple[int | None, str]]] = {}
+    first: dict[int, int] = {}
+    for briefing_id, user_id, state, delivery_id in rows:
+        by_briefing.setdefault(briefing_id, []).append((user_id, state))
+        first[briefing_id] = min(first.get(briefing_id, delivery_id), delivery_id)
+    out = []
+    for briefing_id, items in sorted(by_briefing.items()):
+        row = session.get(Briefing, briefing_id)
+        lead = session.get(User, row.lead_id) if row is not None else None
+        if lead is None:
+            continue
+        blocked = [u for u, state in items if state == "blocked" and u is not None]
+        refused = [u for u, state in items if state == "failed" and u is not None]
+        out.append(Unreported(briefing_id, first[briefing_id], lead.telegram_id, lead.language,
+                              names_of(session, blocked) if blocked else [],
+                              names_of(session, refused) if refused else [],
+                              any(u is None and state == "failed" for u, state in items)))
+    return out
 
 
 def finish(session: Session, delivery_id: int, *, status: str, now: datetime,

@@ -1,20 +1,13 @@
-"""Follow-ups as database rows: claim, send once, snooze, close, escalate, hand over.
+"""Follow-ups as database rows: claim, remind once, snooze, close, escalate, hand over.
 
-Exactly-once delivery: a scheduler tick *claims* due rows in one UPDATE (status
-``sending`` + a lease) and commits before sending; after Telegram accepts the
-message the row becomes ``sent``. Two bot processes cannot claim the same row
-(the UPDATE re-checks the status, which PostgreSQL re-evaluates after a
-concurrent commit, and SQLite serialises writers). If a process dies after its
-claim, the lease expires and the next tick claims the row again. The only
-possible repeat: the process dies after Telegram accepted the message and
-before the ``sent`` commit — then the reminder arrives twice.
-
-A send that fails for a passing reason (timeout, network, 429 beyond the rate
-limiter's retries) leaves the row ``sending`` with a short lease, so a later tick
-claims it again; ``due_at`` is never moved by delivery trouble (it is the
-advisor's business date: overdue counts and escalation depend on it). A person
-who blocked the bot gets no retries: the row becomes ``sent`` without ``sent_at``
-and stays open in their lists.
+Exactly-once reminders: a scheduler tick *claims* due rows (status ``sending`` + a
+lease; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, serialised writers on SQLite), queues
+one outbox message per row (key ``reminder:<id>:<due>``) and marks it ``sent``, all in
+one transaction (``bot/jobs/reminders.py``). Delivery trouble (timeouts, 429, a blocked
+chat) is the outbox's business (``coach.services.outbox``); ``due_at`` is never moved by
+it (it is the advisor's business date: overdue counts and escalation depend on it). A
+claim left ``sending`` by a process that died mid-transaction is rolled back by the
+database; one left by an older version is taken again once its lease has expired.
 """
 
 from __future__ import annotations
@@ -32,6 +25,7 @@ from coach.calendar import add_working_days, is_working_day, region_for
 from coach.clock import Clock
 from coach.services import people
 from coach.services.errors import ServiceError
+from coach.services.outbox import claim_target
 from coach.vocabulary import OPEN_FOLLOWUP
 from storage.models import Appointment, Client, FollowUp, Interaction, Leave, User
 
@@ -76,10 +70,13 @@ def claim_due(session: Session, *, now: datetime, lease_seconds: int, worker: st
     # theirs wait, and fire if they are enabled again or write to the bot again.
     disabled = select(User.id).where(User.disabled_at.is_not(None) | User.active.is_(False))
     candidates = (select(FollowUp.id).where(_claimable(now), FollowUp.advisor_id.not_in(disabled))
-                  .order_by(FollowUp.due_at).limit(limit).scalar_subquery())
+                  .order_by(FollowUp.due_at).limit(limit))
+    target = claim_target(session, FollowUp.id, candidates)  # SKIP LOCKED on PostgreSQL
+    if target is None:
+        return []
     result = session.execute(
         update(FollowUp)
-        .where(FollowUp.id.in_(candidates), _claimable(now))
+        .where(target, _claimable(now))
         .values(status="sending", lease_until=now + timedelta(seconds=lease_seconds),
                 claimed_by=worker, attempts=FollowUp.attempts + 1)
         .returning(FollowUp.id)

@@ -32,7 +32,8 @@ from coach.policy import PolicyConfig, plan_followups
 from coach.services import followups
 from coach.services.clients import ClientRef, Lookup, get_visible_client, lookup
 from coach.services.errors import ServiceError
-from storage.models import Appointment, Client, FollowUp, Interaction
+from coach.services.outbox import Notice
+from storage.models import Appointment, Client, FollowUp, Interaction, User
 
 __all__ = ["CHANNELS", "LogDraft", "LoggedOutcome", "OPEN", "Prepared", "find_loggable",
            "loggable_client", "prepare", "record_outcome", "suggest_next"]
@@ -146,6 +147,8 @@ class LoggedOutcome:
     followups: list[tuple[datetime, str]]
     closed: int
     do_not_contact_until: Any = None
+    # for others: the referrer of a referred client hears how the contact went
+    notices: list[Notice] = field(default_factory=list)
 
 
 def record_outcome(session: Session, me: Me, draft: LogDraft, *, clock: Clock,
@@ -215,7 +218,20 @@ def record_outcome(session: Session, me: Me, draft: LogDraft, *, clock: Clock,
     log.info("interaction %s logged by user %s (update %s)", interaction.id, me.user_id,
              update_id)
     return LoggedOutcome(interaction.id, client.id, client.name, draft.outcome, created,
-                         closed, plan.do_not_contact_until)
+                         closed, plan.do_not_contact_until,
+                         _referrer_notices(session, me, client, interaction.id, draft.outcome))
+
+
+def _referrer_notices(session: Session, me: Me, client: Client, interaction_id: int,
+                      outcome: str) -> list[Notice]:
+    """The colleague who referred this client hears of each contact (if still active)."""
+    referrer = session.get(User, client.referred_by_id) if client.referred_by_id else None
+    if referrer is None or not referrer.active:
+        return []
+    return [Notice(referrer.telegram_id, referrer.language, "refer_outcome",
+                   "referral_outcome", f"referral_outcome:{interaction_id}",
+                   {"d": None, "outcome": outcome, "client_name": client.name,
+                    "advisor": me.name}, referrer.timezone, own=None)]
 
 
 def _covering_until(session: Session, me: Me, client: Client) -> date | None:

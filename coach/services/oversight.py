@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from coach.services.outbox import Notice
 from storage.models import User
 
-__all__ = ["Recipient", "overseers_of", "recipient"]
+__all__ = ["Recipient", "notices", "overseers_of", "recipient"]
 
 
 @dataclass(frozen=True)
@@ -39,3 +42,10 @@ def overseers_of(session: Session, advisor_id: int) -> list[Recipient]:
             User.role == "admin", User.active.is_(True), User.id != advisor_id)
             .order_by(User.id)))
     return [recipient(u) for u in leads]
+
+
+def notices(recipients: Iterable[Recipient], template: str, *, kind: str, key: str,
+            **context: Any) -> list[Notice]:
+    """One notice per recipient (``key`` + their user id), for the caller to queue."""
+    return [Notice(r.telegram_id, r.language, template, kind, f"{key}:{r.user_id}",
+                   dict(context), r.timezone) for r in recipients]

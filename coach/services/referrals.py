@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from coach.actor import Me
 from coach.calendar import next_working_day, region_for
 from coach.services.errors import ServiceError
+from coach.services.outbox import Notice
 from coach.services.people import Profile
 from storage.models import Client, FollowUp, Referral, Team, User
 
@@ -198,3 +199,22 @@ def referrer_of(session: Session, client_id: int) -> tuple[int, str] | None:
         return None
     referrer = session.get(User, client.referred_by_id)
     return (referrer.telegram_id, referrer.language) if referrer and referrer.active else None
+
+
+def advisor_notice(row: ReferralView, advisor: Profile, referrer_name: str, *,
+                   now: datetime) -> Notice:
+    """The advisor a referral (or a redirect) goes to is told, with accept/decline buttons."""
+    return Notice(advisor.telegram_id, advisor.language, "refer_notice", "referral",
+                  f"referral:{row.id}:{advisor.id}:{now.isoformat()}",
+                  {"r": {"name": row.client_name, "phone": row.phone, "need": row.need,
+                         "urgency": row.urgency},
+                   "referrer": referrer_name, "referral_id": row.id},
+                  advisor.timezone, own=None)
+
+
+def decision_notice(decision: Decision, *, can_redirect: bool) -> Notice:
+    """The referrer hears whether the advisor took the client (and may redirect if not)."""
+    verdict = "accepted" if decision.accepted else "declined"
+    return Notice(decision.referrer_telegram_id, decision.referrer_language, "refer_outcome",
+                  "referral_decided", f"referral_decided:{decision.referral_id}:{verdict}",
+                  {"d": decision, "outcome": None, "can_redirect": can_redirect}, own=None)

@@ -42,7 +42,6 @@ __all__ = [
     "record_question",
     "resolve_complaint",
     "split_client",
-    "unclaim_question_reminders",
 ]
 
 MAX_TEXT = 2000
@@ -323,8 +322,8 @@ def claim_question_reminders(session: Session, *, now: datetime, days: int
                              ) -> list[QuestionReminder]:
     """Mark open questions ``days`` old as reminded (once) and return who to remind.
 
-    The claim comes first, so two instances never remind twice; a failed send is
-    undone with :func:`unclaim_question_reminders`.
+    The claim is made in the transaction that queues the reminder in the outbox, so
+    two instances never remind twice and delivery trouble is the outbox's business.
     """
     cutoff = now - timedelta(days=days)
     ids = list(session.scalars(
@@ -346,11 +345,6 @@ def claim_question_reminders(session: Session, *, now: datetime, days: int
         line = _question_lines(session, [row], now, advisor.id)[0]
         reminders.append(QuestionReminder(line, recipient(advisor)))
     return reminders
-
-
-def unclaim_question_reminders(session: Session, ids: list[int]) -> None:
-    session.execute(update(ClientQuestion).where(ClientQuestion.id.in_(ids))
-                    .values(reminded_at=None).execution_options(synchronize_session=False))
 
 
 # --- unmet needs --------------------------------------------------------------------------

@@ -25,7 +25,8 @@ from coach.clock import Clock, local_day
 from coach.services import people
 from coach.services.clients import get_visible_client
 from coach.services.errors import ServiceError
-from coach.services.oversight import Recipient, overseers_of
+from coach.services.outbox import Notice
+from coach.services.oversight import Recipient, notices, overseers_of
 from coach.services.products import ProductView, product_row, product_view
 from coach.suitability import (
     DEFAULT_ASSESSMENT_VALID_MONTHS,
@@ -172,6 +173,12 @@ class SaleFlag:
     reasons: list[str]
     insisted_at: datetime | None
     notify: list[Recipient]
+
+    @property
+    def notices(self) -> list[Notice]:
+        """The lead (or admins) must hear of it: queued with the sale, in its transaction."""
+        return notices(self.notify, "sale_flag_notice", kind="sale_flag",
+                       key=f"sale_flag:{self.interaction_id}", f=self)
 
 
 def after_logged(session: Session, me: Me, interaction_id: int, *, clock: Clock,

@@ -1,0 +1,226 @@
+"""The one sender: claims outbox rows under a lease, sends each once, marks it.
+
+For every message the bot sends on its own (``coach.services.outbox``):
+
+1. claim a small batch (``OUTBOX_BATCH``) with a lease (``LEASE_SECONDS``), commit;
+2. for each row, right before sending, renew the lease in its own short transaction;
+   a lost lease (another worker took the row after ours ran out) → skip it; a person
+   who blocked the bot (or was disabled) is never sent to;
+3. send through ``bot.notifier`` with ``max_waits=0`` — PTB's ``AIORateLimiter`` is
+   the only thing that waits on a 429 — and a send timeout of ``OUTBOX_SEND_TIMEOUT``;
+4. mark the outcome in its own short transaction: ``sent``; ``blocked`` (403, the
+   person is marked inactive); pending again after a backoff (429 ``retry_after``,
+   timeouts, network errors, 5xx); ``failed`` (400, or ``OUTBOX_MAX_ATTEMPTS`` tries).
+
+If the mark cannot be saved (the database went away right after the send), the row
+keeps its renewed lease, so no worker takes it before the lease ends; the outcome is
+kept in memory and saved on the next run. Only a crash in that window (or a lost answer
+from Telegram: counted in ``coach_outbox_ambiguous``) sends a message twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+from telegram import InlineKeyboardMarkup
+from telegram.ext import Application
+
+from bot import metrics, notifier
+from bot.scheduler import worker_name
+from bot.services import Services, run_db
+from coach.services import outbox
+from coach.vocabulary import DeliveryStatus
+
+__all__ = ["deliver_outbox", "deliver_soon", "outcome_hooks"]
+
+log = logging.getLogger(__name__)
+
+MAX_BATCHES = 50  # per run: a long backlog is continued by the next tick
+_UNRECORDED = "outbox.unrecorded"
+
+Hook = Callable[[Session, outbox.Claimed, notifier.Delivery, datetime], None]
+
+
+def outcome_hooks() -> dict[str, Hook]:
+    """A feature's own bookkeeping for its kind of message, run in the same transaction
+    as the final mark (a briefing delivery becomes sent / blocked / failed)."""
+    from bot.jobs import briefings  # it imports this module to send at once
+
+    return {briefings.KIND: briefings.record_outcome}
+
+
+@dataclass(frozen=True)
+class _Unrecorded:
+    item: outbox.Claimed
+    delivery: notifier.Delivery
+    worker: str
+
+
+def _new_worker() -> str:
+    """Unique per run, so two runs in one process never share a lease."""
+    return f"{worker_name()[:50]}:{uuid.uuid4().hex[:8]}"
+
+
+async def deliver_outbox(app: Application) -> None:  # type: ignore[type-arg]
+    """Send every due outbox message (up to ``MAX_BATCHES`` batches per run)."""
+    svc: Services = app.bot_data["services"]
+    worker = _new_worker()
+
+    def claim() -> list[outbox.Claimed]:
+        with svc.db.session() as s:
+            return outbox.claim(s, now=svc.clock.now(), worker=worker,
+                                lease_seconds=svc.settings.lease_seconds,
+                                limit=svc.settings.outbox_batch)
+
+    if not await run_db(_record_leftovers, app, svc):
+        return  # the database is still away: try again next tick
+    for _ in range(MAX_BATCHES):
+        try:
+            batch = await run_db(claim)  # database work off the event loop
+        except Exception:  # noqa: BLE001 - no database, nothing claimed: next tick
+            log.exception("outbox: could not claim messages")
+            return
+        if not batch:
+            return
+        for item in batch:
+            if not await _deliver_one(app, svc, item, worker):
+                return  # the database failed: leave the rest to their leases
+        await asyncio.sleep(0)  # let updates in between batches
+
+
+def deliver_soon(app: Application) -> Any:  # type: ignore[type-arg]
+    """Send what a handler just enqueued without waiting for the tick.
+
+    A running bot starts a task (the update is answered meanwhile); a bot driven
+    step by step (tests, console) gets a coroutine to await.
+    """
+    if app.running:
+        app.create_task(deliver_outbox(app), name="outbox-now")
+        return asyncio.sleep(0)
+    return deliver_outbox(app)
+
+
+async def _deliver_one(app: Application, svc: Services,  # type: ignore[type-arg]
+                       item: outbox.Claimed, worker: str) -> bool:
+    """Send one claimed row; False if the database failed (stop the batch)."""
+
+    def still_ours() -> bool:
+        """Renew the lease; a row for someone who blocked the bot is closed unsent."""
+        with svc.db.session() as s:
+            if not outbox.renew(s, item.id, worker=worker, now=svc.clock.now(),
+                                lease_seconds=svc.settings.lease_seconds):
+                metrics.OUTBOX_LEASE_LOST.inc()
+                log.warning("outbox %s: lease lost, another worker has it: skipped", item.id)
+                return False
+            refusal = outbox.recipient_refusal(s, item.telegram_id)
+            if refusal is None:
+                return True
+            _mark(s, item, notifier.Delivery(
+                DeliveryStatus.BLOCKED if refusal == "blocked" else DeliveryStatus.FAILED,
+                error=f"recipient {refusal}"), worker, svc, sent_to_telegram=False)
+            return False
+
+    def record(delivery: notifier.Delivery) -> None:
+        with svc.db.session() as s:
+            _mark(s, item, delivery, worker, svc, sent_to_telegram=True)
+
+    try:
+        if not await run_db(still_ours):
+            return True
+    except Exception:  # noqa: BLE001 - not sent: its lease lets it be retried later
+        log.exception("outbox %s: could not renew the lease (database?): not sent", item.id)
+        return False
+    delivery = await _send(app, svc, item)
+    if delivery.ambiguous:
+        metrics.OUTBOX_AMBIGUOUS.inc()
+    try:
+        await run_db(record, delivery)
+    except Exception:  # noqa: BLE001 - the send happened: never resend it for this error
+        metrics.OUTBOX_UNRECORDED.inc()
+        log.exception("outbox %s: %s to chat %s but the outcome could not be saved; the "
+                      "lease is kept (no worker takes it for %s s), saving again next run",
+                      item.id, delivery.status, item.telegram_id, svc.settings.lease_seconds)
+        app.bot_data.setdefault(_UNRECORDED, []).append(_Unrecorded(item, delivery, worker))
+        return False
+    return True
+
+
+def _record_leftovers(app: Application, svc: Services) -> bool:  # type: ignore[type-arg]
+    """Save outcomes a database error kept from being saved; False if it still fails."""
+    pending: list[_Unrecorded] = app.bot_data.get(_UNRECORDED, [])
+    while pending:
+        left = pending[0]
+        try:
+            with svc.db.session() as s:
+                _mark(s, left.item, left.delivery, left.worker, svc, sent_to_telegram=True)
+        except (SQLAlchemyError, OSError):  # still no database
+            log.warning("outbox: %d outcomes still waiting to be saved", len(pending))
+            return False
+        except Exception:  # noqa: BLE001 - a bug, not the database: do not block the queue
+            log.exception("outbox %s: outcome dropped", left.item.id)
+        pending.pop(0)
+    return True
+
+
+async def _send(app: Application, svc: Services,  # type: ignore[type-arg]
+                item: outbox.Claimed) -> notifier.Delivery:
+    payload = item.payload
+    markup = (InlineKeyboardMarkup.de_json(payload["markup"], app.bot)
+              if payload.get("markup") else None)
+    timeout = svc.settings.outbox_send_timeout
+    try:
+        if payload.get("photo") or payload.get("document"):
+            return await notifier.send_attachment(
+                app.bot, item.telegram_id, photo=payload.get("photo"),
+                document=payload.get("document"), caption=payload.get("text") or None,
+                markup=markup, max_waits=0, timeout=timeout)
+        return await notifier.send_text(app.bot, item.telegram_id, payload["text"],
+                                        markup=markup, max_waits=0, timeout=timeout,
+                                        skip_parts=item.parts_sent)
+    except Exception as err:  # noqa: BLE001 - a bug for one message must not stop the rest
+        log.exception("outbox %s: sending failed", item.id)
+        return notifier.Delivery(DeliveryStatus.RETRY, error=type(err).__name__)
+
+
+def _mark(session: Session, item: outbox.Claimed, delivery: notifier.Delivery, worker: str,
+          svc: Services, *, sent_to_telegram: bool) -> None:
+    """Record one outcome (and the feature's own bookkeeping) in ``session``."""
+    now = svc.clock.now()
+    status = delivery.status
+    if status == DeliveryStatus.RETRY and item.attempts >= svc.settings.outbox_max_attempts:
+        status = DeliveryStatus.FAILED
+        log.warning("outbox %s: given up after %d tries (%s)", item.id, item.attempts,
+                    delivery.error)
+    if status == DeliveryStatus.SENT:
+        held = outbox.mark_sent(session, item.id, worker=worker, now=now,
+                                telegram_message_id=delivery.message_id)
+    elif status == DeliveryStatus.BLOCKED:
+        held = outbox.mark_blocked(session, item.id, worker=worker,
+                                   telegram_id=item.telegram_id if sent_to_telegram else None)
+    elif status == DeliveryStatus.FAILED:
+        held = outbox.mark_failed(session, item.id, worker=worker,
+                                  error=delivery.error or "failed")
+    else:
+        wait = outbox.backoff(item.attempts, retry_after=delivery.retry_after)
+        held = outbox.mark_retry(session, item.id, worker=worker, at=now + wait,
+                                 error=delivery.error or "retry",
+                                 parts_sent=delivery.parts_sent)
+    if not held:  # our lease ran out during the send and someone else has the row now
+        log.warning("outbox %s: %s, but the lease had passed to another worker", item.id,
+                    status)
+        return
+    if status == DeliveryStatus.SENT and item.kind.startswith("digest_"):
+        metrics.DIGESTS_SENT.labels(kind=item.kind.removeprefix("digest_")).inc()
+    final = delivery if status == delivery.status else notifier.Delivery(
+        status, error=delivery.error)
+    hook = outcome_hooks().get(item.kind)
+    if status != DeliveryStatus.RETRY and hook is not None:
+        hook(session, item, final, now)

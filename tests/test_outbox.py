@@ -1,0 +1,292 @@
+"""The outbox: one worker claims, sends once, marks; races, lost leases, faults, restarts.
+
+Run with ``DATABASE_URL=postgresql+psycopg://…`` to exercise the ``FOR UPDATE SKIP
+LOCKED`` claim; on SQLite the conditional ``UPDATE … RETURNING`` claim is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+from telegram.error import TimedOut
+
+from bot import metrics
+from bot.app import build_application
+from bot.delivery import enqueue
+from bot.fakebot import FakeRequest
+from bot.jobs import outbox as worker_module
+from bot.jobs.outbox import deliver_outbox
+from bot.services import Services
+from coach.services import outbox
+from storage.db import Database
+from storage.models import OutboxMessage, User
+from tests import factories
+from tests.conftest import BotHarness
+
+
+def _queue(harness: BotHarness, chat_id: int, key: str, text: str = "hello") -> None:
+    with harness.services.db.session() as s:
+        assert enqueue(s, text, to=chat_id, kind="test", key=key, now=harness.clock.now())
+
+
+def _rows(services: Services) -> list[OutboxMessage]:
+    with services.db.session() as s:
+        return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def _count(counter: Any, **labels: str) -> float:
+    metric = counter.labels(**labels) if labels else counter
+    return float(metric._value.get())
+
+
+def test_enqueue_twice_with_the_same_key_is_a_noop(services: Services) -> None:
+    now = services.clock.now()
+    with services.db.session() as s:
+        assert outbox.enqueue(s, telegram_id=5, kind="k", dedup_key="same", now=now, text="a")
+    with services.db.session() as s:
+        assert not outbox.enqueue(s, telegram_id=5, kind="k", dedup_key="same", now=now,
+                                  text="b")
+    assert [r.payload["text"] for r in _rows(services)] == ["a"]
+
+
+def test_enqueue_is_part_of_the_callers_transaction(services: Services) -> None:
+    with pytest.raises(RuntimeError), services.db.session() as s:
+        outbox.enqueue(s, telegram_id=5, kind="k", dedup_key="x", now=services.clock.now(),
+                       text="a")
+        raise RuntimeError("the change that caused the message failed")
+    assert _rows(services) == []
+
+
+def test_two_claimers_never_take_the_same_row(services: Services) -> None:
+    now = services.clock.now()
+    with services.db.session() as s:
+        for i in range(60):
+            outbox.enqueue(s, telegram_id=100 + i, kind="k", dedup_key=f"r{i}", now=now,
+                           text="x")
+    claimed: dict[str, list[int]] = {"a": [], "b": []}
+
+    def claimer(name: str) -> None:
+        db = Database(services.settings.database_url)
+        for _ in range(10):
+            with db.session() as s:
+                claimed[name] += [c.id for c in outbox.claim(s, now=now, worker=name,
+                                                             lease_seconds=120, limit=7)]
+        db.dispose()
+
+    threads = [threading.Thread(target=claimer, args=(n,)) for n in claimed]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    everything = claimed["a"] + claimed["b"]
+    assert len(everything) == 60 and len(set(everything)) == 60
+
+
+async def test_two_workers_racing_send_each_message_exactly_once(harness: BotHarness) -> None:
+    people = [harness.person("advisor") for _ in range(45)]
+    for n, person in enumerate(people):
+        _queue(harness, person.id, f"race{n}", text=f"note {n}")
+    other = Services(settings=harness.services.settings,
+                     db=Database(harness.services.settings.database_url),
+                     clock=harness.services.clock)
+    app2 = build_application(other, request=FakeRequest(harness.telegram), rate_limit=False,
+                             jobs=False)
+    try:
+        async with app2:
+            await asyncio.gather(deliver_outbox(harness.app), deliver_outbox(app2),
+                                 deliver_outbox(harness.app), deliver_outbox(app2))
+    finally:
+        other.db.dispose()
+    for person in people:
+        assert len(harness.telegram.messages_to(person.id)) == 1
+    assert {r.status for r in _rows(harness.services)} == {"sent"}
+
+
+async def test_lease_lost_mid_batch_sends_nothing_twice(harness: BotHarness,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    people = [harness.person("advisor") for _ in range(5)]
+    for n, person in enumerate(people):
+        _queue(harness, person.id, f"lease{n}")
+    real_send = worker_module.notifier.send_text
+    stolen: list[int] = []
+    sends: list[int] = []
+    lost_before = _count(metrics.OUTBOX_LEASE_LOST)
+
+    async def slow_send(*args: Any, **kwargs: Any) -> Any:
+        # 429s inside PTB's limiter make the first two sends slow: the batch's claim runs
+        # out (120 s) for the rows not yet renewed, and another worker takes them
+        sends.append(1)
+        harness.clock.advance(seconds=100 if len(sends) == 1 else 25)
+        if len(sends) == 2:
+            with harness.services.db.session() as s:
+                stolen.extend(c.id for c in outbox.claim(s, now=harness.clock.now(),
+                                                         worker="thief", lease_seconds=60,
+                                                         limit=10))
+        return await real_send(*args, **kwargs)
+
+    monkeypatch.setattr(worker_module.notifier, "send_text", slow_send)
+    await deliver_outbox(harness.app)
+    assert len(stolen) == 3  # the rows of our batch not yet renewed
+    assert sum(len(harness.telegram.messages_to(p.id)) for p in people) == 2
+    assert _count(metrics.OUTBOX_LEASE_LOST) - lost_before == 3
+    harness.clock.advance(seconds=61)  # the thief died: its rows are claimable again
+    await deliver_outbox(harness.app)
+    for person in people:
+        assert len(harness.telegram.messages_to(person.id)) == 1
+
+
+async def test_403_blocks_that_person_and_the_others_are_served(harness: BotHarness) -> None:
+    blocked, fine = harness.person("advisor"), harness.person("advisor")
+    harness.telegram.blocked_chats.add(blocked.id)
+    _queue(harness, blocked.id, "b1")
+    _queue(harness, fine.id, "f1")
+    _queue(harness, blocked.id, "b2")
+    await deliver_outbox(harness.app)
+    assert len(harness.telegram.messages_to(fine.id)) == 1
+    statuses = {r.dedup_key: r.status for r in _rows(harness.services)}
+    assert statuses == {"b1": "blocked", "f1": "sent", "b2": "blocked"}
+    assert harness.user_row(blocked).active is False
+    tried = [p for m, p in harness.telegram.calls
+             if m == "sendMessage" and int(p["chat_id"]) == blocked.id]
+    assert len(tried) == 1  # the second message was never sent to someone who blocked us
+
+
+async def test_a_disabled_person_is_never_sent_to(harness: BotHarness) -> None:
+    person = harness.person("advisor")
+    with harness.services.db.session() as s:
+        s.execute(update(User).where(User.telegram_id == person.id)
+                  .values(disabled_at=harness.clock.now()))
+    _queue(harness, person.id, "d1")
+    await deliver_outbox(harness.app)
+    assert harness.telegram.messages_to(person.id) == []
+    assert _rows(harness.services)[0].status == "failed"
+
+
+async def test_database_error_right_after_a_send_does_not_resend(
+        harness: BotHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    people = [harness.person("advisor") for _ in range(3)]
+    for n, person in enumerate(people):
+        _queue(harness, person.id, f"db{n}")
+    real_mark = outbox.mark_sent
+    down = {"on": True}
+
+    def failing_mark(*args: Any, **kwargs: Any) -> bool:
+        if down["on"]:
+            raise OperationalError("UPDATE outbox", {}, Exception("server closed the connection"))
+        return real_mark(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "mark_sent", failing_mark)
+    unrecorded = _count(metrics.OUTBOX_UNRECORDED)
+    await deliver_outbox(harness.app)  # the first send lands, its mark fails: batch stops
+    assert sum(len(harness.telegram.messages_to(p.id)) for p in people) == 1
+    assert _count(metrics.OUTBOX_UNRECORDED) - unrecorded == 1
+    first = _rows(harness.services)[0]
+    assert first.status == "sending" and first.lease_until is not None
+    assert first.lease_until > harness.clock.now()  # kept: nobody reclaims it meanwhile
+    harness.clock.advance(seconds=30)
+    await deliver_outbox(harness.app)  # still down: nothing is sent again
+    assert sum(len(harness.telegram.messages_to(p.id)) for p in people) == 1
+    down["on"] = False
+    harness.clock.advance(seconds=harness.services.settings.lease_seconds)
+    await deliver_outbox(harness.app)  # back: the outcome is saved, the others are sent
+    for person in people:
+        assert len(harness.telegram.messages_to(person.id)) == 1
+    assert {r.status for r in _rows(harness.services)} == {"sent"}
+
+
+async def test_killed_between_claim_and_send_is_delivered_after_restart(
+        harness: BotHarness) -> None:
+    person = harness.person("advisor")
+    _queue(harness, person.id, "crash")
+    with harness.services.db.session() as s:  # a worker claimed it, then was killed
+        assert len(outbox.claim(s, now=harness.clock.now(), worker="dead", lease_seconds=120,
+                                limit=5)) == 1
+    await deliver_outbox(harness.app)
+    assert harness.telegram.messages_to(person.id) == []  # its lease still runs
+    harness.clock.advance(seconds=121)
+    await deliver_outbox(harness.app)
+    await deliver_outbox(harness.app)
+    assert len(harness.telegram.messages_to(person.id)) == 1
+    assert _rows(harness.services)[0].attempts == 2
+
+
+async def test_timeout_after_accepted_is_counted_ambiguous_and_retried(
+        harness: BotHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    person = harness.person("advisor")
+    _queue(harness, person.id, "slow")
+    real_handle = harness.telegram.handle
+    dropped: list[str] = []
+
+    def drop_answer(method: str, params: dict[str, Any], files: Any = None) -> Any:
+        answer = real_handle(method, params, files)
+        if method == "sendMessage" and not dropped:  # accepted, but the answer never came
+            dropped.append(method)
+            raise TimedOut("read timed out")
+        return answer
+
+    monkeypatch.setattr(harness.telegram, "handle", drop_answer)
+    before = _count(metrics.OUTBOX_AMBIGUOUS)
+    await deliver_outbox(harness.app)
+    assert _count(metrics.OUTBOX_AMBIGUOUS) - before == 1
+    row = _rows(harness.services)[0]
+    assert row.status == "pending" and row.last_error == "timed out"
+    harness.clock.advance(seconds=30)
+    await deliver_outbox(harness.app)
+    # the documented window: Telegram had it, so the person sees it twice
+    assert len(harness.telegram.messages_to(person.id)) == 2
+    assert _rows(harness.services)[0].status == "sent"
+
+
+async def test_a_split_text_resumes_after_the_parts_already_sent(
+        harness: BotHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    person = harness.person("advisor")
+    long_text = "\n".join(f"line {n} " + "x" * 60 for n in range(120))  # about 8,000 chars
+    _queue(harness, person.id, "long", text=long_text)
+    real_handle = harness.telegram.handle
+    calls: list[int] = []
+
+    def fail_second(method: str, params: dict[str, Any], files: Any = None) -> Any:
+        if method == "sendMessage":
+            calls.append(1)
+            if len(calls) == 2:
+                return 500, {"ok": False, "error_code": 500, "description": "Internal"}
+        return real_handle(method, params, files)
+
+    monkeypatch.setattr(harness.telegram, "handle", fail_second)
+    await deliver_outbox(harness.app)
+    assert len(harness.telegram.messages_to(person.id)) == 1
+    assert _rows(harness.services)[0].parts_sent == 1
+    harness.clock.advance(seconds=30)
+    await deliver_outbox(harness.app)
+    sent = harness.telegram.messages_to(person.id)
+    assert len(sent) >= 2 and sent[0].text.startswith("line 0")
+    assert "".join(m.text for m in sent).count("line 0 ") == 1  # part one not repeated
+
+
+async def test_gives_up_after_max_attempts(harness: BotHarness) -> None:
+    person = harness.person("advisor")
+    _queue(harness, person.id, "flaky")
+    tries = harness.services.settings.outbox_max_attempts
+    for _ in range(tries):
+        harness.telegram.fail_next(person.id, 502, description="Bad Gateway")
+        await deliver_outbox(harness.app)
+        harness.clock.advance(hours=1)
+    row = _rows(harness.services)[0]
+    assert (row.status, row.attempts) == ("failed", tries)
+
+
+def test_depth_counts_waiting_messages(services: Services) -> None:
+    now = services.clock.now()
+    with services.db.session() as s:
+        factories.user(s, now=now)
+        outbox.enqueue(s, telegram_id=1, kind="k", dedup_key="a", now=now, text="x")
+    later = now + timedelta(seconds=90)
+    with services.db.session() as s:
+        depth = outbox.depth(s, now=later)
+    assert (depth.waiting, depth.oldest_seconds) == (1, 90.0)
