@@ -319,7 +319,7 @@ def test_install_jobs_registers_one_repeating_task_per_job(services) -> None:  #
     assert reminders.send_due_reminders in job_list()
     assert reminders.escalate_overdue in job_list()
     assert reminders.hand_back_after_leave in job_list()
-    assert len(set(job_list())) == len(job_list()) == 10
+    assert len(set(job_list())) == len(job_list()) == 11
 
 
 def harness_telegram():  # type: ignore[no-untyped-def]
