@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from bot.jobs.digest import morning_checklists
+from bot.jobs.outbox import deliver_outbox
 from storage.models import Appointment, FollowUp, Leave
 from tests import factories
 from tests.conftest import BotHarness
@@ -46,6 +47,7 @@ async def test_lead_without_clients_gets_the_team_morning(harness: BotHarness) -
     _team_day(harness)
     harness.clock.advance(seconds=121)
     await morning_checklists(harness.app)
+    await deliver_outbox(harness.app)
     text = harness.telegram.messages_to(lead.id)[-1].text
     assert "早上好！11-25 团队晨报" in text
     assert "您还没有客户" not in text  # not the new-advisor message every day

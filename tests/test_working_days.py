@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.jobs.outbox import deliver_outbox
 from bot.jobs.practice import practice_housekeeping
 from bot.jobs.reminders import escalate_overdue
 from coach.calendar import add_working_days
@@ -49,6 +50,7 @@ async def _escalated_at(harness: BotHarness, due: datetime, ticks: list[datetime
     for when in ticks:
         harness.clock.set(when)
         await escalate_overdue(harness.app)
+        await deliver_outbox(harness.app)
         seen.append(bool(harness.telegram.messages_to(lead.id)))
     return seen
 
@@ -98,6 +100,7 @@ async def test_assignment_reminders_skip_days_off_and_stop_at_the_due_date(
         harness.clock.set(when)
         before = len(harness.telegram.messages_to(advisor.id))
         await practice_housekeeping(harness.app)
+        await deliver_outbox(harness.app)
         reminded.append(len(harness.telegram.messages_to(advisor.id)) - before)
     assert reminded == [0, 0, 0, 0, 1, 1, 0, 0]
     assert "2027-01-05" in harness.telegram.messages_to(advisor.id)[-1].text
@@ -114,5 +117,6 @@ async def test_assignment_without_a_due_date_is_reminded_on_working_days(
         harness.clock.set(_at(day))
         before = len(harness.telegram.messages_to(advisor.id))
         await practice_housekeeping(harness.app)
+        await deliver_outbox(harness.app)
         reminded.append(len(harness.telegram.messages_to(advisor.id)) - before)
     assert reminded == [1, 0, 0, 0, 1]
