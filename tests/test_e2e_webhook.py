@@ -197,9 +197,11 @@ def test_polling_serves_health_and_metrics_on_metrics_port(scene: WebhookScene) 
             return False
 
     scene.wait(answers, "/healthz on METRICS_PORT")
+    counted = 'coach_updates_total{handler="show_help",outcome="ok"} 1.0'
+    # the reply goes out before the update ends (its flow state is saved after it): wait
+    scene.wait(lambda: counted in scene.get_text("/metrics", metrics_port)[1], "the count")
     status, body = scene.get_text("/metrics", metrics_port)
-    assert status == 200
-    assert 'coach_updates_total{handler="show_help",outcome="ok"} 1.0' in body
+    assert status == 200 and counted in body
     process.send_signal(signal.SIGINT)
     process.wait(timeout=DEADLINE_S)
     assert process.returncode == 0, scene.output()
