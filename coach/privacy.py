@@ -217,7 +217,7 @@ def _build(names: Iterable[str]) -> ahocorasick.Automaton | None:
 
 def _mask_phone_match(match: re.Match[str]) -> str:
     phone = match.group("phone")
-    return mask_phone(phone) if phone else match.group(0)
+    return mask_phone(phone) if phone else match.group(0)  # a date or a log id: kept
 
 
 def _fold(text: str) -> str:
@@ -228,9 +228,20 @@ def _latin_at(text: str, index: int) -> bool:
     return 0 <= index < len(text) and text[index].isascii() and text[index].isalpha()
 
 
+# In log lines, Telegram ids written as ``update=123`` / ``user_id: 456`` stay readable:
+# they are how an operator follows one update through the log, and they are not phones.
+_LOG_IDS_OR_DIGIT_RUNS = re.compile(
+    r"(?P<ident>\b(?:update|user|chat|message|update_id|user_id|chat_id|message_id)"
+    r"[=:] ?-?\d+)|" + _DIGIT_RUNS.pattern
+)
+
+
 def redact_for_log(text: str | None, names: Iterable[str] | NameMasker = ()) -> str:
-    """``text`` with the given client names and phone-like numbers masked."""
-    return mask_text(text, names)
+    """``text`` with the given client names and phone-like numbers masked; ids kept."""
+    if not text:
+        return ""
+    masker = names if isinstance(names, NameMasker) else NameMasker(names)
+    return _LOG_IDS_OR_DIGIT_RUNS.sub(_mask_phone_match, masker.mask(text))
 
 
 class Field(StrEnum):

@@ -84,3 +84,13 @@ def test_redact_empty_and_blank_names() -> None:
     assert redact_for_log(None) == ""
     assert redact_for_log("", ["王建国"]) == ""
     assert redact_for_log("王先生好", ["", "王", None]) == "王先生好"  # type: ignore[list-item]
+
+
+def test_log_ids_stay_readable_while_phones_are_masked() -> None:
+    line = "update=918273645 user=5550001234 handler=log ms=12.5 note 13800138000 chat_id: -100123456789"
+    out = redact_for_log(line)
+    assert "update=918273645" in out and "user=5550001234" in out
+    assert "chat_id: -100123456789" in out
+    assert "13800138000" not in out and "****8000" in out
+    # a phone that merely follows a word is still masked
+    assert "13800138000" not in redact_for_log("userphone 13800138000")
