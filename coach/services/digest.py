@@ -8,9 +8,9 @@ message goes out, so a restart or a second instance never sends one twice.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -330,21 +330,6 @@ class WorkLog:
     target: int = 10
 
 
-@dataclass
-class _Tally:
-    """A :class:`WorkLog` being counted up."""
-
-    name: str
-    calls: int = 0
-    meetings: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
-    sales: int = 0
-    sales_amount: Decimal = Decimal(0)
-    followups_created: int = 0
-    overdue: int = 0
-    target: int = 10
-
-
 def work_logs(session: Session, advisors: Sequence[Profile], *, now: datetime, target: int
               ) -> dict[int, WorkLog]:
     """Today's numbers per advisor (their local day), in three queries for the batch.
@@ -355,7 +340,10 @@ def work_logs(session: Session, advisors: Sequence[Profile], *, now: datetime, t
         return {}
     ids = [a.id for a in advisors]
     days = {a.id: _local_day(now, a.timezone) for a in advisors}
-    logs = {a.id: _Tally(a.name, target=a.call_target or target) for a in advisors}
+    # counted up per advisor, then frozen into one WorkLog each
+    counts: dict[int, Counter[str]] = {a.id: Counter() for a in advisors}
+    outcomes: dict[int, Counter[str]] = {a.id: Counter() for a in advisors}
+    sales_amount: dict[int, Decimal] = {a.id: Decimal(0) for a in advisors}
     earliest = min(s for _, s, _ in days.values())
     latest = max(e for _, _, e in days.values())
     for advisor_id, channel, outcome, amount, when in session.execute(select(
@@ -366,25 +354,28 @@ def work_logs(session: Session, advisors: Sequence[Profile], *, now: datetime, t
         _, start, end = days[advisor_id]
         if not start <= when < end:
             continue
-        log = logs[advisor_id]
-        log.calls += channel == "phone"
-        log.meetings += channel in ("meeting", "visit")
-        log.outcomes[outcome] = log.outcomes.get(outcome, 0) + 1
+        tally = counts[advisor_id]
+        tally["calls"] += channel == "phone"
+        tally["meetings"] += channel in ("meeting", "visit")
+        outcomes[advisor_id][outcome] += 1
         if outcome == "sale":
-            log.sales += 1
-            log.sales_amount += amount or Decimal(0)
+            tally["sales"] += 1
+            sales_amount[advisor_id] += amount or Decimal(0)
     for advisor_id, created in session.execute(select(FollowUp.advisor_id, FollowUp.created_at)
                                                .where(FollowUp.advisor_id.in_(ids),
                                                       FollowUp.created_at >= earliest,
                                                       FollowUp.created_at < latest)):
         _, start, end = days[advisor_id]
-        logs[advisor_id].followups_created += start <= created < end
+        counts[advisor_id]["followups_created"] += start <= created < end
     for advisor_id, n in session.execute(select(FollowUp.advisor_id, func.count()).where(
             FollowUp.advisor_id.in_(ids), FollowUp.status.in_(ACTIVE),
             FollowUp.kind != "meeting_reminder", FollowUp.due_at < now)
             .group_by(FollowUp.advisor_id)):
-        logs[advisor_id].overdue = n
-    return {advisor_id: WorkLog(**asdict(tally)) for advisor_id, tally in logs.items()}
+        counts[advisor_id]["overdue"] = n
+    return {a.id: WorkLog(a.name, outcomes=dict(outcomes[a.id]),
+                          sales_amount=sales_amount[a.id],
+                          target=a.call_target or target, **counts[a.id])
+            for a in advisors}
 
 
 def team_work_logs(session: Session, team_ids: list[int], *, now: datetime, target: int
