@@ -40,7 +40,13 @@ def configure_logging(level: str = "INFO", *, secrets: tuple[str, ...] = (),
     # httpx logs every request URL, and the URL carries the bot token
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # a tick still running when the next is due is skipped by design (max_instances=1)
+    logging.getLogger("apscheduler.scheduler").addFilter(_skip_overlapping_ticks)
     logfilter.install()  # again: the handler basicConfig just added gets the filter too
+
+
+def _skip_overlapping_ticks(record: logging.LogRecord) -> bool:
+    return "maximum number of running instances reached" not in record.getMessage()
 
 
 def db_threads(settings: Settings) -> int:

@@ -34,6 +34,14 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
+def unreachable_reason(err: BaseException) -> str | None:
+    """The first line of why the database could not be reached; None for any other error."""
+    if not isinstance(err, (OperationalError, InterfaceError)):
+        return None
+    lines = str(err.orig or err).strip().splitlines()
+    return (lines[0] if lines else type(err).__name__)[:200]
+
+
 async def run_job(app: Application, job: Job) -> None:  # type: ignore[type-arg]
     """Run one job once; a failure is logged and counted, never raised."""
     from bot import metrics, ops
@@ -54,7 +62,7 @@ async def run_job(app: Application, job: Job) -> None:  # type: ignore[type-arg]
         if not _database_down:
             _database_down = True
             log.warning("database unreachable (%s); jobs retry every tick until it is back",
-                        str(err.orig or err).strip().splitlines()[0][:200])
+                        unreachable_reason(err))
     except Exception:  # noqa: BLE001 - one broken tick must not stop the others
         outcome = "error"
         log.exception("tick %s failed", name)

@@ -169,7 +169,8 @@ async def test_a_disabled_person_is_never_sent_to(harness: BotHarness) -> None:
 
 
 async def test_database_error_right_after_a_send_does_not_resend(
-        harness: BotHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+        harness: BotHarness, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
     people = [harness.person("advisor") for _ in range(3)]
     for n, person in enumerate(people):
         _queue(harness, person.id, f"db{n}")
@@ -183,8 +184,13 @@ async def test_database_error_right_after_a_send_does_not_resend(
 
     monkeypatch.setattr(outbox, "mark_sent", failing_mark)
     unrecorded = _count(metrics.OUTBOX_UNRECORDED)
-    await deliver_outbox(harness.app)  # the first send lands, its mark fails: batch stops
+    with caplog.at_level("ERROR", logger="bot.jobs.outbox"):
+        await deliver_outbox(harness.app)  # the first send lands, its mark fails: batch stops
     assert sum(len(harness.telegram.messages_to(p.id)) for p in people) == 1
+    # an outage is expected: one line saying why, not a traceback per message
+    unsaved = [r for r in caplog.records if "could not be saved" in r.getMessage()]
+    assert len(unsaved) == 1 and unsaved[0].exc_info is None
+    assert "server closed the connection" in unsaved[0].getMessage()
     assert _count(metrics.OUTBOX_UNRECORDED) - unrecorded == 1
     first = _rows(harness.services)[0]
     assert first.status == "sending" and first.lease_until is not None

@@ -34,7 +34,7 @@ from telegram import InlineKeyboardMarkup
 from telegram.ext import Application
 
 from bot import metrics, notifier
-from bot.scheduler import worker_name
+from bot.scheduler import unreachable_reason, worker_name
 from bot.services import Services, run_db
 from coach.services import outbox
 from coach.vocabulary import DeliveryStatus
@@ -135,22 +135,31 @@ async def _deliver_one(app: Application, svc: Services,  # type: ignore[type-arg
     try:
         if not await run_db(still_ours):
             return True
-    except Exception:  # noqa: BLE001 - not sent: its lease lets it be retried later
-        log.exception("outbox %s: could not renew the lease (database?): not sent", item.id)
+    except Exception as err:  # noqa: BLE001 - not sent: its lease lets it be retried later
+        _log_db_error(err, "outbox %s: could not renew the lease: not sent", item.id)
         return False
     delivery = await _send(app, svc, item)
     if delivery.ambiguous:
         metrics.OUTBOX_AMBIGUOUS.inc()
     try:
         await run_db(record, delivery)
-    except Exception:  # noqa: BLE001 - the send happened: never resend it for this error
+    except Exception as err:  # noqa: BLE001 - the send happened: never resend it for this error
         metrics.OUTBOX_UNRECORDED.inc()
-        log.exception("outbox %s: %s to chat %s but the outcome could not be saved; the "
+        _log_db_error(err, "outbox %s: %s to chat %s but the outcome could not be saved; the "
                       "lease is kept (no worker takes it for %s s), saving again next run",
                       item.id, delivery.status, item.telegram_id, svc.settings.lease_seconds)
         app.bot_data.setdefault(_UNRECORDED, []).append(_Unrecorded(item, delivery, worker))
         return False
     return True
+
+
+def _log_db_error(err: Exception, message: str, *args: object) -> None:
+    """One line when the database is unreachable (an outage is expected); a traceback else."""
+    reason = unreachable_reason(err)
+    if reason is None:
+        log.error(message, *args, exc_info=err)
+    else:
+        log.error(message + " (database unreachable: %s)", *args, reason)
 
 
 def _record_leftovers(app: Application, svc: Services) -> bool:  # type: ignore[type-arg]

@@ -80,7 +80,9 @@ def test_postgres_stopped_while_sending_the_bot_keeps_running_and_catches_up(
         assert len(during) <= 1, during  # one clear apology at most, never a wrong answer
         # logs clearly: one line per tick while it is down, not a traceback per job
         assert "database unreachable" in output and "reachable again" in output
-        assert output.count("Traceback") <= 3, output[-6000:]
+        assert output.count("Traceback") == 0, output[-6000:]
+        # a tick overlapping the next is skipped by design: not a warning twice a second
+        assert "maximum number of running instances" not in output
     finally:
         cluster.destroy()
 
