@@ -4,6 +4,7 @@
     python -m tools.search_eval --dev           # the dev split, figures only
     python -m tools.search_eval --heldout       # the held-out set v1, figures only
     python -m tools.search_eval --heldout-v2    # the fresh held-out sets v2, figures only
+    python -m tools.search_eval --heldout-v3    # the fresh held-out sets v3, figures only
     python -m tools.search_eval --misses        # tuning misses, to work on (never held-out)
 
 Prints one JSON object per set. The held-out file is written before tuning and is never
@@ -34,6 +35,8 @@ HELDOUT = (DATA / "search_heldout.yaml",)
 # v2, written before the second round of tuning; its off-topic file replaces v1's offtopic
 # part, retired because one of its lines was used in design
 HELDOUT_V2 = (DATA / "search_heldout_v2.yaml", DATA / "offtopic_heldout_v2.yaml")
+# v3, written before the third round of tuning (objections + off-topic, apart from v1 and v2)
+HELDOUT_V3 = (DATA / "search_heldout_v3.yaml", DATA / "offtopic_heldout_v3.yaml")
 
 
 def load(files: tuple[Path, ...]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -126,15 +129,18 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--heldout", action="store_true", help="score the held-out set v1")
     which.add_argument("--heldout-v2", action="store_true",
                        help="score the fresh held-out sets v2 (objections + off-topic)")
+    which.add_argument("--heldout-v3", action="store_true",
+                       help="score the fresh held-out sets v3 (objections + off-topic)")
     parser.add_argument("--misses", action="store_true", help="list tuning misses")
     args = parser.parse_args(argv)
-    if (args.heldout or args.heldout_v2 or args.dev) and args.misses:
+    if (args.heldout or args.heldout_v2 or args.heldout_v3 or args.dev) and args.misses:
         print("held-out and dev misses are not listed: they must not steer tuning",
               file=sys.stderr)
         return 2
     index = ScriptIndex.build(load_library().scripts)
     name, files = (("heldout", HELDOUT) if args.heldout
                    else ("heldout-v2", HELDOUT_V2) if args.heldout_v2
+                   else ("heldout-v3", HELDOUT_V3) if args.heldout_v3
                    else ("dev", DEV) if args.dev else ("tuning", TUNING))
     queries, offtopic = load(files)
     result = evaluate(index, queries, offtopic, misses=args.misses)
