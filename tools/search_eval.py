@@ -2,6 +2,8 @@
 
     python -m tools.search_eval                 # tuning sets (search_eval + search_tuning*)
     python -m tools.search_eval --dev           # the dev split, figures only
+    python -m tools.search_eval --dev-v3        # the third-round dev split, figures only
+    python -m tools.search_eval --only search_tuning_v3.yaml   # one tuning file alone
     python -m tools.search_eval --heldout       # the held-out set v1, figures only
     python -m tools.search_eval --heldout-v2    # the fresh held-out sets v2, figures only
     python -m tools.search_eval --heldout-v3    # the fresh held-out sets v3, figures only
@@ -29,8 +31,11 @@ from scripts_library.loader import load_library
 from scripts_library.search import ScriptIndex
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
-TUNING = (DATA / "search_eval.yaml", DATA / "search_tuning.yaml", DATA / "search_tuning_more.yaml")
+TUNING = (DATA / "search_eval.yaml", DATA / "search_tuning.yaml", DATA / "search_tuning_more.yaml",
+          DATA / "search_tuning_v3.yaml")
 DEV = (DATA / "search_dev.yaml",)
+# third round (indirect, English, Hong Kong Cantonese): split off search_tuning_v3.yaml by hash
+DEV_V3 = (DATA / "search_dev_v3.yaml",)
 HELDOUT = (DATA / "search_heldout.yaml",)
 # v2, written before the second round of tuning; its off-topic file replaces v1's offtopic
 # part, retired because one of its lines was used in design
@@ -126,14 +131,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--dev", action="store_true", help="score the dev split (figures only)")
+    which.add_argument("--dev-v3", action="store_true",
+                       help="score the third-round dev split (figures only)")
     which.add_argument("--heldout", action="store_true", help="score the held-out set v1")
     which.add_argument("--heldout-v2", action="store_true",
                        help="score the fresh held-out sets v2 (objections + off-topic)")
     which.add_argument("--heldout-v3", action="store_true",
                        help="score the fresh held-out sets v3 (objections + off-topic)")
     parser.add_argument("--misses", action="store_true", help="list tuning misses")
+    parser.add_argument("--only", metavar="FILE",
+                        help="score one tuning file alone (a name from the tuning sets)")
     args = parser.parse_args(argv)
-    if (args.heldout or args.heldout_v2 or args.heldout_v3 or args.dev) and args.misses:
+    if (args.heldout or args.heldout_v2 or args.heldout_v3 or args.dev or args.dev_v3) and (
+            args.misses or args.only):
         print("held-out and dev misses are not listed: they must not steer tuning",
               file=sys.stderr)
         return 2
@@ -141,7 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     name, files = (("heldout", HELDOUT) if args.heldout
                    else ("heldout-v2", HELDOUT_V2) if args.heldout_v2
                    else ("heldout-v3", HELDOUT_V3) if args.heldout_v3
-                   else ("dev", DEV) if args.dev else ("tuning", TUNING))
+                   else ("dev", DEV) if args.dev else ("dev-v3", DEV_V3) if args.dev_v3
+                   else ("tuning", TUNING))
+    if args.only:
+        chosen = tuple(f for f in TUNING if f.name == args.only)
+        if not chosen:
+            print(f"--only takes one of: {', '.join(f.name for f in TUNING)}", file=sys.stderr)
+            return 2
+        name, files = f"tuning:{args.only}", chosen
     queries, offtopic = load(files)
     result = evaluate(index, queries, offtopic, misses=args.misses)
     notes = result.pop("notes", [])
