@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import jieba
+import snowballstemmer
 import yaml
 from pypinyin import Style, lazy_pinyin
 
@@ -52,25 +53,27 @@ def jieba_startup_seconds() -> float | None:
     return _jieba_seconds
 
 
-# words whose ending is not an inflection: "interesting" is not "interest" (the rate)
+# words whose ending is not an inflection: "interesting" is not "interest" (the rate),
+# "business" is not "busy", "timing" is not "time", "marketing" is not the market
 _KEEP_WHOLE = frozenset({
     "interesting", "interested", "boring", "amazing", "something", "nothing", "anything",
     "everything", "morning", "evening", "during", "thing", "things", "feeling", "bring",
     "string", "nes", "yes", "less", "unless", "news", "bless", "this", "thus", "bus",
+    "business", "businesses", "timing", "marketing",
 })
+
+# Snowball's English (Porter2) stemmer: "charges"/"charged" -> "charg", "investments"/
+# "investing" -> "invest", so a synonym written in one form matches every inflection.
+# Applied identically to the library, the synonym and cue files and the query.
+_SNOWBALL = snowballstemmer.stemmer("english")
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A deliberately tiny English stemmer: the same rule on both sides is all we need."""
+    """English stem of ``word`` (Chinese and short words unchanged); same rule on both sides."""
     if len(word) <= 3 or not word.isascii() or word in _KEEP_WHOLE:
         return word
-    for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            if suffix == "s" and word.endswith("ss"):
-                return word
-            return word[: -len(suffix)] + repl
-    return word
+    return str(_SNOWBALL.stemWord(word))
 
 
 @lru_cache(maxsize=8192)
