@@ -1,7 +1,7 @@
 """Mixed traffic through the real Application: sustained updates/s and p95 latency per kind.
 
-    python bench/load.py [--clients 300000] [--advisors 1000] [--db URL] [--instances 1|2]
-                         [--seconds 20] [--concurrency 32]
+    python bench/load.py [--clients 300000] [--advisors 1000] [--db URL]
+                         [--instances 1|2|1,2] [--seconds 20] [--concurrency 16]
 
 1,000 advisors with 300,000 clients between them (bulk-inserted; ``--clients 30000``
 for a quick run) send a mix of updates: objection queries 60 % (plain text, the
@@ -14,8 +14,15 @@ chats are split between two processes over the one database, as two instances
 behind a load balancer would be. Each instance keeps ``--concurrency`` updates in
 flight (a closed loop: the next is sent when one is answered), so the rate shown is
 what the bot sustains, and latency is from the update entering the queue to its
-handler finishing. Logging is set up as ``coach run`` does (a line per update, client
-names masked), into a temporary file.
+handler finishing. Database pool, worker threads and ``CONCURRENT_UPDATES`` are those
+of ``coach run`` (``bot.runtime.make_services``). Logging is set up as ``coach run``
+does (a line per update, client names masked), into a temporary file. The emulator's
+own checks of outgoing messages (``strict``) are off: the bench measures the bot.
+
+``--instances 1,2`` runs one instance, then two, on the same data and prints how the
+rate scales. The machine's load average is printed at the start and the end of each
+run: other work on the machine shows there (the figures are only comparable between
+runs with similar load).
 
 ``--db`` takes a database URL (PostgreSQL: ``postgresql+psycopg://…``); it must be
 empty, or hold exactly this bench's data from an earlier run (then it is reused).
@@ -29,6 +36,7 @@ import asyncio
 import json
 import logging
 import multiprocessing
+import os
 import random
 import sys
 import tempfile
@@ -46,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 from bot.fakebot import FakeRequest, FakeTelegram, FakeUser, SentMessage  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import Client, FollowUp, Team, User  # noqa: E402
+from storage.models import Client, FollowUp, ProcessedUpdate, Team, User  # noqa: E402
 
 KINDS = (("objection", 60), ("log", 20), ("button", 15), ("today", 5))
 ADVISOR_BASE = 880_000_000  # Telegram ids of the bench's advisors
@@ -115,6 +123,21 @@ def seed(url: str, advisors: int, clients: int) -> str:
         db.dispose()
 
 
+def first_update_id(url: str) -> int:
+    """Above every update id already recorded: a reused database must not see duplicates.
+
+    (The guard drops an update id it has seen; reusing ids from an earlier run would
+    measure the duplicate check instead of the handlers.)
+    """
+    db = Database(url)
+    try:
+        with db.session() as s:
+            seen = s.scalar(select(func.max(ProcessedUpdate.update_id))) or 0
+    finally:
+        db.dispose()
+    return (seen // 10**9 + 1) * 10**9
+
+
 # --- one instance -------------------------------------------------------------------
 
 
@@ -142,15 +165,13 @@ def _update_payload(telegram: FakeTelegram, kind: str, advisor: int, per: int,
 
 
 async def _drive(index: int, instances: int, url: str, advisors: int, per: int,
-                 seconds: float, concurrency: int, log_path: str) -> dict[str, Any]:
+                 seconds: float, concurrency: int, log_path: str,
+                 first_id: int = 10**9) -> dict[str, Any]:
     from telegram import Update
 
-    from bot import logfilter
     from bot.app import build_application
-    from bot.runtime import configure_logging
-    from bot.services import Services
+    from bot.runtime import configure_logging, make_services
     from bot.settings import Settings
-    from coach.clock import SystemClock
 
     # logging as coach run does it (a line per update, client names masked), to a file
     configure_logging("INFO")
@@ -161,10 +182,10 @@ async def _drive(index: int, instances: int, url: str, advisors: int, per: int,
     logging.getLogger().addHandler(errors)
     settings = Settings(_env_file=None, database_url=url, telegram_bot_token="",  # type: ignore[call-arg]
                         flood_limit_per_minute=1_000_000)  # throughput, not flood control
-    services = Services(settings=settings, db=Database(url), clock=SystemClock())
-    logfilter.attach_names(logfilter.client_names_from(services.db))
+    # pool, timeouts and client-name redaction as coach run sets them up
+    services = make_services(settings, migrate=False)
     _ = services.catalog  # built before the clock starts, as coach run does at start-up
-    telegram = FakeTelegram(first_update_id=(index + 1) * 10**9)
+    telegram = FakeTelegram(first_update_id=first_id + index * 10**8, strict=False)
     app = build_application(services, request=FakeRequest(telegram), rate_limit=False,
                             jobs=False)
     mine = [a for a in range(advisors) if a % instances == index]  # chats split by id
@@ -206,17 +227,26 @@ async def _drive(index: int, instances: int, url: str, advisors: int, per: int,
                     latencies[kind].append((finished - sent) * 1000)
                     counted += 1
 
-        await asyncio.gather(*(user_loop() for _ in range(concurrency)))
+        async def cpu_clock() -> float:
+            # this process's CPU time (every thread) over the measured window: a figure
+            # that other work on the machine disturbs far less than the wall-clock rate
+            await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+            begin = time.process_time()
+            await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+            return time.process_time() - begin
+
+        cpu, *_ = await asyncio.gather(cpu_clock(), *(user_loop() for _ in range(concurrency)))
         await app.stop()
     services.db.dispose()
     return {"latencies": dict(latencies), "counted": counted, "seconds": seconds,
-            "errors": errors.count}
+            "errors": errors.count, "cpu_seconds": cpu}
 
 
 def _instance(index: int, instances: int, url: str, advisors: int, per: int,
-              seconds: float, concurrency: int, log_path: str, out: Any) -> None:
+              seconds: float, concurrency: int, log_path: str, first_id: int,
+              out: Any) -> None:
     out.put((index, asyncio.run(_drive(index, instances, url, advisors, per, seconds,
-                                       concurrency, log_path))))
+                                       concurrency, log_path, first_id))))
 
 
 # --- the run --------------------------------------------------------------------------
@@ -227,6 +257,10 @@ def _p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def run(url: str, *, advisors: int, clients: int, instances: int, seconds: float,
         concurrency: int, log_dir: Path) -> dict[str, Any]:
     started = time.perf_counter()
@@ -235,32 +269,64 @@ def run(url: str, *, advisors: int, clients: int, instances: int, seconds: float
     from coach.services.library import shared_catalog
 
     shared_catalog()  # once, before the instances fork: they share it
+    first_id = first_update_id(url)
+    load_start = _load()
     context = multiprocessing.get_context("fork")
     out = context.Queue()
     workers = [context.Process(target=_instance, args=(i, instances, url, advisors,
                                                        clients // advisors, seconds,
                                                        concurrency,
-                                                       str(log_dir / f"bot{i}.log"), out))
+                                                       str(log_dir / f"bot{i}.log"),
+                                                       first_id, out))
                for i in range(instances)]
     for worker in workers:
         worker.start()
     results = [out.get() for _ in workers]
     for worker in workers:
         worker.join()
+    load_end = _load()
     merged: dict[str, list[float]] = defaultdict(list)
     for _, result in results:
         for kind, values in result["latencies"].items():
             merged[kind].extend(values)
     total = sum(r["counted"] for _, r in results)
+    every = [v for values in merged.values() for v in values]
     return {
         "db": url.split(":", 1)[0], "instances": instances, "advisors": advisors,
         "clients": clients, "seed": seeded, "seed_seconds": round(seed_s, 1),
         "concurrency_per_instance": concurrency, "seconds": seconds,
+        "cpus": os.cpu_count(), "load_start": load_start, "load_end": load_end,
         "updates_per_second": round(total / seconds, 1),
+        # the bot's own CPU per update (the database server's not included)
+        "cpu_ms_per_update": round(1000 * sum(r["cpu_seconds"] for _, r in results)
+                                   / max(1, total), 1),
+        "p50_ms": round(_p(every, 0.5), 1), "p95_ms": round(_p(every, 0.95), 1),
         "errors": sum(r["errors"] for _, r in results),
-        "kinds": {kind: {"n": len(v), "p50_ms": round(_p(v, 0.5), 1),
-                         "p95_ms": round(_p(v, 0.95), 1)} for kind, v in sorted(merged.items())},
+        "kinds": {kind: {"n": len(v), "per_second": round(len(v) / seconds, 1),
+                         "p50_ms": round(_p(v, 0.5), 1), "p95_ms": round(_p(v, 0.95), 1)}
+                  for kind, v in sorted(merged.items())},
     }
+
+
+def _print(result: dict[str, Any]) -> None:
+    print(f"{result['db']}, {result['instances']} instance(s), {result['advisors']} advisors, "
+          f"{result['clients']} clients ({result['seed']} in {result['seed_seconds']} s), "
+          f"{result['concurrency_per_instance']} in flight per instance, "
+          f"{result['cpus']} CPUs, load average {result['load_start']} -> "
+          f"{result['load_end']}")
+    print(f"  all        {result['updates_per_second']:>6} upd/s   p50 {result['p50_ms']:>7} ms"
+          f"   p95 {result['p95_ms']:>7} ms   ({result['errors']} errors, "
+          f"{result['cpu_ms_per_update']} ms of bot CPU per update)")
+    for kind, row in result["kinds"].items():
+        print(f"  {kind:<10} {row['per_second']:>6} upd/s   p50 {row['p50_ms']:>7} ms   "
+              f"p95 {row['p95_ms']:>7} ms   n={row['n']}")
+
+
+def _instance_counts(value: str) -> list[int]:
+    counts = [int(part) for part in value.split(",") if part.strip()]
+    if not counts or any(n not in (1, 2) for n in counts):
+        raise argparse.ArgumentTypeError("1, 2 or 1,2")
+    return counts
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -268,22 +334,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=300_000)
     parser.add_argument("--advisors", type=int, default=1000)
     parser.add_argument("--db", default=None, help="database URL (default: temporary SQLite)")
-    parser.add_argument("--instances", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--instances", type=_instance_counts, default=[1],
+                        help="1, 2, or 1,2 (one then two, and how the rate scales)")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured, after warm-up")
-    parser.add_argument("--concurrency", type=int, default=32,
+    parser.add_argument("--concurrency", type=int, default=16,
                         help="updates in flight per instance")
     args = parser.parse_args(argv)
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
         url = args.db or f"sqlite:///{Path(tmp) / 'load.db'}"
-        result = run(url, advisors=args.advisors, clients=args.clients,
-                     instances=args.instances, seconds=args.seconds,
-                     concurrency=args.concurrency, log_dir=Path(tmp))
-    print(f"{result['db']}, {result['instances']} instance(s), {result['advisors']} advisors, "
-          f"{result['clients']} clients ({result['seed']} in {result['seed_seconds']} s): "
-          f"{result['updates_per_second']} updates/s sustained, {result['errors']} errors")
-    for kind, row in result["kinds"].items():
-        print(f"  {kind:<10} n={row['n']:<6} p50 {row['p50_ms']:>7} ms   p95 {row['p95_ms']:>7} ms")
-    print(json.dumps(result, ensure_ascii=False))
+        for instances in args.instances:
+            result = run(url, advisors=args.advisors, clients=args.clients,
+                         instances=instances, seconds=args.seconds,
+                         concurrency=args.concurrency, log_dir=Path(tmp))
+            _print(result)
+            results.append(result)
+    if len(results) == 2 and results[0]["updates_per_second"]:
+        scaling = results[1]["updates_per_second"] / results[0]["updates_per_second"]
+        print(f"  scaling 1 -> 2 instances: x{scaling:.2f} "
+              f"({results[0]['updates_per_second']} -> {results[1]['updates_per_second']} upd/s)")
+    for result in results:
+        print(json.dumps(result, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,9 +33,11 @@ from bot.context import CoachContext
 from bot.persistence import DatabasePersistence, conversation_row_key
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
     from telegram.ext import Application
 
-__all__ = ["FlowScope", "KeyedLocks", "load_flow_state", "save_flow_state", "scope_for"]
+__all__ = ["FlowScope", "KeyedLocks", "load_flow_state", "reader_for", "save_flow_state",
+           "scope_for"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ class FlowScope:
     loaded: bool = False
     loaded_user_data: str = "{}"  # as JSON, to skip a write when nothing changed
     loaded_states: dict[str, object] = field(default_factory=dict)
+    # read by the guard in its own unit of work (reader_for); None: not read yet
+    prefetched: tuple[dict[str, Any], dict[str, object]] | None = None
 
 
 class KeyedLocks:
@@ -135,6 +139,28 @@ def _apply(app: Application[Any, Any, Any, Any, Any, Any], scope: FlowScope,
     scope.loaded = True
 
 
+def reader_for(app: Application[Any, Any, Any, Any, Any, Any],
+               update: object) -> Callable[[Session], None] | None:
+    """Read ``update``'s flow state inside someone else's transaction (the guard's).
+
+    The guard runs first and holds a database session anyway; reading the state there
+    saves a unit of work (a connection check-out, a round trip, a commit) per update.
+    The state is read under the same per-person and per-chat locks, so it is as fresh
+    as a read in :func:`load_flow_state`. None when there is nothing to read.
+    """
+    scope: FlowScope | None = getattr(app, "flow_scopes", {}).get(id(update))
+    persistence = _persistence(app)
+    if scope is None or persistence is None:
+        return None
+    keys = [row_key for _h, row_key, _k in scope.conversations]
+
+    def read(session: Session) -> None:
+        assert scope is not None and persistence is not None
+        scope.prefetched = persistence.read_flow_state(scope.user_id, keys, session)
+
+    return read
+
+
 async def load_flow_state(update: Update, context: CoachContext) -> None:
     """Handler group -2, right behind the guard: start from the stored state.
 
@@ -145,6 +171,11 @@ async def load_flow_state(update: Update, context: CoachContext) -> None:
     scope: FlowScope | None = getattr(app, "flow_scopes", {}).get(id(update))
     persistence = _persistence(app)
     if scope is None or persistence is None:
+        return
+    if scope.prefetched is not None:  # the guard read it in its unit of work
+        user_data, states = scope.prefetched
+        scope.prefetched = None
+        _apply(app, scope, user_data, states)
         return
     try:
         # off the event loop: other chats' updates go on while this one waits

@@ -13,11 +13,13 @@ with two instances" fault).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from copy import deepcopy
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
@@ -61,18 +63,18 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
 
     def _put(self, session: Session, namespace: str, key: str,
              data: dict[str, Any] | None) -> None:
-        row = session.get(StateEntry, (namespace, key))
+        """Write or delete one row in one statement (an upsert, not a read then a write)."""
+        where = (StateEntry.namespace == namespace) & (StateEntry.key == key)
         if data is None:
-            if row is not None:
-                session.delete(row)
+            session.execute(delete(StateEntry).where(where))
             return
-        data = _jsonable(data)
-        if row is None:
-            session.add(StateEntry(namespace=namespace, key=key, data=data,
-                                   updated_at=self.clock.now()))
-        else:
-            row.data = data
-            row.updated_at = self.clock.now()
+        values = {"namespace": namespace, "key": key, "data": _jsonable(data),
+                  "updated_at": self.clock.now()}
+        upsert = (postgresql.insert(StateEntry) if self.db.is_postgres
+                  else sqlite.insert(StateEntry)).values(values)
+        session.execute(upsert.on_conflict_do_update(
+            index_elements=[StateEntry.namespace, StateEntry.key],
+            set_={"data": upsert.excluded.data, "updated_at": upsert.excluded.updated_at}))
 
     def _save(self, namespace: str, key: str, data: dict[str, Any] | None) -> None:
         with self.db.session() as s:
@@ -80,21 +82,27 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
 
     # --- one update's state (bot.flowstate) ---------------------------------------
 
-    def read_flow_state(self, user_id: int, conversation_keys: list[str]
+    def read_flow_state(self, user_id: int, conversation_keys: list[str],
+                        session: Session | None = None
                         ) -> tuple[dict[str, Any], dict[str, object]]:
-        """The user's drafts and the stored state of each listed conversation, in one query."""
+        """The user's drafts and the stored state of each listed conversation, in one query.
+
+        In ``session`` when given (the guard's unit of work), else in a session of its own.
+        """
         wanted = (StateEntry.namespace == USER) & (StateEntry.key == str(user_id))
         if conversation_keys:
             wanted = wanted | ((StateEntry.namespace == CONVERSATION)
                                & StateEntry.key.in_(conversation_keys))
         user_data: dict[str, Any] = {}
         states: dict[str, object] = {}
-        with self.db.session() as s:
-            for row in s.scalars(select(StateEntry).where(wanted)):
-                if row.namespace == USER:
-                    user_data = deepcopy(row.data)
+        with contextlib.nullcontext(session) if session is not None else self.db.session() as s:
+            # the three columns, not ORM objects: nothing here is changed through them
+            for namespace, key, data in s.execute(
+                    select(StateEntry.namespace, StateEntry.key, StateEntry.data).where(wanted)):
+                if namespace == USER:
+                    user_data = deepcopy(data)
                 else:
-                    states[row.key] = row.data["state"]
+                    states[key] = data["state"]
         return user_data, states
 
     def write_flow_state(self, user_id: int, user_data: dict[Any, Any] | None,

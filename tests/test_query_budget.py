@@ -1,0 +1,148 @@
+"""How much database work one update costs: SQL statements and units of work per kind.
+
+The load bench (bench/load.py) mixes objection queries, /log one-liners, client-card
+buttons and /today. Each round trip and each transaction costs every update of that
+kind, so the budgets here lock in what was saved (the guard's duplicate check, caller
+lookup and flow-state read share one transaction) and fail when a change adds more.
+On PostgreSQL the per-chat advisory lock adds one statement and one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event
+
+from tests import factories
+from tests.conftest import BotHarness
+
+
+@dataclass
+class Tally:
+    statements: list[str] = field(default_factory=list)
+    transactions: int = 0
+
+
+@contextmanager
+def counting(harness: BotHarness) -> Iterator[Tally]:
+    """Every statement and every transaction begun on the bot's engine meanwhile."""
+    engine = harness.services.db.engine
+    tally = Tally()
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        tally.statements.append(" ".join(sql.split())[:90])
+
+    def begin(_conn: Any) -> None:
+        tally.transactions += 1
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "begin", begin)
+    try:
+        yield tally
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "begin", begin)
+
+
+def _budget(harness: BotHarness, statements: int, transactions: int) -> tuple[int, int]:
+    extra = 1 if harness.services.db.is_postgres else 0  # the chat's advisory lock
+    return statements + extra, transactions + extra
+
+
+def _check(harness: BotHarness, tally: Tally, statements: int, transactions: int) -> None:
+    most_statements, most_transactions = _budget(harness, statements, transactions)
+    assert len(tally.statements) <= most_statements, tally.statements
+    assert tally.transactions <= most_transactions, tally.statements
+
+
+async def _warm(harness: BotHarness, chat: Any) -> None:
+    """A first update: the caller's drafts row exists, lazy imports are done."""
+    await chat.send("客户嫌收益低")
+
+
+async def test_an_objection_query_costs_five_statements_in_three_transactions(
+        harness: BotHarness) -> None:
+    chat = harness.chat(harness.person("advisor"))
+    await _warm(harness, chat)
+    with counting(harness) as tally:
+        replies = await chat.send("客户说手续费太贵")
+    assert "嫌手续费高" in replies[-1].text
+    # guard (update id, caller, flow state) | search event | drafts (the last question);
+    # before: 6 statements in 5 transactions
+    _check(harness, tally, statements=5, transactions=3)
+
+
+async def test_a_log_line_costs_six_statements(harness: BotHarness) -> None:
+    advisor = harness.person("advisor")
+    with harness.services.db.session() as s:
+        me = harness.user_row(advisor)
+        for i, name in enumerate(("王建国", "李秀英", "张志强")):
+            factories.client(s, advisor_id=me.id, name=name, now=harness.clock.now(),
+                             phone=f"1380000{i:04d}")
+    chat = harness.chat(advisor)
+    await _warm(harness, chat)
+    with counting(harness) as tally:
+        replies = await chat.send("/log 李秀英 有兴趣 周五下午3点再打")
+    assert "李秀英" in replies[-1].text
+    # guard | client lookup | drafts and flow state as two upserts; before: 8 in 5
+    _check(harness, tally, statements=6, transactions=3)
+
+
+async def test_a_client_card_button_costs_eight_statements(harness: BotHarness) -> None:
+    advisor = harness.person("advisor")
+    with harness.services.db.session() as s:
+        me = harness.user_row(advisor)
+        client_id = factories.client(s, advisor_id=me.id, now=harness.clock.now()).id
+    chat = harness.chat(advisor)
+    card = (await chat.send("/client 王建国"))[-1]
+    with counting(harness) as tally:
+        replies = await chat.press_data(f"cl {client_id}", message=card)
+    assert "王建国" in replies[-1].text
+    _check(harness, tally, statements=8, transactions=2)
+
+
+async def test_today_costs_thirteen_statements(harness: BotHarness) -> None:
+    chat = harness.chat(harness.person("advisor"))
+    await _warm(harness, chat)
+    with counting(harness) as tally:
+        await chat.send("/today")
+    _check(harness, tally, statements=13, transactions=2)
+
+
+async def test_a_duplicate_update_writes_nothing(harness: BotHarness) -> None:
+    """A redelivered update id is refused by the insert: everything is rolled back."""
+    chat = harness.chat(harness.person("advisor"))
+    payload = harness.telegram.push_update(
+        harness.telegram.message_update(chat.user, "客户说手续费太贵"))
+    first = await chat.redeliver(payload)
+    assert first
+    with counting(harness) as tally:
+        again = await chat.redeliver(payload)
+    assert again == []
+    # the guard's reads, then the refused insert; no search, no event, no drafts
+    assert not any(sql.startswith(("UPDATE", "DELETE")) for sql in tally.statements)
+    inserts = [sql for sql in tally.statements if sql.startswith("INSERT")]
+    assert len(inserts) == 1 and inserts[0].startswith("INSERT INTO processed_updates")
+    _check(harness, tally, statements=3, transactions=1)
+
+
+async def test_a_slow_caller_lookup_holds_no_write_lock(harness: BotHarness,
+                                                        monkeypatch: Any) -> None:
+    """The guard's insert comes after its reads: the lookup runs outside any write."""
+    from bot import guard
+
+    chat = harness.chat(harness.person("advisor"))
+    real_find = guard.people.find_user
+    seen: list[bool] = []
+
+    def find_user(session: Any, telegram_id: int) -> Any:
+        seen.append(any(sql.startswith("INSERT") for sql in tally.statements))
+        return real_find(session, telegram_id)
+
+    monkeypatch.setattr(guard.people, "find_user", find_user)
+    with counting(harness) as tally:
+        await chat.send("客户说手续费太贵")
+    assert seen == [False]
