@@ -7,6 +7,7 @@ class differs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import warnings
@@ -66,6 +67,7 @@ from handlers import (
 )
 from handlers import help as help_
 from handlers._flow import expire_idle_flows
+from storage.db import off_loop_only
 
 __all__ = ["build_application", "CoachApplication"]
 
@@ -85,7 +87,21 @@ class CoachApplication(Application):  # type: ignore[type-arg]
         # group message must not reload them under a private-chat step running meanwhile
         self.user_locks = flowstate.KeyedLocks()
 
+    async def initialize(self) -> None:
+        """Also build the script library and its search index, in a worker thread.
+
+        Before the first update (the console and the tests included), so no handler ever
+        builds it, reading every team script, on the event loop.
+        """
+        await super().initialize()
+        services: Services = self.bot_data["services"]
+        await asyncio.to_thread(lambda: services.catalog)
+
     async def process_update(self, update: object) -> None:
+        with off_loop_only():  # every session this update opens belongs in a worker thread
+            await self._process_update(update)
+
+    async def _process_update(self, update: object) -> None:
         started = time.perf_counter()
         update_token = logcontext.update_id.set(
             update.update_id if isinstance(update, Update) else None)
@@ -266,7 +282,6 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     services: Services = app.bot_data["services"]
     ops.mark_started(app)
     use_db_threads(services.settings)  # enough threads for run_db before the first update
-    _ = services.catalog  # load the library and build the search index before the first query
     for hook in services.extras.get("post_init", []):
         await hook(app)
     install_jobs(app, job_list(), every=services.settings.tick_seconds)

@@ -1,7 +1,8 @@
 """Long-lived things every handler and job needs, built once per application.
 
 :func:`run_db` runs a unit of database work off the event loop, so one slow query
-never stalls the other chats.
+never stalls the other chats; :func:`in_session` is the common case of it, one
+service call in its own session.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from bot.render import Renderer
 from bot.settings import Settings
@@ -23,7 +25,7 @@ from storage.db import Database
 if TYPE_CHECKING:
     from coach.services.library import ScriptCatalog
 
-__all__ = ["Services", "run_db", "is_locked_error"]
+__all__ = ["Services", "in_session", "run_db", "is_locked_error"]
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -54,6 +56,22 @@ async def run_db(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
             log.info("database busy, retrying (%d/%d)", attempt + 1, LOCKED_RETRIES)
             await asyncio.sleep(LOCKED_PAUSE_S * (attempt + 1))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def in_session(svc: Services, fn: Callable[Concatenate[Session, P], T], /,
+                     *args: P.args, **kwargs: P.kwargs) -> T:
+    """``fn(session, *args, **kwargs)`` in a session of its own, in a worker thread.
+
+    The usual handler step: one service call as one unit of work (committed when it
+    returns, rolled back when it raises). A ``ServiceError`` reaches the caller as is,
+    for :func:`bot.guard.service_errors` to turn into the friendly reply.
+    """
+
+    def unit() -> T:
+        with svc.db.session() as s:
+            return fn(s, *args, **kwargs)
+
+    return await run_db(unit)
 
 
 @dataclass

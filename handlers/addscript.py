@@ -18,6 +18,7 @@ from bot import callback
 from bot.callback import INDEX
 from bot.context import CoachContext
 from bot.guard import reply, requires
+from bot.services import in_session
 from coach.services.errors import ServiceError
 from coach.services.script_drafts import DRAFT_STEPS, DraftRefused
 from coach.vocabulary import Role
@@ -173,8 +174,8 @@ async def save(update: Update, context: CoachContext) -> int:
         data["say"] = draft.get("say")
     svc = context.svc
     try:
-        with svc.db.session() as s:
-            script = svc.catalog.save_team_draft(s, context.caller, data, clock=svc.clock)
+        script = await in_session(svc, svc.catalog.save_team_draft, context.caller, data,
+                                  clock=svc.clock)
     except DraftRefused as err:
         reasons: dict[str, list[dict[str, Any]]] = {}
         for problem in err.problems:

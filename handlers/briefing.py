@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 from telegram import Update
 from telegram.ext import (
     BaseHandler,
@@ -22,6 +24,8 @@ from bot.callback import ID, TOKEN, one_of
 from bot.context import CoachContext
 from bot.guard import reply, requires, service_errors
 from bot.jobs import briefings as briefing_jobs
+from bot.services import in_session
+from coach.actor import Me
 from coach.services import briefing, people
 from coach.services.errors import ServiceError
 from coach.vocabulary import Role
@@ -37,11 +41,10 @@ BUTTONS = ("skip", "tpl", "grp", "ng", "edit", "reset", "now", "at", "rep", "x")
 log = logging.getLogger(__name__)
 
 
-def _numbers(context: CoachContext) -> briefing.TeamNumbers:
+async def _numbers(context: CoachContext) -> briefing.TeamNumbers:
     me, svc = context.caller, context.svc
-    with svc.db.session() as s:
-        return briefing.yesterday_numbers(s, me.team_id or 0, now=svc.clock.now(),
-                                          tz=me.timezone)
+    return await in_session(svc, briefing.yesterday_numbers, me.team_id or 0,
+                            now=svc.clock.now(), tz=me.timezone)
 
 
 def _draft(context: CoachContext) -> dict[str, Any]:
@@ -53,11 +56,11 @@ async def _ask(update: Update, context: CoachContext, state: int, *,
     step = "edit" if state == EDIT else dict(STEPS)[state]
     draft = _draft(context)
     if step == "preview" and error is None:
-        await reply(update, context, "briefing_message", p=draft, n=_numbers(context),
+        await reply(update, context, "briefing_message", p=draft, n=await _numbers(context),
                     delivery_id=None, preview=True, personal=None, show_targets=True)
     if step == "per_advisor":
-        with context.svc.db.session() as s:
-            extra["advisors"] = [name for _, name in _advisor_names(s, context)]
+        extra["advisors"] = [name for _, name in
+                             await in_session(context.svc, _advisor_names, context)]
     await reply(update, context, "briefing_step", step=step, draft=draft, error=error,
                 styles=briefing.STYLES, default_time=DEFAULT_TIME, **extra)
     return state
@@ -102,8 +105,8 @@ async def take_targets(update: Update, context: CoachContext) -> int:
 async def take_advisor_targets(update: Update, context: CoachContext) -> int:
     """(2) Optional per-advisor targets: one "name: target" per line."""
     try:
-        with context.svc.db.session() as s:
-            rows = briefing.parse_advisor_targets(s, context.caller, _text(update, 2000))
+        rows = await in_session(context.svc, briefing.parse_advisor_targets, context.caller,
+                                _text(update, 2000))
     except ServiceError as err:
         await reply(update, context, "errors", code=err.code, **err.params)
         return await _ask(update, context, PER_ADVISOR)
@@ -113,8 +116,7 @@ async def take_advisor_targets(update: Update, context: CoachContext) -> int:
 
 async def take_products(update: Update, context: CoachContext) -> int:
     """(3) Focus products: catalogue codes/names, or "name R2: selling points" per line."""
-    with context.svc.db.session() as s:
-        products = briefing.parse_products(s, _text(update, 2000))
+    products = await in_session(context.svc, briefing.parse_products, _text(update, 2000))
     if not products:
         return await _ask(update, context, PRODUCTS)
     _draft(context)["products"] = products
@@ -190,7 +192,7 @@ async def button(update: Update, context: CoachContext) -> int | None:
         return await _ask(update, context, PREVIEW)
     if action == "edit":
         body = context.svc.renderer.text("briefing_message", context.locale, me=context.me,
-                                         p={**draft, "text": None}, n=_numbers(context),
+                                         p={**draft, "text": None}, n=await _numbers(context),
                                          delivery_id=None, preview=True, personal=None,
                                          show_targets=False, body_only=True)
         # already escaped HTML without tags: shown as is inside <pre>
@@ -219,15 +221,18 @@ async def _finish(update: Update, context: CoachContext, action: str, at: str | 
         if send_at is None:
             return await _ask(update, context, PREVIEW, error="time")
     payload = {k: v for k, v in draft.items() if k not in ("group", "nudge", "time")}
-    with svc.db.session() as s:
+
+    def create(s: Session) -> tuple[int, datetime | None, datetime | None, int]:
         row = briefing.create(s, me, payload, now=svc.clock.now(), send_at=send_at,
                               repeat_workdays=action == "rep",
                               include_group=bool(draft.get("group")),
                               nudge=draft.get("nudge"))
-        briefing_id, when, nudge_at = row.id, row.send_at, row.nudge_at
         started = (briefing.start_sending(s, row.id, now=svc.clock.now(),
-                                              region=svc.settings.holiday_region)
+                                          region=svc.settings.holiday_region)
                    if send_at is None else 0)
+        return row.id, row.send_at, row.nudge_at, started
+
+    briefing_id, when, nudge_at, started = await in_session(svc, create)
     context.user_data.pop(DRAFT, None)
     await reply(update, context, "briefing_scheduled", now=send_at is None, when=when,
                 members=started, repeat=action == "rep", briefing_id=briefing_id,
@@ -276,8 +281,7 @@ async def acknowledge(update: Update, context: CoachContext) -> None:
         return
     svc = context.svc
     try:
-        with svc.db.session() as s:
-            briefing.ack(s, context.caller, parsed[0], now=svc.clock.now())
+        await in_session(svc, briefing.ack, context.caller, parsed[0], now=svc.clock.now())
     except ServiceError:
         await query.answer()
         return
@@ -294,12 +298,15 @@ async def show(update: Update, context: CoachContext) -> None:
         return
     await query.answer()
     svc, me = context.svc, context.caller
+
+    def read(s: Session) -> tuple[dict[str, Any], briefing.TeamNumbers]:
+        row = briefing.get_for_member(s, me, parsed[0])
+        numbers = briefing.yesterday_numbers(s, row.team_id, now=row.sent_at or svc.clock.now(),
+                                             tz=me.timezone)
+        return dict(row.payload), numbers
+
     try:
-        with svc.db.session() as s:
-            row = briefing.get_for_member(s, me, parsed[0])
-            payload = dict(row.payload)
-            numbers = briefing.yesterday_numbers(s, row.team_id, now=row.sent_at or svc.clock.now(),
-                                                 tz=me.timezone)
+        payload, numbers = await in_session(svc, read)
     except ServiceError:
         await reply(update, context, "errors", code="briefing_not_found")
         return
@@ -308,12 +315,15 @@ async def show(update: Update, context: CoachContext) -> None:
                 show_targets=me.role in ("lead", "admin"))  # not referrers: targets are for leads
 
 
+def _latest_status(s: Session, me: Me) -> briefing.BriefingStatus | None:
+    latest = briefing.latest_for_team(s, me)
+    return briefing.status(s, latest) if latest else None
+
+
 @requires(Role.LEAD)
 async def show_status(update: Update, context: CoachContext) -> None:
     """/briefing status (or /briefing_status): who acknowledged the latest briefing."""
-    with context.svc.db.session() as s:
-        latest = briefing.latest_for_team(s, context.caller)
-        data = briefing.status(s, latest) if latest else None
+    data = await in_session(context.svc, _latest_status, context.caller)
     await reply(update, context, "briefing_status", st=data, nudge=False)
 
 
@@ -324,8 +334,7 @@ async def link_group(update: Update, context: CoachContext) -> None:
     if chat is None or chat.type == "private":
         await reply(update, context, "usage", command="linkgroup")
         return
-    with context.svc.db.session() as s:
-        team = briefing.link_group(s, context.caller, chat.id)
+    team = await in_session(context.svc, briefing.link_group, context.caller, chat.id)
     await reply(update, context, "group_linked", team=team)
 
 

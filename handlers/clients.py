@@ -18,6 +18,7 @@ from bot import callback
 from bot.callback import ID, TOKEN, one_of
 from bot.context import CoachContext
 from bot.guard import reply, requires, service_errors
+from bot.services import in_session
 from coach.addressing import SALUTATIONS, form_of_address
 from coach.names import plausible_person_name
 from coach.services import clients, library
@@ -39,9 +40,8 @@ ADD_VALUES: dict[str, tuple[str, ...]] = {
 @service_errors()
 async def show_card(update: Update, context: CoachContext, client_id: int) -> None:
     svc = context.svc
-    with svc.db.session() as s:
-        card = clients.load_card(s, context.caller, client_id, clock=svc.clock,
-                                 assessment_valid_months=svc.settings.risk_assessment_valid_months)
+    card = await in_session(svc, clients.load_card, context.caller, client_id, clock=svc.clock,
+                            assessment_valid_months=svc.settings.risk_assessment_valid_months)
     # 📖 opens the script for the next follow-up's reason (or a call opening), to this client
     script = library.script_for_reason(
         svc.catalog, card.pending_followups[0][1] if card.pending_followups else "manual")
@@ -56,8 +56,7 @@ async def find_client(update: Update, context: CoachContext) -> None:
     if not query:
         await reply(update, context, "usage", command="client")
         return
-    with context.svc.db.session() as s:
-        found = clients.lookup(s, context.caller, query)
+    found = await in_session(context.svc, clients.lookup, context.caller, query)
     if found.client_id is not None:
         await show_card(update, context, found.client_id)
         return
@@ -89,9 +88,8 @@ async def _ask(update: Update, context: CoachContext, step: str, error: str | No
     draft["_step"] = step
     dups = []
     if draft.get("dups"):
-        with context.svc.db.session() as s:
-            dups = clients.find_duplicates(s, context.caller, name=draft.get("name"),
-                                           phone=draft.get("phone"))
+        dups = await in_session(context.svc, clients.find_duplicates, context.caller,
+                                name=draft.get("name"), phone=draft.get("phone"))
     lang = "en" if context.locale == "en" else "zh"
     forms = {t: form_of_address(draft.get("name", ""), t, lang) for t in SALUTATIONS}
     await reply(update, context, "addclient_step", step=step, error=error, draft=draft,
@@ -110,11 +108,10 @@ async def _refuse(update: Update, context: CoachContext, step: str, error: str,
     return state
 
 
-def _note_duplicates(context: CoachContext) -> None:
+async def _note_duplicates(context: CoachContext) -> None:
     draft = context.user_data[DRAFT]
-    with context.svc.db.session() as s:
-        found = clients.find_duplicates(s, context.caller, name=draft.get("name"),
-                                        phone=draft.get("phone"))
+    found = await in_session(context.svc, clients.find_duplicates, context.caller,
+                             name=draft.get("name"), phone=draft.get("phone"))
     draft["dups"] = [d.id for d in found]
 
 
@@ -132,7 +129,7 @@ async def add_name(update: Update, context: CoachContext) -> int:
     if not plausible_person_name(text):
         return await _refuse(update, context, "name", "client_name_not_real", NAME)
     context.user_data[DRAFT]["name"] = text
-    _note_duplicates(context)
+    await _note_duplicates(context)
     await _ask(update, context, "salute")
     return SALUTE
 
@@ -144,7 +141,7 @@ async def add_phone(update: Update, context: CoachContext) -> int:
     except ServiceError:
         return await _refuse(update, context, "phone", "phone_invalid", PHONE)
     context.user_data[DRAFT]["phone"] = phone
-    _note_duplicates(context)
+    await _note_duplicates(context)
     await _ask(update, context, "aum")
     return AUM
 
@@ -224,11 +221,10 @@ async def _save(update: Update, context: CoachContext) -> int:
         "name": data.get("name"), "phone": data.get("phone"), "tier": data.get("tier"),
         "aum": data.get("aum"), "risk_tolerance": data.get("risk"),
         "risk_assessed_on": data.get("assessed"), "birthday": data.get("birthday")})
-    with svc.db.session() as s:
-        client = clients.add_client(s, context.caller, draft, clock=svc.clock,
-                                    thresholds=svc.settings.tier_thresholds,
-                                    callback_days=svc.settings.new_account_callback_days)
-        client_id, name = client.id, client.name
+    client = await in_session(svc, clients.add_client, context.caller, draft, clock=svc.clock,
+                              thresholds=svc.settings.tier_thresholds,
+                              callback_days=svc.settings.new_account_callback_days)
+    client_id, name = client.id, client.name
     await reply(update, context, "addclient_done", name=name, client_id=client_id)
     return ConversationHandler.END
 

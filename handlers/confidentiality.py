@@ -13,6 +13,7 @@ from bot.context import CoachContext
 from bot.delivery import queue_notices
 from bot.guard import reply, requires, service_errors
 from bot.jobs.outbox import deliver_soon
+from bot.services import Services, in_session
 from coach.actor import Me
 from coach.services import clients
 from coach.services import confidentiality as conf
@@ -33,6 +34,11 @@ def _one_client(session: Session, me: Me, query: str) -> int:
     raise ServiceError("client_not_found")
 
 
+def _audit_log(s: Session, svc: Services, me: Me, query: str
+               ) -> tuple[int, str, list[conf.AuditLine]]:
+    return conf.audit_log(s, me, _one_client(s, me, query), clock=svc.clock)
+
+
 @service_errors()
 @requires(Role.LEAD)
 async def audit(update: Update, context: CoachContext) -> None:
@@ -42,10 +48,23 @@ async def audit(update: Update, context: CoachContext) -> None:
         await reply(update, context, "usage", command="audit")
         return
     svc = context.svc
-    with svc.db.session() as s:
-        client_id = _one_client(s, context.caller, query)
-        _, name, lines = conf.audit_log(s, context.caller, client_id, clock=svc.clock)
+    _, name, lines = await in_session(svc, _audit_log, svc, context.caller, query)
     await reply(update, context, "audit_list", name=name, lines=lines, own=False)
+
+
+def _ask_to_forget(s: Session, svc: Services, me: Me, query: str) -> tuple[int, str, int]:
+    """A lead or admin: the client to confirm; an advisor: the request, queued to the leads."""
+    client_id = _one_client(s, me, query)
+    if me.role in ("lead", "admin"):
+        client_id, name = conf.forgettable(s, me, client_id)
+        leads: list[Recipient] = []
+    else:
+        name, leads = conf.request_forget(s, me, client_id, clock=svc.clock)
+    told = queue_notices(s, svc, notices(
+        leads, "forget_request_notice", kind="forget_request",
+        key=f"forget_request:{client_id}:{svc.clock.now().isoformat()}",
+        client_id=client_id, name=name, advisor=me.name))
+    return client_id, name, told
 
 
 @service_errors()
@@ -57,17 +76,7 @@ async def forget(update: Update, context: CoachContext) -> None:
         await reply(update, context, "usage", command="forget")
         return
     svc, me = context.svc, context.caller
-    with svc.db.session() as s:
-        client_id = _one_client(s, me, query)
-        if me.role in ("lead", "admin"):
-            client_id, name = conf.forgettable(s, me, client_id)
-            leads: list[Recipient] = []
-        else:
-            name, leads = conf.request_forget(s, me, client_id, clock=svc.clock)
-        told = queue_notices(s, svc, notices(
-            leads, "forget_request_notice", kind="forget_request",
-            key=f"forget_request:{client_id}:{svc.clock.now().isoformat()}",
-            client_id=client_id, name=name, advisor=me.name))
+    client_id, name, told = await in_session(svc, _ask_to_forget, svc, me, query)
     await deliver_soon(context.application)
     if me.role in ("lead", "admin"):
         await reply(update, context, "forget_confirm", client_id=client_id, name=name,
@@ -97,10 +106,11 @@ async def forget_button(update: Update, context: CoachContext) -> None:
     await query.answer()
     verdict, wanted = parsed
     svc, me = context.svc, context.caller
-    with svc.db.session() as s:
+
+    def decide(s: Session) -> tuple[int, str, conf.Forgotten | None]:
+        result = None
         if verdict == "no":
             client_id, name = conf.forgettable(s, me, wanted)
-            result = None
         else:
             result = conf.forget_client(s, me, wanted, clock=svc.clock)
             client_id, name = result.client_id, result.name
@@ -109,6 +119,9 @@ async def forget_button(update: Update, context: CoachContext) -> None:
             tell, "forget_decided", kind="forget_decided",
             key=f"forget_decided:{client_id}:{svc.clock.now().isoformat()}",
             client_id=client_id, name=name, done=result is not None))
+        return client_id, name, result
+
+    client_id, name, result = await in_session(svc, decide)
     if result is not None:
         _scrub_memory(context, result.needles)
     await deliver_soon(context.application)

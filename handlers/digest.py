@@ -11,7 +11,7 @@ from bot import callback
 from bot.callback import ID, INDEX, TOKEN
 from bot.context import CoachContext
 from bot.guard import reply, requires
-from bot.services import Services, run_db
+from bot.services import Services, in_session, run_db
 from coach.actor import Me
 from coach.cadence import CadenceConfig
 from coach.clock import local_day
@@ -80,8 +80,8 @@ async def line_script(update: Update, context: CoachContext) -> None:
         return
     svc = context.svc
     try:
-        with svc.db.session() as s:
-            line = checklist_scripts.script_for_line(s, context.caller, svc.catalog, *parsed)
+        line = await in_session(svc, checklist_scripts.script_for_line, context.caller,
+                                svc.catalog, *parsed)
     except ServiceError as err:
         await query.answer(svc.renderer.text(
             "checklist_line_gone", context.locale, me=context.me, code=err.code,
@@ -111,8 +111,7 @@ async def log_today(update: Update, context: CoachContext) -> None:
         await _send_xlsx(update, context)
         return
     now = svc.clock.now()
-    with svc.db.session() as s:
-        logs = _logs_for(s, me, svc, now)
+    logs = await in_session(svc, _logs_for, me, svc, now)
     day = local_day(now, me.timezone)
     await reply(update, context, "team_worklog" if _is_team_view(me) else "worklog",
                 logs=logs, day=day)
@@ -131,8 +130,7 @@ async def xlsx_button(update: Update, context: CoachContext) -> None:
 async def _send_xlsx(update: Update, context: CoachContext) -> None:
     svc, me = context.svc, context.caller
     now = svc.clock.now()
-    with svc.db.session() as s:
-        logs = _logs_for(s, me, svc, now)
+    logs = await in_session(svc, _logs_for, me, svc, now)
     day = local_day(now, me.timezone)
     headers = {key: svc.renderer.text("worklog_xlsx_title", context.locale, me=me, key=key)
                for key in ("title", "total", *COLUMNS, *OUTCOMES)}
@@ -146,8 +144,7 @@ async def _send_xlsx(update: Update, context: CoachContext) -> None:
 async def pause(update: Update, context: CoachContext) -> None:
     """/pause_digest and /resume_digest."""
     paused = bool(update.message and (update.message.text or "").startswith("/pause"))
-    with context.svc.db.session() as s:
-        people.set_digest_paused(s, context.caller.user_id, paused)
+    await in_session(context.svc, people.set_digest_paused, context.caller.user_id, paused)
     await reply(update, context, "digest_paused", paused=paused)
 
 

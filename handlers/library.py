@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from uuid import uuid4
 
+from sqlalchemy.orm import Session
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 
 from bot import callback, metrics
@@ -12,7 +13,7 @@ from bot.callback import ID, INDEX, TOKEN, one_of
 from bot.context import CoachContext
 from bot.guard import reply
 from bot.i18n import to_traditional
-from bot.services import run_db
+from bot.services import in_session, run_db
 from coach.addressing import script_variables
 from coach.services import clients, library
 from coach.services.errors import ServiceError
@@ -70,8 +71,9 @@ async def show_script(update: Update, context: CoachContext, script: Script, *,
                       client_id: int | None = None, full: bool = False) -> None:
     """A script card, spoken to ``client_id``'s client when given (visibility checked)."""
     svc, me = context.svc, context.caller
-    client = None
-    with svc.db.session() as s:
+
+    def address_and_record(s: Session) -> tuple[str, str | None] | None:
+        client = None
         if client_id is not None:
             try:
                 client = clients.address_of(s, me, client_id)
@@ -79,6 +81,9 @@ async def show_script(update: Update, context: CoachContext, script: Script, *,
                 client = None  # not theirs (or crafted): the placeholder version
         library.record_event(s, user_id=me.user_id, kind="shown", script_id=script.id,
                              clock=svc.clock)
+        return client
+
+    client = await in_session(svc, address_and_record)
     await reply(update, context, "script_card", script=script, position=0, has_next=False,
                 lang="en" if context.locale == "en" else "zh",
                 vars=variables_for(context, client), full=full)
@@ -120,13 +125,8 @@ async def feedback(update: Update, context: CoachContext) -> None:
         await query.answer(context.svc.renderer.text("stale_button", context.locale, me=me))
         return
     svc = context.svc
-
-    def record() -> None:
-        with svc.db.session() as s:
-            library.record_event(s, user_id=me.user_id, kind="up" if vote == "up" else "down",
-                                 script_id=script_id, clock=svc.clock)
-
-    await run_db(record)
+    await in_session(svc, library.record_event, user_id=me.user_id,
+                     kind="up" if vote == "up" else "down", script_id=script_id, clock=svc.clock)
     await query.answer(context.svc.renderer.text("feedback_thanks", context.locale, me=me,
                                                  vote=vote))
 

@@ -28,7 +28,7 @@ from bot.context import CoachContext
 from bot.delivery import queue_notices
 from bot.guard import reply, requires
 from bot.jobs.outbox import deliver_soon
-from bot.services import run_db
+from bot.services import in_session, run_db
 from bot.settings import Settings
 from coach.dates import parse_date
 from coach.outcomes import Outcome, detect_outcome
@@ -107,8 +107,7 @@ async def _show(update: Update, context: CoachContext, error: str | None = None)
     choices: list[tuple[int, str]] = []
     typed = context.user_data.get(TYPED)
     if step == "pick":
-        with svc.db.session() as s:
-            choices = interactions.find_loggable(s, me, typed or "").choices
+        choices = (await in_session(svc, interactions.find_loggable, me, typed or "")).choices
     plan = interactions.suggest_next(
         draft, now=svc.clock.now(), tz=me.timezone, region=svc.settings.holiday_region,
         config=policy_config(svc.settings)) if step in ("next", "confirm") else []
@@ -135,8 +134,7 @@ async def start(update: Update, context: CoachContext) -> int:
         _keep(context, LogDraft())
         return await _show(update, context)
     svc = context.svc
-    with svc.db.session() as s:
-        prepared = interactions.prepare(s, context.caller, line, clock=svc.clock)
+    prepared = await in_session(svc, interactions.prepare, context.caller, line, clock=svc.clock)
     _keep(context, prepared.draft)
     if prepared.draft.client_id is None and prepared.typed_client:
         context.user_data[TYPED] = prepared.typed_client[:80]
@@ -155,9 +153,9 @@ async def start_for_client(update: Update, context: CoachContext) -> int:
     await query.answer()
     _reset(context, "guided")
     try:
-        with context.svc.db.session() as s:
-            client = interactions.loggable_client(s, context.caller, parsed[0])
-            draft = LogDraft(client_id=client.id, client_name=client.name)
+        client = await in_session(context.svc, interactions.loggable_client, context.caller,
+                                  parsed[0])
+        draft = LogDraft(client_id=client.id, client_name=client.name)
     except ServiceError:
         _reset(context, None)
         await reply(update, context, "errors", code="client_not_found")
@@ -174,8 +172,7 @@ async def typed_client(update: Update, context: CoachContext) -> int:
     assert update.message is not None
     typed = (update.message.text or "").strip()[:80]
     context.user_data[TYPED] = typed
-    with context.svc.db.session() as s:
-        found = interactions.find_loggable(s, context.caller, typed)
+    found = await in_session(context.svc, interactions.find_loggable, context.caller, typed)
     draft = _draft(context)
     if found.client_id is not None:
         draft.client_id, draft.client_name = found.client_id, found.choices[0][1]
@@ -283,17 +280,16 @@ async def _apply(context: CoachContext, draft: LogDraft, action: str, value: str
     svc, me = context.svc, context.caller
     client_id = callback.ascii_int(value, low=1)
     if action == "p" and client_id is not None:
-        with svc.db.session() as s:
-            client = interactions.loggable_client(s, me, client_id)
-            draft.client_id, draft.client_name = client.id, client.name
+        client = await in_session(svc, interactions.loggable_client, me, client_id)
+        draft.client_id, draft.client_name = client.id, client.name
         return "client"
     if action == "new" and _looks_like_name(context.user_data.get(TYPED)):
-        with svc.db.session() as s:
-            client = clients.add_client(
-                s, me, clients.ClientDraft(name=context.user_data[TYPED], tier="mass"),
-                clock=svc.clock, thresholds=svc.settings.tier_thresholds,
-                callback_days=svc.settings.new_account_callback_days)
-            draft.client_id, draft.client_name = client.id, client.name
+        added = await in_session(
+            svc, clients.add_client, me,
+            clients.ClientDraft(name=context.user_data[TYPED], tier="mass"),
+            clock=svc.clock, thresholds=svc.settings.tier_thresholds,
+            callback_days=svc.settings.new_account_callback_days)
+        draft.client_id, draft.client_name = added.id, added.name
         context.user_data.pop(TYPED, None)  # added: no later "➕ Add" can add it again
         return "client"
     if action == "ch" and value in interactions.CHANNELS:

@@ -6,6 +6,7 @@ from telegram import Update
 
 from bot.context import CoachContext
 from bot.guard import me_from_user, reply, requires, service_errors
+from bot.services import in_session
 from coach.services import people
 from coach.vocabulary import Role
 
@@ -18,13 +19,12 @@ async def start(update: Update, context: CoachContext) -> None:
         return
     svc, tg_user = context.svc, update.effective_user
     assert tg_user is not None
-    with svc.db.session() as s:
-        result = people.redeem_invite(
-            s, code=args[0], telegram_id=tg_user.id, name=tg_user.full_name,
-            username=tg_user.username, language=context.locale,
-            timezone=svc.settings.default_timezone, clock=svc.clock)
-        if result.user is not None:
-            context.me = me_from_user(result.user)
+    result = await in_session(
+        svc, people.redeem_invite, code=args[0], telegram_id=tg_user.id, name=tg_user.full_name,
+        username=tg_user.username, language=context.locale,
+        timezone=svc.settings.default_timezone, clock=svc.clock)
+    if result.user is not None:
+        context.me = me_from_user(result.user)
     await reply(update, context, "invite_redeemed", result=result)
 
 
@@ -37,9 +37,8 @@ async def new_team(update: Update, context: CoachContext) -> None:
         await reply(update, context, "usage", command="newteam")
         return
     svc = context.svc
-    with svc.db.session() as s:
-        team = people.create_team(s, name, clock=svc.clock)
-        team_name = team.name
+    team = await in_session(svc, people.create_team, name, clock=svc.clock)
+    team_name = team.name
     await reply(update, context, "team_created", team=team_name)
 
 
@@ -52,10 +51,9 @@ async def invite(update: Update, context: CoachContext) -> None:
         await reply(update, context, "usage", command="invite")
         return
     svc, me = context.svc, context.caller
-    with svc.db.session() as s:
-        code = people.create_invite(
-            s, role=args[0].lower(), team_name=" ".join(args[1:]), created_by=me.user_id,
-            clock=svc.clock, ttl_days=svc.settings.invite_ttl_days)
-        invite_code, expires_at = code.code, code.expires_at
+    code = await in_session(
+        svc, people.create_invite, role=args[0].lower(), team_name=" ".join(args[1:]),
+        created_by=me.user_id, clock=svc.clock, ttl_days=svc.settings.invite_ttl_days)
+    invite_code, expires_at = code.code, code.expires_at
     await reply(update, context, "invite_created", code=invite_code, role=args[0].lower(),
                 expires_at=expires_at, bot_username=context.bot.username)

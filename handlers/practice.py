@@ -6,6 +6,7 @@ import asyncio
 import re
 from datetime import date
 
+from sqlalchemy.orm import Session
 from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
@@ -21,6 +22,7 @@ from bot.context import CoachContext
 from bot.delivery import enqueue
 from bot.guard import reply, requires, service_errors
 from bot.jobs.outbox import deliver_soon
+from bot.services import in_session
 from coach.services import practice
 from coach.vocabulary import STAFF_ROLES, Role
 from handlers.help import pressed_before, stale_button
@@ -36,8 +38,7 @@ def _lang(context: CoachContext) -> str:
 @requires(*STAFF_ROLES)
 async def list_scenarios(update: Update, context: CoachContext) -> None:
     """/practice: scenarios, assigned and recommended first."""
-    with context.svc.db.session() as s:
-        items = practice.choices(s, context.caller)
+    items = await in_session(context.svc, practice.choices, context.caller)
     await reply(update, context, "practice_list", items=items, lang=_lang(context))
 
 
@@ -56,9 +57,8 @@ async def start_scenario(update: Update, context: CoachContext) -> int | None:
     if context.me is None or context.me.role not in ("advisor", "lead", "admin"):
         return ConversationHandler.END
     svc = context.svc
-    with svc.db.session() as s:
-        _, scenario, line = practice.start_scenario(s, context.caller, parsed[0],
-                                                    clock=svc.clock, lang=_lang(context))
+    _, scenario, line = await in_session(svc, practice.start_scenario, context.caller, parsed[0],
+                                         clock=svc.clock, lang=_lang(context))
     await reply(update, context, "practice_start", scenario=scenario, line=line,
                 lang=_lang(context))
     return ANSWERING
@@ -81,10 +81,9 @@ async def start_drill(update: Update, context: CoachContext) -> int | None:
     if script is None or not script.triggers:
         await reply(update, context, "errors", code="scenario_not_found")
         return ConversationHandler.END
-    with svc.db.session() as s:
-        _, line = practice.start_drill(s, context.caller, category=script.category,
-                                       customer_line=script.triggers[0], clock=svc.clock,
-                                       lang=_lang(context))
+    _, line = await in_session(svc, practice.start_drill, context.caller,
+                               category=script.category, customer_line=script.triggers[0],
+                               clock=svc.clock, lang=_lang(context))
     await reply(update, context, "practice_start", scenario=None, line=line, lang=_lang(context))
     return ANSWERING
 
@@ -94,9 +93,8 @@ async def answer(update: Update, context: CoachContext) -> int:
     """The advisor's reply: score it, show feedback and the customer's next line."""
     assert update.message is not None
     svc = context.svc
-    with svc.db.session() as s:
-        outcome = practice.reply(s, context.caller, update.message.text or "",
-                                 clock=svc.clock)
+    outcome = await in_session(svc, practice.reply, context.caller, update.message.text or "",
+                               clock=svc.clock)
     if outcome.result is None:
         await reply(update, context, "errors", code="practice_expired")
         return ConversationHandler.END
@@ -107,8 +105,7 @@ async def answer(update: Update, context: CoachContext) -> int:
 async def stop(update: Update, context: CoachContext) -> int:
     """/stop: end the session and show what was practised."""
     svc = context.svc
-    with svc.db.session() as s:
-        summary = practice.stop(s, context.caller, clock=svc.clock)
+    summary = await in_session(svc, practice.stop, context.caller, clock=svc.clock)
     await reply(update, context, "practice_stopped", summary=summary, lang=_lang(context))
     return ConversationHandler.END
 
@@ -123,9 +120,8 @@ async def show_model_answer(update: Update, context: CoachContext) -> None:
         await stale_button(update, context)
         return
     await query.answer()
-    with context.svc.db.session() as s:
-        line, model = practice.model_answer(s, context.caller, parsed[0], parsed[1],
-                                            _lang(context))
+    line, model = await in_session(context.svc, practice.model_answer, context.caller,
+                                   parsed[0], parsed[1], _lang(context))
     await reply(update, context, "practice_model", line=line, model=model)
 
 
@@ -134,8 +130,7 @@ async def show_model_answer(update: Update, context: CoachContext) -> None:
 async def show_progress(update: Update, context: CoachContext) -> None:
     """/progress [@advisor]: history and technique averages (chart from 5 sessions)."""
     handle = context.args[0] if context.args else None
-    with context.svc.db.session() as s:
-        data = practice.progress(s, context.caller, handle)
+    data = await in_session(context.svc, practice.progress, context.caller, handle)
     await reply(update, context, "practice_progress", p=data)
     if data.sessions >= 5 and update.effective_message is not None:
         from coach.reports.practice_chart import progress_png
@@ -152,9 +147,8 @@ async def review_list(update: Update, context: CoachContext) -> None:
     if not handle:
         await reply(update, context, "usage", command="review")
         return
-    with context.svc.db.session() as s:
-        name, rows = practice.last_sessions(s, context.caller, handle)
-        items = [(r.id, r.scenario_id, r.total_score, r.started_at) for r in rows]
+    name, rows = await in_session(context.svc, practice.last_sessions, context.caller, handle)
+    items = [(r.id, r.scenario_id, r.total_score, r.started_at) for r in rows]
     await reply(update, context, "practice_review_list", name=name, items=items)
 
 
@@ -169,8 +163,7 @@ async def review_open(update: Update, context: CoachContext) -> None:
         await stale_button(update, context)
         return
     await query.answer()
-    with context.svc.db.session() as s:
-        data = practice.review(s, context.caller, parsed[0])
+    data = await in_session(context.svc, practice.review, context.caller, parsed[0])
     await reply(update, context, "practice_review", r=data)
 
 
@@ -186,7 +179,8 @@ async def override(update: Update, context: CoachContext) -> None:
         await reply(update, context, "usage", command="override")
         return
     svc = context.svc
-    with svc.db.session() as s:
+
+    def override_and_tell(s: Session) -> practice.Review:
         data = practice.override_turn(s, context.caller, session_id, turn - 1,
                                       score, " ".join(args[3:]), clock=svc.clock)
         text = svc.renderer.text("practice_overridden", context.locale, me=context.me, r=data,
@@ -194,6 +188,9 @@ async def override(update: Update, context: CoachContext) -> None:
         enqueue(s, text, to=data.advisor_telegram_id, kind="practice_override",
                 now=svc.clock.now(),
                 key=f"practice_override:{session_id}:{turn}:{svc.clock.now().isoformat()}")
+        return data
+
+    data = await in_session(svc, override_and_tell)
     await reply(update, context, "practice_review", r=data)
     await deliver_soon(context.application)
 
@@ -219,18 +216,21 @@ async def assign(update: Update, context: CoachContext) -> None:
         await reply(update, context, "usage", command="assign")
         return
     svc = context.svc
-    with svc.db.session() as s:
+
+    def assign_and_tell(s: Session) -> tuple[str, list[str]]:
         scenario_id, members = practice.assign(s, context.caller, args[0], " ".join(args[1:]),
                                                due, clock=svc.clock)
-        targets = [(m.telegram_id, m.language, m.name) for m in members]
         now = svc.clock.now()
-        for telegram_id, language, _name in targets:
-            rendered = svc.renderer.render("practice_assigned", language, me=None,
+        for member in members:
+            rendered = svc.renderer.render("practice_assigned", member.language, me=None,
                                            scenario_id=scenario_id, due=due)
-            enqueue(s, rendered, to=telegram_id, kind="practice_assigned", now=now,
-                    key=f"practice_assigned:{telegram_id}:{scenario_id}:{now.isoformat()}")
+            enqueue(s, rendered, to=member.telegram_id, kind="practice_assigned", now=now,
+                    key=f"practice_assigned:{member.telegram_id}:{scenario_id}:{now.isoformat()}")
+        return scenario_id, [m.name for m in members]
+
+    scenario_id, names = await in_session(svc, assign_and_tell)
     await deliver_soon(context.application)
-    await reply(update, context, "practice_assign_done", names=[t[2] for t in targets],
+    await reply(update, context, "practice_assign_done", names=names,
                 scenario_id=scenario_id, due=due)
 
 

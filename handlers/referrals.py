@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
 from telegram import Update
 from telegram.ext import (
     BaseHandler,
@@ -18,6 +19,7 @@ from bot.context import CoachContext
 from bot.delivery import queue_notices
 from bot.guard import reply, requires, service_errors
 from bot.jobs.outbox import deliver_soon
+from bot.services import in_session
 from coach.services import referrals
 from coach.services.errors import ServiceError
 from coach.vocabulary import STAFF_ROLES, Role
@@ -89,20 +91,23 @@ async def button(update: Update, context: CoachContext) -> int | None:
         return await _ask(update, context, "need", NEED)
     if parts[1] == "u":
         draft["urgency"] = parts[2]
-        with svc.db.session() as s:
-            choices = referrals.advisors_for(s, context.caller)
+        choices = await in_session(svc, referrals.advisors_for, context.caller)
         return await _ask(update, context, "advisor", ADVISOR, advisors=choices)
     if parts[1] == "a":
         advisor_id = None if parsed[0] == "rot" else int(parsed[0])
+        me = context.caller
+
+        def refer(s: Session) -> str:
+            row, advisor = referrals.create(
+                s, me, name=draft.get("name", ""), phone=draft.get("phone"),
+                need=draft.get("need", ""), urgency=draft.get("urgency", "normal"),
+                advisor_id=advisor_id, now=svc.clock.now())
+            queue_notices(s, svc, [referrals.advisor_notice(row, advisor, me.name,
+                                                            now=svc.clock.now())])
+            return advisor.name
+
         try:
-            with svc.db.session() as s:
-                row, advisor = referrals.create(
-                    s, context.caller, name=draft.get("name", ""), phone=draft.get("phone"),
-                    need=draft.get("need", ""), urgency=draft.get("urgency", "normal"),
-                    advisor_id=advisor_id, now=svc.clock.now())
-                advisor_name = advisor.name
-                queue_notices(s, svc, [referrals.advisor_notice(
-                    row, advisor, context.caller.name, now=svc.clock.now())])
+            advisor_name = await in_session(svc, refer)
         except ServiceError as err:
             await reply(update, context, "errors", code=err.code, **err.params)
             return ConversationHandler.END
@@ -151,14 +156,17 @@ async def decide(update: Update, context: CoachContext) -> None:
                     reasons=referrals.DECLINE_REASONS)
         return
     svc = context.svc
-    with svc.db.session() as s:
-        decision = referrals.decide(s, context.caller, referral_id, accept=verdict == "ok",
-                                    now=svc.clock.now(),
-                                    reason=reason,
+    me = context.caller
+
+    def decide(s: Session) -> referrals.Decision:
+        decision = referrals.decide(s, me, referral_id, accept=verdict == "ok",
+                                    now=svc.clock.now(), reason=reason,
                                     region=svc.settings.holiday_region)
-        others = [a for a in referrals.advisors_for(s, context.caller)
-                  if a[0] != context.caller.user_id]
+        others = [a for a in referrals.advisors_for(s, me) if a[0] != me.user_id]
         queue_notices(s, svc, [referrals.decision_notice(decision, can_redirect=bool(others))])
+        return decision
+
+    decision = await in_session(svc, decide)
     await reply(update, context, "refer_decided", d=decision)
     await deliver_soon(context.application)
 
@@ -177,19 +185,21 @@ async def redirect(update: Update, context: CoachContext) -> None:
     await query.answer()
     svc = context.svc
     if again is not None:
-        with svc.db.session() as s:
-            choices = referrals.redirect_choices(s, context.caller, again[0])
+        choices = await in_session(svc, referrals.redirect_choices, context.caller, again[0])
         await reply(update, context, "refer_step", step="advisor", advisors=choices,
                     redirect_id=again[0])
         return
     assert moved is not None
     target = None if moved[1] == "rot" else int(moved[1])
-    with svc.db.session() as s:
-        row, advisor = referrals.redirect(s, context.caller, moved[0], target,
-                                          now=svc.clock.now())
-        name = advisor.name
-        queue_notices(s, svc, [referrals.advisor_notice(row, advisor, context.caller.name,
+    me = context.caller
+
+    def move(s: Session) -> str:
+        row, advisor = referrals.redirect(s, me, moved[0], target, now=svc.clock.now())
+        queue_notices(s, svc, [referrals.advisor_notice(row, advisor, me.name,
                                                         now=svc.clock.now())])
+        return advisor.name
+
+    name = await in_session(svc, move)
     await reply(update, context, "refer_sent", advisor=name)
     await deliver_soon(context.application)
 
@@ -197,8 +207,6 @@ async def redirect(update: Update, context: CoachContext) -> None:
 @requires(Role.REFERRER, Role.LEAD)
 async def mine(update: Update, context: CoachContext) -> None:
     """/myreferrals: what became of the clients I referred."""
-    with context.svc.db.session() as s:
-        rows = referrals.mine(s, context.caller)
-        items = [(r.created_at, r.client_name, name, r.status, r.decline_reason)
-                 for r, name in rows]
+    rows = await in_session(context.svc, referrals.mine, context.caller)
+    items = [(r.created_at, r.client_name, name, r.status, r.decline_reason) for r, name in rows]
     await reply(update, context, "refer_mine", items=items)

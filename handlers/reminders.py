@@ -6,6 +6,7 @@ import logging
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
 from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
@@ -21,7 +22,7 @@ from bot.context import CoachContext
 from bot.delivery import enqueue
 from bot.guard import reply, requires, service_errors
 from bot.jobs.outbox import deliver_soon
-from bot.services import run_db
+from bot.services import in_session, run_db
 from coach.clock import local_day, local_midnight
 from coach.dates import parse_date
 from coach.ics import followups_calendar
@@ -62,8 +63,7 @@ async def _toast_if_handled(update: Update, context: CoachContext, followup_id: 
     query = update.callback_query
     assert query is not None
     try:
-        with context.svc.db.session() as s:
-            closed = followups.handled(s, context.caller, followup_id)
+        closed = await in_session(context.svc, followups.handled, context.caller, followup_id)
     except ServiceError:
         return False  # not theirs: the action itself refuses, as before
     if closed is None:
@@ -120,8 +120,7 @@ async def pick_date_start(update: Update, context: CoachContext) -> int:
     await query.answer()
     if parsed is None:
         return ConversationHandler.END
-    with context.svc.db.session() as s:
-        followups.open_own(s, context.caller, parsed[1])
+    await in_session(context.svc, followups.open_own, context.caller, parsed[1])
     context.user_data["fu_pick"] = parsed[1]
     await reply(update, context, "followup_pick_date")
     return PICK_DATE
@@ -142,9 +141,9 @@ async def pick_date_text(update: Update, context: CoachContext) -> int:
         return PICK_DATE
     due = parsed.due if parsed.has_time else datetime.combine(
         parsed.due.date(), time(9, 0), ZoneInfo(me.timezone))
-    with svc.db.session() as s:
-        row = followups.reschedule(s, me, int(context.user_data.pop("fu_pick", 0)), due)
-        client_id = row.client_id
+    row = await in_session(svc, followups.reschedule, me,
+                           int(context.user_data.pop("fu_pick", 0)), due)
+    client_id = row.client_id
     await reply(update, context, "followup_updated", action="p", due=due, client_id=client_id)
     return ConversationHandler.END
 
@@ -168,9 +167,8 @@ async def list_today(update: Update, context: CoachContext) -> None:
     """/followups: due today and overdue (overdue stay until handled)."""
     svc, me = context.svc, context.caller
     now = svc.clock.now()
-    with svc.db.session() as s:
-        items = followups.list_for(s, me, start=None, end=local_midnight(now, me.timezone, 1),
-                                   now=now)
+    items = await in_session(svc, followups.list_for, me, start=None,
+                             end=local_midnight(now, me.timezone, 1), now=now)
     await reply(update, context, "followups_list", items=items, week=False,
                 flag_days=svc.settings.escalate_advisor_days)
 
@@ -180,9 +178,8 @@ async def list_week(update: Update, context: CoachContext) -> None:
     """/week: the next 7 days."""
     svc, me = context.svc, context.caller
     now = svc.clock.now()
-    with svc.db.session() as s:
-        items = followups.list_for(s, me, start=local_midnight(now, me.timezone),
-                                   end=local_midnight(now, me.timezone, 8), now=now)
+    items = await in_session(svc, followups.list_for, me, start=local_midnight(now, me.timezone),
+                             end=local_midnight(now, me.timezone, 8), now=now)
     await reply(update, context, "followups_list", items=items, week=True,
                 flag_days=svc.settings.escalate_advisor_days)
 
@@ -210,7 +207,8 @@ async def leave(update: Update, context: CoachContext) -> None:
     svc = context.svc
     me = context.caller
     today = local_day(svc.clock.now(), me.timezone)
-    with svc.db.session() as s:
+
+    def hand_over(s: Session) -> followups.Handover:
         result = followups.handover(s, me, advisor_handle=who, start=start, end=end,
                                     colleague_handle=colleague, tz=me.timezone, today=today)
         if result.count:
@@ -220,6 +218,9 @@ async def leave(update: Update, context: CoachContext) -> None:
             enqueue(s, text, to=result.colleague_telegram_id, kind="leave_colleague", now=now,
                     key=f"leave_colleague:{result.colleague_telegram_id}:{start}:{end}:"
                         f"{now.isoformat()}")
+        return result
+
+    result = await in_session(svc, hand_over)
     await reply(update, context, "leave_done", h=result)
     await deliver_soon(context.application)
 
@@ -229,8 +230,8 @@ async def export_ics(update: Update, context: CoachContext) -> None:
     """/export_ics: pending follow-ups as a calendar file for the phone."""
     svc, me = context.svc, context.caller
     now = svc.clock.now()
-    with svc.db.session() as s:
-        items = followups.list_for(s, me, start=None, end=now + timedelta(days=366), now=now)
+    items = await in_session(svc, followups.list_for, me, start=None,
+                             end=now + timedelta(days=366), now=now)
     data = followups_calendar(
         items, now=now,
         reason_text=lambda code: svc.renderer.text("reason_name", context.locale, me=me,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
 from telegram import Update
 
 from bot import callback
@@ -9,6 +10,8 @@ from bot.context import CoachContext
 from bot.delivery import queue_notices
 from bot.guard import reply, requires
 from bot.jobs.outbox import deliver_soon
+from bot.services import Services, in_session
+from coach.actor import Me
 from coach.services import service_records as records
 from coach.services.errors import ServiceError
 from coach.services.oversight import notices
@@ -33,18 +36,23 @@ def _id_and_text(args: list[str]) -> tuple[int, str] | None:
 # --- complaints -----------------------------------------------------------------------------
 
 
+def _record_complaint(s: Session, svc: Services, me: Me, args: list[str]
+                      ) -> tuple[records.ComplaintLine, int]:
+    """Save the complaint and queue the leads' notices in the same transaction."""
+    client_id, rest = records.split_client(s, me, args)
+    line, leads = records.record_complaint(s, me, client_id, " ".join(rest), clock=svc.clock)
+    told = queue_notices(s, svc, notices(leads, "complaint_notice", kind="complaint_notice",
+                                         key=f"complaint:{line.id}", c=line))
+    return line, told
+
+
 @requires(*STAFF_ROLES)
 async def complaint(update: Update, context: CoachContext) -> None:
     """/complaint CLIENT text: record it (category guessed) and tell the team lead."""
     svc, me = context.svc, context.caller
     try:
-        with svc.db.session() as s:
-            client_id, rest = records.split_client(s, me, list(context.args or []))
-            line, leads = records.record_complaint(s, me, client_id, " ".join(rest),
-                                                   clock=svc.clock)
-            told = queue_notices(s, svc, notices(leads, "complaint_notice",
-                                                 kind="complaint_notice",
-                                                 key=f"complaint:{line.id}", c=line))
+        line, told = await in_session(svc, _record_complaint, svc, me,
+                                      list(context.args or []))
     except ServiceError as err:
         await _error(update, context, err, "complaint")
         return
@@ -55,8 +63,7 @@ async def complaint(update: Update, context: CoachContext) -> None:
 @requires(*STAFF_ROLES)
 async def list_complaints(update: Update, context: CoachContext) -> None:
     """/complaints: the open ones (a lead: the team's; an advisor: their own)."""
-    with context.svc.db.session() as s:
-        items = records.list_complaints(s, context.caller)
+    items = await in_session(context.svc, records.list_complaints, context.caller)
     await reply(update, context, "complaints_list", items=items)
 
 
@@ -69,9 +76,8 @@ async def resolve(update: Update, context: CoachContext) -> None:
         return
     svc = context.svc
     try:
-        with svc.db.session() as s:
-            line = records.resolve_complaint(s, context.caller, parsed[0], parsed[1],
-                                             clock=svc.clock)
+        line = await in_session(svc, records.resolve_complaint, context.caller, parsed[0],
+                                parsed[1], clock=svc.clock)
     except ServiceError as err:
         await _error(update, context, err, "resolve")
         return
@@ -81,14 +87,18 @@ async def resolve(update: Update, context: CoachContext) -> None:
 # --- questions ---------------------------------------------------------------------------------
 
 
+def _record_question(s: Session, svc: Services, me: Me, args: list[str]
+                     ) -> records.OpenQuestion:
+    client_id, rest = records.split_client(s, me, args)
+    return records.record_question(s, me, client_id, " ".join(rest), clock=svc.clock)
+
+
 @requires(*STAFF_ROLES)
 async def question(update: Update, context: CoachContext) -> None:
     """/question CLIENT text: a question to answer within two weeks."""
     svc, me = context.svc, context.caller
     try:
-        with svc.db.session() as s:
-            client_id, rest = records.split_client(s, me, list(context.args or []))
-            line = records.record_question(s, me, client_id, " ".join(rest), clock=svc.clock)
+        line = await in_session(svc, _record_question, svc, me, list(context.args or []))
     except ServiceError as err:
         await _error(update, context, err, "question")
         return
@@ -100,8 +110,7 @@ async def question(update: Update, context: CoachContext) -> None:
 async def list_questions(update: Update, context: CoachContext) -> None:
     """/questions: open questions, oldest first."""
     svc = context.svc
-    with svc.db.session() as s:
-        items = records.list_questions(s, context.caller, clock=svc.clock)
+    items = await in_session(svc, records.list_questions, context.caller, clock=svc.clock)
     await reply(update, context, "questions_list", items=items)
 
 
@@ -114,9 +123,8 @@ async def answer(update: Update, context: CoachContext) -> None:
         return
     svc = context.svc
     try:
-        with svc.db.session() as s:
-            line = records.answer_question(s, context.caller, parsed[0], parsed[1],
-                                           clock=svc.clock)
+        line = await in_session(svc, records.answer_question, context.caller, parsed[0],
+                                parsed[1], clock=svc.clock)
     except ServiceError as err:
         await _error(update, context, err, "answer")
         return
@@ -128,15 +136,17 @@ async def answer(update: Update, context: CoachContext) -> None:
 # --- unmet needs ---------------------------------------------------------------------------------
 
 
+def _record_need(s: Session, svc: Services, me: Me, args: list[str]) -> tuple[str, str]:
+    client_id, rest = records.split_client(s, me, args)
+    return records.record_need(s, me, client_id, rest[0], " ".join(rest[1:]), clock=svc.clock)
+
+
 @requires(*STAFF_ROLES)
 async def need(update: Update, context: CoachContext) -> None:
     """/need CLIENT tag text: a product the client wanted and we could not offer."""
     svc, me = context.svc, context.caller
     try:
-        with svc.db.session() as s:
-            client_id, rest = records.split_client(s, me, list(context.args or []))
-            name, tag = records.record_need(s, me, client_id, rest[0], " ".join(rest[1:]),
-                                            clock=svc.clock)
+        name, tag = await in_session(svc, _record_need, svc, me, list(context.args or []))
     except ServiceError as err:
         await _error(update, context, err, "need")
         return
@@ -147,6 +157,5 @@ async def need(update: Update, context: CoachContext) -> None:
 async def list_needs(update: Update, context: CoachContext) -> None:
     """/needs: this month's unmet needs grouped by tag (a lead: the team's)."""
     svc = context.svc
-    with svc.db.session() as s:
-        groups = records.needs_this_month(s, context.caller, clock=svc.clock)
+    groups = await in_session(svc, records.needs_this_month, context.caller, clock=svc.clock)
     await reply(update, context, "needs_list", groups=groups)

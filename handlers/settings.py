@@ -8,6 +8,7 @@ from bot import callback
 from bot.callback import TOKEN, one_of
 from bot.context import CoachContext
 from bot.guard import me_from_user, reply, service_errors
+from bot.services import in_session
 from coach.services import people
 from handlers.help import stale_button
 
@@ -17,11 +18,11 @@ FIELDS = {"lang": "language", "tz": "timezone", "dt": "digest_time"}
 @service_errors()
 async def _apply(update: Update, context: CoachContext, field: str, value: str) -> None:
     svc = context.svc
-    with svc.db.session() as s:
-        user = people.update_settings(s, context.caller.user_id, **{FIELDS[field]: value})
-        context.me = me_from_user(user)
-        context.locale = context.me.locale
-        snapshot = _snapshot(user, svc.settings.digest_time.strftime("%H:%M"))
+    user = await in_session(svc, people.update_settings, context.caller.user_id,
+                            **{FIELDS[field]: value})
+    context.me = me_from_user(user)
+    context.locale = context.me.locale
+    snapshot = _snapshot(user, svc.settings.digest_time.strftime("%H:%M"))
     await reply(update, context, "settings", s=snapshot, changed=field)
 
 
@@ -40,9 +41,8 @@ async def show_settings(update: Update, context: CoachContext) -> None:
     if args:
         await reply(update, context, "usage", command="settings")
         return
-    with context.svc.db.session() as s:
-        user = people.profile(s, context.caller.user_id)
-        snapshot = _snapshot(user, context.svc.settings.digest_time.strftime("%H:%M"))
+    user = await in_session(context.svc, people.profile, context.caller.user_id)
+    snapshot = _snapshot(user, context.svc.settings.digest_time.strftime("%H:%M"))
     await reply(update, context, "settings", s=snapshot, changed=None)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
 from telegram import Update
 
 from bot import callback
@@ -10,6 +11,7 @@ from bot.context import CoachContext
 from bot.delivery import enqueue
 from bot.guard import reply, requires, service_errors
 from bot.jobs.outbox import deliver_soon
+from bot.services import in_session
 from coach.services import staff
 from coach.vocabulary import Role
 from handlers.help import pressed_before, stale_button
@@ -23,8 +25,7 @@ async def remove(update: Update, context: CoachContext) -> None:
     if len(args) != 1:
         await reply(update, context, "usage", command="remove")
         return
-    with context.svc.db.session() as s:
-        removal = staff.find_advisor_to_remove(s, context.caller, args[0])
+    removal = await in_session(context.svc, staff.find_advisor_to_remove, context.caller, args[0])
     await reply(update, context, "remove_confirm", r=removal)
 
 
@@ -44,12 +45,16 @@ async def remove_button(update: Update, context: CoachContext) -> None:
     if parsed[0] == "no":
         await reply(update, context, "remove_done", done=False)
         return
-    svc = context.svc
-    with svc.db.session() as s:
-        removal = staff.remove_advisor(s, context.caller, parsed[1], clock=svc.clock)
+    svc, me = context.svc, context.caller
+
+    def remove_and_tell(s: Session) -> staff.Removal:
+        removal = staff.remove_advisor(s, me, parsed[1], clock=svc.clock)
         text = svc.renderer.text("remove_notice", removal.language, me=None,
-                                 team=removal.team_name, lead=context.caller.name)
+                                 team=removal.team_name, lead=me.name)
         enqueue(s, text, to=removal.telegram_id, kind="removed", now=svc.clock.now(),
                 key=f"removed:{removal.telegram_id}:{svc.clock.now().isoformat()}")
+        return removal
+
+    removal = await in_session(svc, remove_and_tell)
     await reply(update, context, "remove_done", done=True, r=removal)
     await deliver_soon(context.application)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
 from telegram import Update
 
 from bot import callback
 from bot.callback import ID
 from bot.context import CoachContext
 from bot.guard import reply, requires, service_errors
+from bot.services import in_session
+from coach.actor import Me
 from coach.services import clients, products
 from coach.services import suitability_check as suit
 from coach.services.errors import ServiceError
@@ -25,12 +28,11 @@ __all__ = ["ask_extra_steps", "warn_if_unsuitable"]
 async def show_product(update: Update, context: CoachContext) -> None:
     """/product CODE (or exact name): the product card, benefit first; /product lists all."""
     query = " ".join(context.args or [])
-    with context.svc.db.session() as s:
-        if not query:
-            items = products.list_products(s)
-            await reply(update, context, "product_list", items=items)
-            return
-        view = products.find_product(s, query)
+    if not query:
+        items = await in_session(context.svc, products.list_products)
+        await reply(update, context, "product_list", items=items)
+        return
+    view = await in_session(context.svc, products.find_product, query)
     if view is None:
         await reply(update, context, "errors", code="product_not_found", value=query)
         return
@@ -47,8 +49,7 @@ async def product_button(update: Update, context: CoachContext) -> None:
         await stale_button(update, context)
         return
     await query.answer()
-    with context.svc.db.session() as s:
-        view = products.get_product(s, parsed[0])
+    view = await in_session(context.svc, products.get_product, parsed[0])
     if view is None:
         await reply(update, context, "errors", code="product_not_found", value="")
         return
@@ -62,11 +63,22 @@ async def product_button(update: Update, context: CoachContext) -> None:
 async def _show_check(update: Update, context: CoachContext, client_id: int,
                       product_id: int) -> None:
     svc = context.svc
-    with svc.db.session() as s:
-        check = suit.check_client_product(
-            s, context.caller, client_id, product_id, clock=svc.clock,
-            rules=suit.SuitRules.from_settings(svc.settings))
+    check = await in_session(svc, suit.check_client_product, context.caller, client_id,
+                             product_id, clock=svc.clock,
+                             rules=suit.SuitRules.from_settings(svc.settings))
     await reply(update, context, "suit_result", c=check, own=check.own)
+
+
+def _product_and_client(s: Session, me: Me, words: list[str]
+                        ) -> tuple[int, list[str], clients.Lookup] | None:
+    """The product named by the last words and the client by the words before (None: no
+    product)."""
+    for k in range(1, len(words)):
+        product = products.find_product(s, " ".join(words[-k:]))
+        if product is not None:
+            client_words = words[:-k]
+            return product.id, client_words, clients.lookup(s, me, " ".join(client_words))
+    return None
 
 
 @requires(*STAFF_ROLES)
@@ -76,19 +88,11 @@ async def suit_command(update: Update, context: CoachContext) -> None:
     if len(words) < 2:
         await reply(update, context, "usage", command="suit")
         return
-    me = context.caller
-    with context.svc.db.session() as s:
-        product, client_words = None, words
-        for k in range(1, len(words)):
-            product = products.find_product(s, " ".join(words[-k:]))
-            if product is not None:
-                client_words = words[:-k]
-                break
-        if product is None:
-            await reply(update, context, "errors", code="product_not_found", value=words[-1])
-            return
-        product_id = product.id
-        found = clients.lookup(s, me, " ".join(client_words))
+    picked = await in_session(context.svc, _product_and_client, context.caller, words)
+    if picked is None:
+        await reply(update, context, "errors", code="product_not_found", value=words[-1])
+        return
+    product_id, client_words, found = picked
     if found.client_id is not None:
         await _show_check(update, context, found.client_id, product_id)
         return
@@ -121,19 +125,18 @@ async def qualify(update: Update, context: CoachContext) -> None:
     if len(args) > 2 or (args and not args[0].startswith("@")):
         await reply(update, context, "usage", command="qualify")
         return
-    with svc.db.session() as s:
-        if len(args) == 2 and args[1].startswith("-"):
-            name, code = suit.revoke_qualification(s, me, args[0], args[1][1:])
-            await reply(update, context, "qualify_done", name=name, code=code,
-                        action="revoked")
-            return
-        if len(args) == 2:
-            name, code, created = suit.grant_qualification(s, me, args[0], args[1],
-                                                           clock=svc.clock)
-            await reply(update, context, "qualify_done", name=name, code=code,
-                        action="granted" if created else "already")
-            return
-        name, lines = suit.list_qualifications(s, me, args[0] if args else None)
+    if len(args) == 2 and args[1].startswith("-"):
+        name, code = await in_session(svc, suit.revoke_qualification, me, args[0], args[1][1:])
+        await reply(update, context, "qualify_done", name=name, code=code, action="revoked")
+        return
+    if len(args) == 2:
+        name, code, created = await in_session(svc, suit.grant_qualification, me, args[0],
+                                               args[1], clock=svc.clock)
+        await reply(update, context, "qualify_done", name=name, code=code,
+                    action="granted" if created else "already")
+        return
+    name, lines = await in_session(svc, suit.list_qualifications, me,
+                                   args[0] if args else None)
     await reply(update, context, "qualify_list", name=name, lines=lines)
 
 
@@ -143,11 +146,10 @@ async def qualify(update: Update, context: CoachContext) -> None:
 async def _sale_check(context: CoachContext, draft: LogDraft) -> suit.SuitCheck | None:
     svc = context.svc
     try:
-        with svc.db.session() as s:
-            return suit.check_sale(s, context.caller, client_id=draft.client_id,
-                                   outcome=draft.outcome, product=draft.product,
-                                   clock=svc.clock,
-                                   rules=suit.SuitRules.from_settings(svc.settings))
+        return await in_session(svc, suit.check_sale, context.caller,
+                                client_id=draft.client_id, outcome=draft.outcome,
+                                product=draft.product, clock=svc.clock,
+                                rules=suit.SuitRules.from_settings(svc.settings))
     except ServiceError:
         return None  # record_outcome refuses with the proper message
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy.orm import Session
 from telegram import Update
 
 from bot import callback
@@ -12,6 +13,8 @@ from bot.context import CoachContext
 from bot.delivery import enqueue
 from bot.guard import reply, requires, service_errors
 from bot.jobs.outbox import deliver_soon
+from bot.services import Services, in_session
+from coach.actor import Me
 from coach.reports.team import team_chart_png, team_report_xlsx
 from coach.services import reports
 from coach.services.errors import ServiceError
@@ -35,9 +38,8 @@ def _labels(context: CoachContext) -> dict[str, str]:
 async def team(update: Update, context: CoachContext) -> None:
     """/team: today's table per advisor, plus referral counts."""
     svc = context.svc
-    with svc.db.session() as s:
-        data = reports.team_today(s, context.caller, now=svc.clock.now(),
-                                  overdue_days=svc.settings.escalate_advisor_days)
+    data = await in_session(svc, reports.team_today, context.caller, now=svc.clock.now(),
+                            overdue_days=svc.settings.escalate_advisor_days)
     await reply(update, context, "team_today", t=data)
 
 
@@ -47,8 +49,7 @@ async def report(update: Update, context: CoachContext) -> None:
     kind = (context.args or ["week"])[0].lower()
     svc = context.svc
     try:
-        with svc.db.session() as s:
-            data = reports.period(s, context.caller, kind, now=svc.clock.now())
+        data = await in_session(svc, reports.period, context.caller, kind, now=svc.clock.now())
     except ServiceError as err:
         await reply(update, context, "usage" if err.code == "period_invalid" else "errors",
                     command="report", code=err.code)
@@ -70,10 +71,26 @@ async def report(update: Update, context: CoachContext) -> None:
 async def overdue(update: Update, context: CoachContext) -> None:
     """/overdue: follow-ups of the team more than 3 days overdue, to reassign."""
     svc = context.svc
-    with svc.db.session() as s:
-        lines, _ = reports.overdue_for_team(s, context.caller, now=svc.clock.now(),
-                                            days=svc.settings.escalate_advisor_days)
+    lines, _ = await in_session(svc, reports.overdue_for_team, context.caller,
+                                now=svc.clock.now(), days=svc.settings.escalate_advisor_days)
     await reply(update, context, "team_overdue", lines=lines)
+
+
+def _reassign_and_tell(s: Session, svc: Services, me: Me, followup_id: int, user_id: int,
+                       with_client: bool) -> reports.Reassigned:
+    """Move the follow-up and queue a word to the new and the previous owner, together."""
+    now = svc.clock.now()
+    done = reports.reassign(s, me, followup_id, user_id, with_client=with_client)
+    text = svc.renderer.text("team_reassigned_notice", done.language, me=None,
+                             client=done.client_name, with_client=with_client)
+    enqueue(s, text, to=done.telegram_id, kind="reassigned", now=now,
+            key=f"reassigned:{followup_id}:{done.telegram_id}:{now.isoformat()}")
+    # the previous owner must not find the call gone without a word
+    text = svc.renderer.text("team_reassigned_previous", done.previous_language, me=None,
+                             name=done.name, client=done.client_name, with_client=with_client)
+    enqueue(s, text, to=done.previous_telegram_id, kind="reassigned", now=now,
+            key=f"reassigned:{followup_id}:{done.previous_telegram_id}:{now.isoformat()}")
+    return done
 
 
 @requires(Role.LEAD)
@@ -96,27 +113,13 @@ async def overdue_button(update: Update, context: CoachContext) -> None:
     svc = context.svc
     try:
         if pick is not None:
-            with svc.db.session() as s:
-                advisors = reports.reassign_targets(s, context.caller, pick[0])
+            advisors = await in_session(svc, reports.reassign_targets, context.caller, pick[0])
             await reply(update, context, "team_reassign", followup_id=pick[0],
                         advisors=advisors)
             return
         if move is not None:
-            with svc.db.session() as s:
-                now = svc.clock.now()
-                done = reports.reassign(s, context.caller, move[0], move[1],
-                                        with_client=with_client)
-                text = svc.renderer.text("team_reassigned_notice", done.language, me=None,
-                                         client=done.client_name, with_client=with_client)
-                enqueue(s, text, to=done.telegram_id, kind="reassigned", now=now,
-                        key=f"reassigned:{move[0]}:{done.telegram_id}:{now.isoformat()}")
-                # the previous owner must not find the call gone without a word
-                text = svc.renderer.text("team_reassigned_previous", done.previous_language,
-                                         me=None, name=done.name, client=done.client_name,
-                                         with_client=with_client)
-                enqueue(s, text, to=done.previous_telegram_id, kind="reassigned", now=now,
-                        key=f"reassigned:{move[0]}:{done.previous_telegram_id}:"
-                            f"{now.isoformat()}")
+            done = await in_session(svc, _reassign_and_tell, svc, context.caller, move[0],
+                                    move[1], with_client)
             await reply(update, context, "team_reassigned", name=done.name,
                         with_client=with_client)
             await deliver_soon(context.application)

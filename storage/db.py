@@ -1,15 +1,82 @@
-"""Engine and sessions: one session per unit of work, never a global one."""
+"""Engine and sessions: one session per unit of work, never a global one.
+
+A session opened on the asyncio event loop blocks every chat until its query ends,
+so the bot runs each unit of work in a worker thread (``bot.services.run_db``).
+:func:`off_loop_only` marks code (one update being handled) where that rule holds;
+a session opened there on a thread with a running event loop is reported: a
+warning in production, an error (:class:`SessionOnLoopError`) once the test
+harness calls ``set_loop_check("raise")``. Code outside the mark (the CLI, domain
+tests, a test's own setup) is never checked.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "make_engine"]
+__all__ = ["Database", "SessionOnLoopError", "make_engine", "off_loop_only", "set_loop_check"]
+
+log = logging.getLogger(__name__)
+LoopCheck = Literal["off", "warn", "raise"]
+_loop_check: LoopCheck = "warn"
+# True while an update is handled; asyncio.to_thread copies it into the worker thread,
+# which has no running loop, so only a session opened on the loop itself is caught
+_off_loop_only: ContextVar[bool] = ContextVar("coach_db_off_loop_only", default=False)
+_warned: set[tuple[str, int]] = set()
+
+
+class SessionOnLoopError(RuntimeError):
+    """A database session was opened on the event loop where only worker threads may."""
+
+
+def set_loop_check(mode: LoopCheck) -> None:
+    """What a session opened on the loop inside :func:`off_loop_only` does: warn (default),
+    raise (the test suite) or nothing."""
+    global _loop_check
+    _loop_check = mode
+
+
+@contextmanager
+def off_loop_only() -> Iterator[None]:
+    """Within this block (and tasks and threads started from it), sessions belong off the loop."""
+    token = _off_loop_only.set(True)
+    try:
+        yield
+    finally:
+        _off_loop_only.reset(token)
+
+
+def _caller() -> tuple[str, int]:
+    """File and line that opened the session (skipping this module and contextlib)."""
+    for frame in reversed(traceback.extract_stack(limit=8)[:-1]):
+        if not frame.filename.endswith(("contextlib.py", "storage/db.py")):
+            return frame.filename, frame.lineno or 0
+    return "?", 0
+
+
+def _check_off_loop() -> None:
+    if _loop_check == "off" or not _off_loop_only.get():
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return  # a worker thread (run_db) or plain synchronous code: fine
+    where = _caller()
+    if _loop_check == "raise":
+        raise SessionOnLoopError(f"database session opened on the event loop at {where[0]}:"
+                                 f"{where[1]}; run the unit of work with bot.services.run_db")
+    if where not in _warned:  # once per place: a hot path must not flood the log
+        _warned.add(where)
+        log.warning("database session opened on the event loop at %s:%d (blocks every chat)",
+                    *where)
 
 
 def _sqlite_pragmas(busy_ms: int) -> Any:
@@ -70,6 +137,7 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction: commit on success, roll back on any exception."""
+        _check_off_loop()
         session = self._factory()
         try:
             yield session

@@ -24,10 +24,14 @@ from bot.fakebot import FakeRequest, FakeTelegram, FakeUser
 from bot.services import Services
 from bot.settings import Settings
 from coach.clock import FixedClock
-from storage.db import Database
+from storage.db import Database, set_loop_check
 from storage.migrate import upgrade
 from storage.models import Base, User
 from tests import factories
+
+# the whole suite proves the bot opens no database session on the event loop while it
+# handles an update: one there raises instead of only logging a warning (production)
+set_loop_check("raise")
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
 ADMIN_ID = 1
