@@ -93,7 +93,11 @@ class Settings(BaseSettings):
     # and how long one send waits for Telegram's answer (longer than the usual read
     # timeout: a send whose answer is lost may have been delivered, and is sent again)
     outbox_batch: int = 20
-    outbox_max_attempts: int = 8
+    # a message meeting passing failures (5xx, timeouts, 429) is given up only after
+    # both OUTBOX_MAX_ATTEMPTS tries and OUTBOX_RETRY_MINUTES since it was queued
+    # (retries come every 2–30 s: attempts alone would run out in a few minutes)
+    outbox_max_attempts: int = Field(8, ge=1)
+    outbox_retry_minutes: float = Field(60.0, ge=0)
     outbox_send_timeout: float = 20.0
     privacy_mode: bool = True
     log_level: str = "INFO"

@@ -7,8 +7,9 @@ LOCKED`` claim; on SQLite the conditional ``UPDATE … RETURNING`` claim is used
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -296,3 +297,65 @@ def test_depth_counts_waiting_messages(services: Services) -> None:
     with services.db.session() as s:
         depth = outbox.depth(s, now=later)
     assert (depth.waiting, depth.oldest_seconds) == (1, 90.0)
+
+
+def test_backoff_is_short_doubling_and_capped_at_30_s() -> None:
+    low = [outbox.backoff(n, rand=lambda: 0.0).total_seconds() for n in range(1, 12)]
+    high = [outbox.backoff(n, rand=lambda: 0.999999).total_seconds() for n in range(1, 12)]
+    assert low == [1, 2, 4, 8, 15, 15, 15, 15, 15, 15, 15]
+    assert [round(h) for h in high] == [2, 4, 8, 16, 30, 30, 30, 30, 30, 30, 30]
+    assert outbox.backoff(10_000).total_seconds() <= 30  # no overflow, still capped
+    # 30 s of failures are ridden out in at most five tries
+    assert sum(high[:4]) < 30 <= sum(high[:5])
+
+
+def test_backoff_is_jittered_so_rows_failing_together_spread_out() -> None:
+    draws = random.Random(17)
+    waits = [outbox.backoff(6, rand=draws.random).total_seconds() for _ in range(200)]
+    assert all(15 <= w < 30 for w in waits)
+    assert len({round(w, 1) for w in waits}) > 50  # not in lockstep
+    assert max(waits) - min(waits) > 10
+
+
+def test_a_429_waits_telegrams_retry_after() -> None:
+    assert outbox.backoff(3, retry_after=7).total_seconds() == 7
+    assert outbox.backoff(1, retry_after=0).total_seconds() == 1  # never a busy loop
+    assert outbox.backoff(9, retry_after=45).total_seconds() == 45  # not capped: Telegram's
+
+
+def test_give_up_needs_both_the_tries_and_the_time() -> None:
+    queued = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    hour = timedelta(minutes=60)
+    rule = {"queued_at": queued, "max_attempts": 8, "retry_for": hour}
+    assert not outbox.give_up(7, now=queued + 2 * hour, **rule)  # time, not tries
+    assert not outbox.give_up(8, now=queued + timedelta(minutes=4), **rule)  # tries, not time
+    assert outbox.give_up(8, now=queued + hour, **rule)
+    assert outbox.give_up(8, queued_at=None, now=queued, max_attempts=8, retry_for=hour)
+
+
+async def test_a_long_outage_gives_nothing_up_and_is_caught_up_within_30_s(
+        harness: BotHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    person = harness.person("advisor")
+    _queue(harness, person.id, "outage")
+    real_handle = harness.telegram.handle
+    down = {"on": True}
+
+    def outage(method: str, params: dict[str, Any], files: Any = None) -> Any:
+        if method == "sendMessage" and down["on"]:
+            return 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+        return real_handle(method, params, files)
+
+    monkeypatch.setattr(harness.telegram, "handle", outage)
+    for _ in range(5 * 60):  # five minutes of 502s, the worker running every second
+        await deliver_outbox(harness.app)
+        harness.clock.advance(seconds=1)
+    row = _rows(harness.services)[0]
+    tries = harness.services.settings.outbox_max_attempts
+    assert row.status == "pending" and row.attempts > tries  # more tries than the limit
+    assert row.next_attempt_at <= harness.clock.now() + timedelta(seconds=30)
+    down["on"] = False
+    for _ in range(30):
+        harness.clock.advance(seconds=1)
+        await deliver_outbox(harness.app)
+    assert len(harness.telegram.messages_to(person.id)) == 1
+    assert _rows(harness.services)[0].status == "sent"

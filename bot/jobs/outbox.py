@@ -9,8 +9,10 @@ For every message the bot sends on its own (``coach.services.outbox``):
 3. send through ``bot.notifier`` with ``max_waits=0`` — PTB's ``AIORateLimiter`` is
    the only thing that waits on a 429 — and a send timeout of ``OUTBOX_SEND_TIMEOUT``;
 4. mark the outcome in its own short transaction: ``sent``; ``blocked`` (403, the
-   person is marked inactive); pending again after a backoff (429 ``retry_after``,
-   timeouts, network errors, 5xx); ``failed`` (400, or ``OUTBOX_MAX_ATTEMPTS`` tries).
+   person is marked inactive); pending again after a backoff (429: ``retry_after``;
+   timeouts, network errors, 5xx: 2 s doubling up to 30 s, jittered — see
+   ``outbox.backoff``); ``failed`` (400, or ``OUTBOX_MAX_ATTEMPTS`` tries and
+   ``OUTBOX_RETRY_MINUTES`` since it was queued, whichever comes later).
 
 If the mark cannot be saved (the database went away right after the send), the row
 keeps its renewed lease, so no worker takes it before the lease ends; the outcome is
@@ -25,7 +27,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -204,7 +206,11 @@ def _mark(session: Session, item: outbox.Claimed, delivery: notifier.Delivery, w
     """Record one outcome (and the feature's own bookkeeping) in ``session``."""
     now = svc.clock.now()
     status = delivery.status
-    if status == DeliveryStatus.RETRY and item.attempts >= svc.settings.outbox_max_attempts:
+    st = svc.settings
+    if status == DeliveryStatus.RETRY and outbox.give_up(
+            item.attempts, queued_at=item.created_at, now=now,
+            max_attempts=st.outbox_max_attempts,
+            retry_for=timedelta(minutes=st.outbox_retry_minutes)):
         status = DeliveryStatus.FAILED
         log.warning("outbox %s: given up after %d tries (%s)", item.id, item.attempts,
                     delivery.error)

@@ -18,6 +18,8 @@ while this worker still holds the lease.
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,11 +32,16 @@ from sqlalchemy.orm import Session
 from coach.vocabulary import OutboxStatus
 from storage.models import OutboxMessage, User
 
-__all__ = ["Claimed", "Depth", "Notice", "backoff", "claim", "claim_target", "depth", "enqueue",
-           "mark_blocked", "mark_failed", "mark_retry", "mark_sent", "recipient_refusal",
-           "renew"]
+__all__ = ["BACKOFF_CAP_S", "BACKOFF_FIRST_S", "Claimed", "Depth", "Notice", "backoff", "claim",
+           "claim_target", "depth", "enqueue", "give_up", "mark_blocked", "mark_failed",
+           "mark_retry", "mark_sent", "recipient_refusal", "renew"]
 
 _ERROR_LENGTH = 200
+# the retry schedule after a passing failure (5xx, timeout, lost connection): 2 s doubling
+# per attempt, never more than 30 s, so a Telegram hiccup of a minute delays messages by
+# seconds after it ends, not by minutes (see backoff())
+BACKOFF_FIRST_S = 2.0
+BACKOFF_CAP_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,7 @@ class Claimed:
     attempts: int  # including this one
     parts_sent: int
     ref_id: int | None
+    created_at: datetime | None = None  # when it was queued (how long it has been retried)
 
 
 def _claimable(now: datetime):  # type: ignore[no-untyped-def]
@@ -119,7 +127,7 @@ def claim(session: Session, *, now: datetime, worker: str, lease_seconds: int,
                 attempts=OutboxMessage.attempts + 1)
         .returning(OutboxMessage.id, OutboxMessage.telegram_id, OutboxMessage.kind,
                    OutboxMessage.payload, OutboxMessage.attempts, OutboxMessage.parts_sent,
-                   OutboxMessage.ref_id)
+                   OutboxMessage.ref_id, OutboxMessage.created_at)
         .execution_options(synchronize_session=False)).all()
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
@@ -199,12 +207,35 @@ def mark_retry(session: Session, message_id: int, *, worker: str, at: datetime, 
                    parts_sent=parts_sent)
 
 
-def backoff(attempts: int, *, retry_after: float | None = None) -> timedelta:
-    """Wait before the next try: Telegram's ``retry_after`` if it gave one, else 30 s
-    doubling per attempt, at most an hour."""
+def backoff(attempts: int, *, retry_after: float | None = None,
+            rand: Callable[[], float] = random.random) -> timedelta:
+    """Wait before the next try after ``attempts`` tries.
+
+    A 429: Telegram's ``retry_after`` (at least 1 s). Anything else passing (5xx, a
+    timeout, a lost connection): ``BACKOFF_FIRST_S`` doubling per attempt, capped at
+    ``BACKOFF_CAP_S``, then scaled by a random factor in [0.5, 1) ("equal jitter") so
+    instances and rows that failed together do not all come back in the same second.
+    Attempts 1, 2, 3, 4, 5+ wait 1–2, 2–4, 4–8, 8–16 and 15–30 s.
+    """
     if retry_after is not None:
         return timedelta(seconds=max(1.0, retry_after))
-    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+    ceiling = min(BACKOFF_CAP_S, BACKOFF_FIRST_S * 2 ** min(max(0, attempts - 1), 16))
+    return timedelta(seconds=ceiling * (0.5 + 0.5 * rand()))
+
+
+def give_up(attempts: int, *, queued_at: datetime | None, now: datetime, max_attempts: int,
+            retry_for: timedelta) -> bool:
+    """After a passing failure, is this message ``failed`` rather than tried again?
+
+    Only when both hold: it was tried ``max_attempts`` times, and it was queued at
+    least ``retry_for`` ago. With retries every 30 s at most, attempts alone would run
+    out within minutes of a Telegram outage; counting time too means an outage shorter
+    than ``retry_for`` loses nothing, and a message queued long ago (the bot was
+    down) still gets ``max_attempts`` tries.
+    """
+    if attempts < max_attempts:
+        return False
+    return queued_at is None or now - queued_at >= retry_for
 
 
 def recipient_refusal(session: Session, telegram_id: int) -> str | None:
