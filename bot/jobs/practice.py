@@ -5,14 +5,17 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from bot.delivery import enqueue
-from bot.services import Services
+from bot.services import Services, run_db
 from coach.services import practice
 
 
 async def practice_housekeeping(app: Application) -> None:  # type: ignore[type-arg]
     """Expire idle sessions; remind advisors of open assignments once a working day, up to
-    the due date."""
-    svc: Services = app.bot_data["services"]
+    the due date (off the event loop)."""
+    await run_db(_housekeeping, app.bot_data["services"])
+
+
+def _housekeeping(svc: Services) -> None:
     with svc.db.session() as s:
         practice.expire_idle(s, clock=svc.clock)
         now = svc.clock.now()

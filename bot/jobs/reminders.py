@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from typing import Any
@@ -12,7 +13,7 @@ from bot import delivery
 from bot.guard import private_audience
 from bot.render import Rendered
 from bot.scheduler import worker_name
-from bot.services import Services
+from bot.services import Services, run_db
 from coach.addressing import script_variables
 from coach.clock import local_day
 from coach.services import followups, library
@@ -56,34 +57,43 @@ def _render_reminder(svc: Services, item: followups.DueReminder) -> Rendered:
     return rendered
 
 
+def _queue_batch(svc: Services, worker: str) -> int:
+    """Claim up to ``BATCH`` due follow-ups and queue their reminders; how many claimed."""
+    with svc.db.session() as s:
+        now = svc.clock.now()
+        ids = followups.claim_due(s, now=now, lease_seconds=svc.settings.lease_seconds,
+                                  worker=worker, limit=BATCH)
+        if not ids:
+            return 0
+        items = followups.reminder_details(s, ids)
+        for followup_id in set(ids) - {item.followup_id for item in items}:
+            followups.release(s, followup_id, worker=worker, retry_at=now, give_up=True)
+        for item in items:
+            try:
+                rendered = _render_reminder(svc, item)
+            except Exception:  # noqa: BLE001 - one broken reminder must not stop the others
+                log.exception("reminder %s could not be rendered", item.followup_id)
+                followups.release(s, item.followup_id, worker=worker, retry_at=now,
+                                  give_up=True)
+                continue
+            delivery.enqueue(s, rendered, to=item.telegram_id, kind="reminder", now=now,
+                             key=f"reminder:{item.followup_id}:{item.due_at.isoformat()}")
+            followups.mark_sent(s, item.followup_id, worker=worker, now=now)
+        return len(ids)
+
+
 async def send_due_reminders(app: Application) -> None:  # type: ignore[type-arg]
     """Claim due follow-ups and queue one reminder each, in the transaction that marks
-    them reminded (the outbox worker sends; the dedup key makes it once per due time)."""
+    them reminded (the outbox worker sends; the dedup key makes it once per due time).
+
+    Each batch is one unit of database work off the event loop (``run_db``): a slow or
+    hung database never stalls the updates or the other jobs."""
     svc: Services = app.bot_data["services"]
     worker = worker_name()
     for _ in range(MAX_BATCHES):
-        with svc.db.session() as s:
-            now = svc.clock.now()
-            ids = followups.claim_due(s, now=now, lease_seconds=svc.settings.lease_seconds,
-                                      worker=worker, limit=BATCH)
-            if not ids:
-                return
-            items = followups.reminder_details(s, ids)
-            for followup_id in set(ids) - {item.followup_id for item in items}:
-                followups.release(s, followup_id, worker=worker, retry_at=now, give_up=True)
-            for item in items:
-                try:
-                    rendered = _render_reminder(svc, item)
-                except Exception:  # noqa: BLE001 - one broken reminder must not stop the others
-                    log.exception("reminder %s could not be rendered", item.followup_id)
-                    followups.release(s, item.followup_id, worker=worker, retry_at=now,
-                                      give_up=True)
-                    continue
-                delivery.enqueue(s, rendered, to=item.telegram_id, kind="reminder", now=now,
-                                 key=f"reminder:{item.followup_id}:{item.due_at.isoformat()}")
-                followups.mark_sent(s, item.followup_id, worker=worker, now=now)
-        if len(ids) < BATCH:
+        if await run_db(_queue_batch, svc, worker) < BATCH:
             return
+        await asyncio.sleep(0)  # let waiting updates in between batches
 
 
 def _escalation_key(lead_telegram_id: int, followup_ids: list[int]) -> str:
@@ -91,13 +101,7 @@ def _escalation_key(lead_telegram_id: int, followup_ids: list[int]) -> str:
     return f"escalation:{lead_telegram_id}:{digest[:24]}"
 
 
-async def escalate_overdue(app: Application) -> None:  # type: ignore[type-arg]
-    """Tell each team lead, once, about follow-ups overdue for ``ESCALATE_LEAD_DAYS``
-    working days (on a working day only).
-
-    The claim and the lead's message are one transaction: a crash before the send no
-    longer loses the escalation (the outbox still holds it)."""
-    svc: Services = app.bot_data["services"]
+def _queue_escalations(svc: Services) -> None:
     with svc.db.session() as s:
         now = svc.clock.now()
         due = followups.escalations_due(s, now=now, days=svc.settings.escalate_lead_days,
@@ -112,9 +116,16 @@ async def escalate_overdue(app: Application) -> None:  # type: ignore[type-arg]
                                                           [i[0] for i in escalation.items]))
 
 
-async def hand_back_after_leave(app: Application) -> None:  # type: ignore[type-arg]
-    """After a leave, open follow-ups go back to the advisor, who is told how many."""
-    svc: Services = app.bot_data["services"]
+async def escalate_overdue(app: Application) -> None:  # type: ignore[type-arg]
+    """Tell each team lead, once, about follow-ups overdue for ``ESCALATE_LEAD_DAYS``
+    working days (on a working day only).
+
+    The claim and the lead's message are one transaction: a crash before the send no
+    longer loses the escalation (the outbox still holds it). Off the event loop."""
+    await run_db(_queue_escalations, app.bot_data["services"])
+
+
+def _hand_back(svc: Services) -> None:
     today = local_day(svc.clock.now(), svc.settings.default_timezone)
     with svc.db.session() as s:
         returned = followups.return_from_leave(s, today=today)
@@ -122,3 +133,9 @@ async def hand_back_after_leave(app: Application) -> None:  # type: ignore[type-
             text = svc.renderer.text("leave_returned", back.language, me=None, n=back.count)
             delivery.enqueue(s, text, to=back.telegram_id, kind="leave_returned",
                              now=svc.clock.now(), key=f"leave_returned:{back.telegram_id}:{today}")
+
+
+async def hand_back_after_leave(app: Application) -> None:  # type: ignore[type-arg]
+    """After a leave, open follow-ups go back to the advisor, who is told how many
+    (off the event loop)."""
+    await run_db(_hand_back, app.bot_data["services"])
