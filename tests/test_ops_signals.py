@@ -10,6 +10,7 @@ from sqlalchemy import update
 from telegram.error import Conflict
 
 from coach.services import people
+from handlers import errors
 from handlers.errors import on_error
 from storage.models import User
 from tests.conftest import BotHarness
@@ -17,16 +18,40 @@ from tests.test_reminders import _due_followup, _status, run_ticks
 
 
 async def test_409_conflict_is_one_warning_line_without_traceback(
-        harness: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
+        harness: BotHarness, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    now = {"t": 1000.0}
+    monkeypatch.setattr(errors, "CONFLICTS", errors.ConflictLog(clock=lambda: now["t"]))
     context = SimpleNamespace(error=Conflict("terminated by other getUpdates request"),
                               svc=harness.services, bot=harness.app.bot, locale="zh-Hans",
                               me=None)
     with caplog.at_level(logging.WARNING):
-        await on_error(None, context)  # type: ignore[arg-type]
+        for _ in range(20):  # two pollers: a 409 every few seconds
+            await on_error(None, context)  # type: ignore[arg-type]
+            now["t"] += 5
     records = [r for r in caplog.records if r.name == "handlers.errors"]
     assert len(records) == 1
     assert records[0].levelno == logging.WARNING and records[0].exc_info is None
-    assert "409" in records[0].getMessage()
+    line = records[0].getMessage()
+    assert "409" in line and "another instance is polling" in line and "--webhook" in line
+    now["t"] += errors.CONFLICT_REMIND_S  # still going ten minutes later: one reminder
+    with caplog.at_level(logging.WARNING):
+        await on_error(None, context)  # type: ignore[arg-type]
+    records = [r for r in caplog.records if r.name == "handlers.errors"]
+    assert len(records) == 2 and "19 more 409s" in records[1].getMessage()
+
+
+async def test_409_while_a_webhook_is_set_says_so(
+        harness: BotHarness, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(errors, "CONFLICTS", errors.ConflictLog())
+    context = SimpleNamespace(
+        error=Conflict("Conflict: can't use getUpdates method while webhook is active"),
+        svc=harness.services, bot=harness.app.bot, locale="zh-Hans", me=None)
+    with caplog.at_level(logging.WARNING):
+        await on_error(None, context)  # type: ignore[arg-type]
+    [record] = [r for r in caplog.records if r.name == "handlers.errors"]
+    assert "webhook is set" in record.getMessage() and record.exc_info is None
 
 
 async def test_no_reminder_to_someone_who_blocked_the_bot(harness: BotHarness) -> None:
