@@ -95,7 +95,7 @@ def test_500s_timeouts_and_dropped_calls_are_retried_and_nothing_is_lost(
 
     stage.wait(lambda: committed(stage.db_url, broadcast.briefing_id).done(
         reminders.followup_ids, 60), "everything delivered after the faults",
-        timeout=OUTAGE_S + 45)
+        timeout=OUTAGE_S + 60)
     caught_up = time.monotonic() - started - OUTAGE_S
     output = stage.stop(bot)
     reminder_counts = keys_sent(stage.telegram, "fu d")
