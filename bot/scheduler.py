@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import InterfaceError, OperationalError
 from telegram.ext import Application, ContextTypes
 
+from storage.db import off_loop_only
+
 if TYPE_CHECKING:
     from bot.jobs import Job
 
@@ -51,7 +53,10 @@ async def run_job(app: Application, job: Job) -> None:  # type: ignore[type-arg]
     outcome = "ok"
     global _database_down
     try:
-        await job(app)
+        # a job's database work belongs in worker threads (run_db), like an update's: a
+        # session opened on the loop here warns (raises in the test suite)
+        with off_loop_only():
+            await job(app)
         if _database_down:
             _database_down = False
             log.info("database reachable again; jobs catching up")

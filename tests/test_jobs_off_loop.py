@@ -3,7 +3,8 @@
 A job that opens a session on the event-loop thread freezes every chat while its
 queries run, and the whole bot while the database hangs. Each job of
 ``bot.app.job_list()`` is run with real work to do, with the session factory watched:
-no session may be opened on the event-loop thread.
+no session may be opened on the event-loop thread. (``run_job`` also runs each job
+inside ``storage.db.off_loop_only``, so the suite's loop check covers every job test.)
 """
 
 from __future__ import annotations
