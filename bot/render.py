@@ -167,6 +167,8 @@ class Renderer:
             undefined=StrictUndefined,
             trim_blocks=False,
             lstrip_blocks=True,
+            # templates ship with the code: no stat() of the file on every message
+            auto_reload=False,
         )
         env.install_gettext_translations(i18n.gettext_for(folder), newstyle=True)  # type: ignore[attr-defined]
         # client data only through the masking rule: no raw mask filters to bypass it

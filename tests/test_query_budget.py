@@ -146,3 +146,42 @@ async def test_a_slow_caller_lookup_holds_no_write_lock(harness: BotHarness,
     with counting(harness) as tally:
         await chat.send("客户说手续费太贵")
     assert seen == [False]
+
+
+async def test_a_slow_log_lookup_does_not_stall_another_chat(harness: BotHarness,
+                                                             monkeypatch: Any) -> None:
+    """/log's client lookup (and the client card) run off the event loop."""
+    import asyncio
+    import time
+
+    from telegram import Update
+
+    from bot.updates import ChatOrderedProcessor
+    from coach.services import interactions
+
+    slow, quick = harness.person("advisor"), harness.person("advisor")
+    slow_id = harness.user_row(slow).id
+    real_prepare = interactions.prepare
+
+    def prepare(session: Any, me: Any, line: str, **kwargs: Any) -> Any:
+        if me.user_id == slow_id:
+            time.sleep(1.0)  # a lookup stuck behind a lock, in a worker thread
+        return real_prepare(session, me, line, **kwargs)
+
+    monkeypatch.setattr(interactions, "prepare", prepare)
+    processor = ChatOrderedProcessor(concurrency=4)
+    finished: dict[str, float] = {}
+
+    async def handle(name: str, user: Any, text: str) -> None:
+        payload = harness.telegram.number_update(harness.telegram.message_update(user, text))
+        update = Update.de_json(payload, harness.app.bot)
+        await processor.process_update(update, harness.app.process_update(update))
+        finished[name] = time.monotonic()
+
+    async def quick_after_slow_began() -> None:
+        await asyncio.sleep(0.2)
+        await handle("quick", quick, "/log 王建国 有兴趣")
+
+    await asyncio.gather(handle("slow", slow, "/log 王建国 有兴趣"), quick_after_slow_began())
+    # on the event loop, the stuck lookup would hold every chat until it returned
+    assert finished["quick"] < finished["slow"]
