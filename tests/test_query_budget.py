@@ -101,6 +101,7 @@ async def test_a_client_card_button_costs_eight_statements(harness: BotHarness) 
     with counting(harness) as tally:
         replies = await chat.press_data(f"cl {client_id}", message=card)
     assert "王建国" in replies[-1].text
+    # guard | the card's queries in one unit of work; before: 8 in 4
     _check(harness, tally, statements=8, transactions=2)
 
 
@@ -109,6 +110,7 @@ async def test_today_costs_thirteen_statements(harness: BotHarness) -> None:
     await _warm(harness, chat)
     with counting(harness) as tally:
         await chat.send("/today")
+    # guard | the checklist; before: 13 in 4
     _check(harness, tally, statements=13, transactions=2)
 
 
