@@ -2,7 +2,7 @@
 
 A session opened on the asyncio event loop blocks every chat until its query ends,
 so the bot runs each unit of work in a worker thread (``bot.services.run_db``).
-:func:`off_loop_only` marks code (one update being handled) where that rule holds;
+:func:`off_loop_only` marks code (an update being handled, a job) where that rule holds;
 a session opened there on a thread with a running event loop is reported: a
 warning in production, an error (:class:`SessionOnLoopError`) once the test
 harness calls ``set_loop_check("raise")``. Code outside the mark (the CLI, domain

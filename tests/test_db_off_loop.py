@@ -91,3 +91,25 @@ async def test_every_update_is_checked(harness: BotHarness) -> None:
     await harness.chat(harness.person("advisor")).send("/careless")
     assert isinstance(seen[0], SessionOnLoopError)
     assert seen[1:] == [1]
+
+
+async def test_every_job_is_checked(harness: BotHarness) -> None:
+    """A job run by the scheduler is inside the check; the error is not swallowed as a bad
+    tick (the scheduler logs and carries on after any other error)."""
+    from telegram.ext import Application
+
+    from bot.scheduler import run_job
+
+    async def careless_job(app: Application) -> None:  # type: ignore[type-arg]
+        with app.bot_data["services"].db.session():
+            pass
+
+    done: list[int] = []
+
+    async def careful_job(app: Application) -> None:  # type: ignore[type-arg]
+        done.append(await in_session(app.bot_data["services"], _one))
+
+    with pytest.raises(SessionOnLoopError):
+        await run_job(harness.app, careless_job)
+    await run_job(harness.app, careful_job)
+    assert done == [1]
