@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     # and how long one send waits for Telegram's answer (longer than the usual read
     # timeout: a send whose answer is lost may have been delivered, and is sent again)
     outbox_batch: int = 20
+    # chats of a batch served at once (one chat's messages stay one after another)
+    outbox_concurrency: int = Field(4, ge=1, le=64)
     # a message meeting passing failures (5xx, timeouts, 429) is given up only after
     # both OUTBOX_MAX_ATTEMPTS tries and OUTBOX_RETRY_MINUTES since it was queued
     # (retries come every 2–30 s: attempts alone would run out in a few minutes)

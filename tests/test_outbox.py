@@ -132,6 +132,8 @@ async def test_lease_lost_mid_batch_sends_nothing_twice(harness: BotHarness,
         return await real_send(*args, **kwargs)
 
     monkeypatch.setattr(worker_module.notifier, "send_text", slow_send)
+    # one chat at a time, so "the rows not yet renewed" are the last three
+    monkeypatch.setattr(harness.services.settings, "outbox_concurrency", 1)
     await deliver_outbox(harness.app)
     assert len(stolen) == 3  # the rows of our batch not yet renewed
     assert sum(len(harness.telegram.messages_to(p.id)) for p in people) == 2
@@ -140,6 +142,37 @@ async def test_lease_lost_mid_batch_sends_nothing_twice(harness: BotHarness,
     await deliver_outbox(harness.app)
     for person in people:
         assert len(harness.telegram.messages_to(person.id)) == 1
+
+
+async def test_a_batch_serves_several_chats_at_once_each_chat_in_order(
+        harness: BotHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    talkative, others = harness.person("advisor"), [harness.person("advisor") for _ in range(6)]
+    for n in range(4):
+        _queue(harness, talkative.id, f"t{n}", text=f"part {n}")
+    for n, person in enumerate(others):
+        _queue(harness, person.id, f"o{n}")
+    real_send = worker_module.notifier.send_text
+    in_flight: list[int] = []
+    most = 0
+
+    async def slow_send(bot: Any, chat_id: int, *args: Any, **kwargs: Any) -> Any:
+        nonlocal most
+        assert chat_id not in in_flight, "two sends to one chat at once"
+        in_flight.append(chat_id)
+        most = max(most, len(in_flight))
+        await asyncio.sleep(0.05)  # Telegram's answer takes a while
+        in_flight.remove(chat_id)
+        return await real_send(bot, chat_id, *args, **kwargs)
+
+    monkeypatch.setattr(worker_module.notifier, "send_text", slow_send)
+    monkeypatch.setattr(harness.services.settings, "outbox_concurrency", 3)
+    await deliver_outbox(harness.app)
+    assert most == 3  # OUTBOX_CONCURRENCY chats at once, never more
+    assert [m.text for m in harness.telegram.messages_to(talkative.id)] == [
+        f"part {n}" for n in range(4)]
+    for person in others:
+        assert len(harness.telegram.messages_to(person.id)) == 1
+    assert {r.status for r in _rows(harness.services)} == {"sent"}
 
 
 async def test_403_blocks_that_person_and_the_others_are_served(harness: BotHarness) -> None:
@@ -172,7 +205,7 @@ async def test_a_disabled_person_is_never_sent_to(harness: BotHarness) -> None:
 async def test_database_error_right_after_a_send_does_not_resend(
         harness: BotHarness, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    people = [harness.person("advisor") for _ in range(3)]
+    people = [harness.person("advisor") for _ in range(8)]
     for n, person in enumerate(people):
         _queue(harness, person.id, f"db{n}")
     real_mark = outbox.mark_sent
@@ -183,25 +216,31 @@ async def test_database_error_right_after_a_send_does_not_resend(
             raise OperationalError("UPDATE outbox", {}, Exception("server closed the connection"))
         return real_mark(*args, **kwargs)
 
+    def delivered() -> int:
+        return sum(len(harness.telegram.messages_to(p.id)) for p in people)
+
     monkeypatch.setattr(outbox, "mark_sent", failing_mark)
     unrecorded = _count(metrics.OUTBOX_UNRECORDED)
+    concurrency = harness.services.settings.outbox_concurrency
     with caplog.at_level("ERROR", logger="bot.jobs.outbox"):
-        await deliver_outbox(harness.app)  # the first send lands, its mark fails: batch stops
-    assert sum(len(harness.telegram.messages_to(p.id)) for p in people) == 1
-    # an outage is expected: one line saying why, not a traceback per message
+        await deliver_outbox(harness.app)  # the first mark fails: no new send starts
+    landed = delivered()  # the first, and the chats already in flight beside it
+    assert 1 <= landed <= concurrency < len(people)
+    # an outage is expected: one line saying why per unsaved outcome, not a traceback
     unsaved = [r for r in caplog.records if "could not be saved" in r.getMessage()]
-    assert len(unsaved) == 1 and unsaved[0].exc_info is None
+    assert len(unsaved) == landed and all(r.exc_info is None for r in unsaved)
     assert "server closed the connection" in unsaved[0].getMessage()
-    assert _count(metrics.OUTBOX_UNRECORDED) - unrecorded == 1
-    first = _rows(harness.services)[0]
-    assert first.status == "sending" and first.lease_until is not None
-    assert first.lease_until > harness.clock.now()  # kept: nobody reclaims it meanwhile
+    assert _count(metrics.OUTBOX_UNRECORDED) - unrecorded == landed
+    rows = _rows(harness.services)  # the sent ones and the rest of the claimed batch
+    assert {r.status for r in rows} == {"sending"}
+    assert all(r.lease_until is not None and r.lease_until > harness.clock.now()
+               for r in rows)  # kept: nobody reclaims them meanwhile
     harness.clock.advance(seconds=30)
     await deliver_outbox(harness.app)  # still down: nothing is sent again
-    assert sum(len(harness.telegram.messages_to(p.id)) for p in people) == 1
+    assert delivered() == landed
     down["on"] = False
     harness.clock.advance(seconds=harness.services.settings.lease_seconds)
-    await deliver_outbox(harness.app)  # back: the outcome is saved, the others are sent
+    await deliver_outbox(harness.app)  # back: the outcomes are saved, the others are sent
     for person in people:
         assert len(harness.telegram.messages_to(person.id)) == 1
     assert {r.status for r in _rows(harness.services)} == {"sent"}

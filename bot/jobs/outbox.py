@@ -3,6 +3,7 @@
 For every message the bot sends on its own (``coach.services.outbox``):
 
 1. claim a small batch (``OUTBOX_BATCH``) with a lease (``LEASE_SECONDS``), commit;
+   up to ``OUTBOX_CONCURRENCY`` chats of it are served at once, each chat's rows in order;
 2. for each row, right before sending, renew the lease in its own short transaction;
    a lost lease (another worker took the row after ours ran out) → skip it; a person
    who blocked the bot (or was disabled) is never sent to;
@@ -92,10 +93,41 @@ async def deliver_outbox(app: Application) -> None:  # type: ignore[type-arg]
             return
         if not batch:
             return
-        for item in batch:
-            if not await _deliver_one(app, svc, item, worker):
-                return  # the database failed: leave the rest to their leases
+        if not await _deliver_batch(app, svc, batch, worker):
+            return  # the database failed: leave the rest to their leases
         await asyncio.sleep(0)  # let updates in between batches
+
+
+async def _deliver_batch(app: Application, svc: Services,  # type: ignore[type-arg]
+                         batch: list[outbox.Claimed], worker: str) -> bool:
+    """Send a claimed batch, ``OUTBOX_CONCURRENCY`` chats at a time; False if the
+    database failed (nothing more is started; what is in flight finishes).
+
+    One chat's messages go one after another in claim order (a person reads them in
+    order, and a 403 stops the rest of theirs); different chats overlap, so the
+    round trips of one message (renew, send, mark) no longer pace the whole batch.
+    PTB's rate limiter still paces the sends.
+    """
+    chats: dict[int, list[outbox.Claimed]] = {}
+    for item in batch:
+        chats.setdefault(item.telegram_id, []).append(item)
+    slots = asyncio.Semaphore(svc.settings.outbox_concurrency)
+    failed = False
+
+    async def one_chat(items: list[outbox.Claimed]) -> None:
+        nonlocal failed
+        async with slots:
+            for item in items:
+                if failed:
+                    return
+                if not await _deliver_one(app, svc, item, worker):
+                    failed = True
+                    return
+
+    async with asyncio.TaskGroup() as group:
+        for items in chats.values():
+            group.create_task(one_chat(items))
+    return not failed
 
 
 def deliver_soon(app: Application) -> Any:  # type: ignore[type-arg]

@@ -11,6 +11,7 @@ import pytest
 
 from bot.fakebot import FakeTelegram
 from bot.fakeserver import FakeBotServer
+from tests import processes
 from tests.faults.harness import REPORT, TOKEN, Stage
 
 
@@ -21,11 +22,16 @@ def base_id() -> int:
 
 
 @contextmanager
-def open_stage(db_url: str, workdir: Path, base_id: int) -> Iterator[Stage]:
-    """An emulator on 127.0.0.1 for ``db_url``; every bot started is killed at the end."""
-    # Telegram's own limit for bots (30 messages/s, 429 with retry_after beyond), and
-    # one long poll per token (409 Conflict for a second one)
-    telegram = FakeTelegram(messages_per_second=30, conflicts=True, first_update_id=base_id)
+def open_stage(db_url: str, workdir: Path, base_id: int, *,
+               messages_per_second: float | None = 30) -> Iterator[Stage]:
+    """An emulator on 127.0.0.1 for ``db_url``; every bot started is killed at the end.
+
+    By default it keeps Telegram's own limit for bots (30 messages/s, 429 with
+    retry_after beyond); ``messages_per_second=None`` lifts it.
+    """
+    # one long poll per token (409 Conflict for a second one), as Telegram does
+    telegram = FakeTelegram(messages_per_second=messages_per_second, conflicts=True,
+                            first_update_id=base_id)
     server = FakeBotServer(telegram, TOKEN)
     server.start()
     setting = Stage(telegram, server, db_url, workdir)
@@ -33,9 +39,7 @@ def open_stage(db_url: str, workdir: Path, base_id: int) -> Iterator[Stage]:
         yield setting
     finally:
         for process in setting.processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            processes.kill(process)
         server.stop()
 
 

@@ -10,11 +10,10 @@ what each person received. Outcomes worth reporting (duplicates and the like) go
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,11 +21,12 @@ from pathlib import Path
 
 from bot.fakebot import MESSAGE_METHODS, FakeTelegram, FakeUser, SentMessage
 from bot.fakeserver import FakeBotServer, Faults
+from tests import processes
 
 __all__ = ["REPORT", "Stage", "TOKEN", "keys_sent"]
 
 TOKEN = "5151:fault-tests-token"
-ROOT = Path(__file__).resolve().parents[2]
+WEBHOOK_SECRET = "fault-tests-webhook-secret"
 START_DEADLINE_S = 90.0  # a cold start on a loaded CI machine; passing tests never wait it
 REPORT: list[str] = []   # one line per measured outcome, shown in the terminal summary
 
@@ -66,21 +66,39 @@ class Stage:
         """Start ``coach run``; returns once it polls Telegram (it is serving)."""
         polls_before = self.polls()
         started = time.monotonic()
-        full_env = {**os.environ,
-                    "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": self.server.base_url,
-                    "DATABASE_URL": self.db_url, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "INFO",
+        process = self._launch(["run"], env)
+        self.wait(lambda: self.polls() > polls_before, "the bot's first getUpdates",
+                  timeout=START_DEADLINE_S, process=process)
+        self.start_seconds.append(time.monotonic() - started)
+        return process
+
+    def start_webhook(self, port: int, **env: str) -> subprocess.Popen[bytes]:
+        """Start ``coach run --webhook`` on ``port``; returns at once (see :meth:`serving`)."""
+        url = f"http://127.0.0.1:{port}/tg/hook"
+        return self._launch(["run", "--webhook"], {
+            "WEBHOOK_URL": url, "WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "WEBHOOK_LISTEN": "127.0.0.1", "WEBHOOK_PORT": str(port), **env})
+
+    def serving(self, port: int) -> bool:
+        """Does the webhook instance on ``port`` answer (registered and healthy)?"""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz",  # noqa: S310
+                                        timeout=5) as response:
+                return int(response.status) == 200
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def _launch(self, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        full_env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": self.server.base_url,
+                    "DATABASE_URL": self.db_url, "LOG_LEVEL": "INFO",
                     # fast ticks, and leases short enough that a killed bot's claims
                     # come back within seconds
                     "TICK_SECONDS": "0.5", "LEASE_SECONDS": "4",
                     **self.env, **env}
-        log = (self.workdir / f"bot{len(self.processes)}.log").open("wb")
-        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=self.workdir,
-                                   env=full_env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()  # the child keeps its own descriptor
+        process = processes.start_coach(
+            args, env=full_env, workdir=self.workdir,
+            log=self.workdir / f"bot{len(self.processes)}.log")
         self.processes.append(process)
-        self.wait(lambda: self.polls() > polls_before, "the bot's first getUpdates",
-                  timeout=START_DEADLINE_S, process=process)
-        self.start_seconds.append(time.monotonic() - started)
         return process
 
     def polls(self) -> int:
@@ -93,33 +111,29 @@ class Stage:
 
     def kill(self, process: subprocess.Popen[bytes]) -> None:
         """SIGKILL: no clean-up, no chance to commit what was just sent."""
-        process.kill()
-        process.wait(timeout=30)
+        processes.kill(process)
         time.sleep(0.3)  # requests the emulator had already read still finish
 
     def stop(self, process: subprocess.Popen[bytes]) -> str:
         """SIGINT, as Ctrl-C does; return the bot's output."""
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        processes.stop(process)
         return self.output(process)
 
     def wait(self, check: Callable[[], bool], what: str, *, timeout: float = 120.0,
-             process: subprocess.Popen[bytes] | None = None) -> None:
-        """Poll ``check`` until true; fail with the bots' logs after ``timeout``."""
+             process: subprocess.Popen[bytes] | None = None, every: float = 0.05) -> None:
+        """Poll ``check`` every ``every`` s until true; fail with the bots' logs after
+        ``timeout``, or at once if ``process`` (else any bot running now) exits."""
         deadline = time.monotonic() + timeout
-        watched = process or (self.processes[-1] if self.processes else None)
+        watched = ([process] if process is not None
+                   else [bot for bot in self.processes if bot.poll() is None])
         while time.monotonic() < deadline:
             if check():
                 return
-            if watched is not None and watched.poll() is not None:
-                raise AssertionError(f"bot exited with {watched.returncode} while waiting for "
-                                     f"{what}:\n{self.output(watched)[-4000:]}")
-            time.sleep(0.05)
+            for bot in watched:
+                if bot.poll() is not None:
+                    raise AssertionError(f"bot exited with {bot.returncode} while waiting for "
+                                         f"{what}:\n{self.output(bot)[-4000:]}")
+            time.sleep(every)
         with self.telegram._lock:
             calls = Counter(method for method, _ in self.telegram.calls)
         raise AssertionError(f"timed out ({timeout:.0f} s) waiting for {what}; the emulator "

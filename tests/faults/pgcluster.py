@@ -13,10 +13,11 @@ import contextlib
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from tests.processes import free_port
 
 __all__ = ["Cluster", "available"]
 
@@ -58,7 +59,7 @@ class Cluster:
         self.dir = Path(tempfile.mkdtemp(prefix="coach-faults-pg."))
         self.dir.chmod(0o755)
         self.data = self.dir / "pgdata"
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"postgresql+psycopg://coach@127.0.0.1:{self.port}/coach_faults"
         self._created = False
 
@@ -94,8 +95,3 @@ class Cluster:
                 self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.dir, ignore_errors=True)
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
