@@ -42,11 +42,20 @@ def configure_logging(level: str = "INFO", *, secrets: tuple[str, ...] = (),
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # a tick still running when the next is due is skipped by design (max_instances=1)
     logging.getLogger("apscheduler.scheduler").addFilter(_skip_overlapping_ticks)
+    logging.getLogger("apscheduler.executors.default").addFilter(_skip_cancelled_runs)
     logfilter.install()  # again: the handler basicConfig just added gets the filter too
 
 
 def _skip_overlapping_ticks(record: logging.LogRecord) -> bool:
     return "maximum number of running instances reached" not in record.getMessage()
+
+
+def _skip_cancelled_runs(record: logging.LogRecord) -> bool:
+    """Stopping, PTB waits for the running ticks while the scheduler starts new ones, then
+    cancels those before their first step: nothing ran, nothing to report as an error
+    (a run cancelled midway logs its own line, ``bot.scheduler.run_job``)."""
+    exc = record.exc_info[1] if record.exc_info else None
+    return not isinstance(exc, asyncio.CancelledError)
 
 
 def db_threads(settings: Settings) -> int:

@@ -10,6 +10,7 @@ skips that turn. Tests call :func:`run_ticks` directly with a fixed clock.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -70,6 +71,11 @@ async def run_job(app: Application, job: Job) -> None:  # type: ignore[type-arg]
                         unreachable_reason(err))
     except SessionOnLoopError:
         raise  # the test suite's loop check (production only warns): a bug, not a bad tick
+    except asyncio.CancelledError:
+        # the process is stopping (the scheduler cancels running jobs): what this run
+        # claimed is leased and comes back to the next run; nothing to report loudly
+        outcome = "cancelled"
+        log.info("tick %s stopped by shutdown", name)
     except Exception:  # noqa: BLE001 - one broken tick must not stop the others
         outcome = "error"
         log.exception("tick %s failed", name)

@@ -7,6 +7,7 @@ The HTTP checks start the real server (uvicorn on 127.0.0.1, a free port) the wa
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import sqlite3
 import threading
@@ -66,6 +67,38 @@ async def test_a_slow_job_never_delays_another(services: Services) -> None:
     assert runs, "the reminder job never ran while the slow job was running"
     assert runs[0] - started < 1.6  # first turn after 1 s, on time
     assert len(runs) >= 3  # and every 0.2 s after that, while the slow one still ran
+
+
+async def test_a_job_cancelled_at_shutdown_is_one_line_not_an_error(
+        services: Services, caplog: pytest.LogCaptureFixture) -> None:
+    from bot.scheduler import run_job
+
+    app = build_application(services, request=FakeRequest(FakeTelegram()), rate_limit=False)
+    running = asyncio.Event()
+
+    async def long_broadcast(_app: Any) -> None:
+        running.set()
+        await asyncio.sleep(30)  # awaiting its next batch when Ctrl-C comes
+
+    with caplog.at_level("INFO"):
+        task = asyncio.create_task(run_job(app, long_broadcast))
+        await asyncio.wait_for(running.wait(), timeout=10)
+        task.cancel()  # what the scheduler does to the runs still going when it stops
+        await task  # ends quietly: what it claimed is leased and comes back
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+    assert "tick long_broadcast stopped by shutdown" in caplog.text
+
+
+def test_a_run_cancelled_before_it_started_is_not_logged_as_an_error() -> None:
+    from bot.runtime import _skip_cancelled_runs
+
+    def record(exc: BaseException) -> logging.LogRecord:
+        return logging.LogRecord("apscheduler.executors.default", logging.ERROR, __file__, 1,
+                                 "Error running job %s", ("abc",), (type(exc), exc, None))
+
+    # the scheduler cancels the runs it started while PTB waited for the others to end
+    assert not _skip_cancelled_runs(record(asyncio.CancelledError()))
+    assert _skip_cancelled_runs(record(RuntimeError("a real failure")))  # still shown
 
 
 # --- timeouts and "database is locked" ---------------------------------------------------
