@@ -11,7 +11,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,17 +25,12 @@ import pytest
 from bot.fakebot import FakeTelegram, FakeUser
 from bot.fakeserver import FakeBotServer, post_update
 from tests.factories import quiet_timezone
+from tests.processes import free_port
 
 TOKEN = "4242:e2e-webhook-token"
 SECRET = "s3cret_Token-for-tests"
 ROOT = Path(__file__).resolve().parents[1]
 DEADLINE_S = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -33,13 +33,7 @@ from storage.db import Database
 from storage.models import FollowUp
 from tests import factories
 from tests.conftest import BotHarness
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
+from tests.processes import free_port
 
 # --- jobs run independently ---------------------------------------------------------
 
