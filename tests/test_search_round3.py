@@ -78,3 +78,11 @@ def test_round3_files_are_wired_and_dev_misses_are_never_listed(capsys):
     assert len(queries) >= 60 and len(offtopic) >= 15
     assert main(["--dev-v3", "--misses"]) == 2
     assert "not listed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("query", "category"), [
+    ("我爸妈的钱，我不好替他们做决定", "objection.ask_family"),  # was think_it_over, confident
+    ("蝕過一次真係驚咗", "objection.past_loss"),  # was fear_of_loss, confident
+])
+def test_a_named_decider_or_a_past_loss_outranks_the_generic_reading(index, query, category):
+    assert index.search(query).hits[0].script.category == category
