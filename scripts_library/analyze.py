@@ -116,6 +116,9 @@ class _Concepts:
     multi_map: dict[str, str]
     single: dict[str, str]  # single Chinese characters, whole-token match only
     english: dict[str, str]  # stemmed English word or phrase -> concept
+    # words in the longest English phrase: a contraction splits in two ("don't" -> "don t"),
+    # so "don't have time" is four words and must still be looked up whole
+    longest: int = 3
 
 
 class Analyzer:
@@ -177,7 +180,7 @@ class Analyzer:
         ascii_words = [stem(w) for w in _ASCII_WORD.findall(clean)]
         taken = [False] * len(ascii_words)
         in_phrase: set[str] = set()
-        for n in (3, 2):
+        for n in range(c.longest, 1, -1):
             for i in range(len(ascii_words) - n + 1):
                 if any(taken[i: i + n]):
                     continue
@@ -446,7 +449,8 @@ def _compile_concepts(raw: dict[str, list[str]],
     if multi:
         alternatives = sorted(multi, key=len, reverse=True)
         pattern = re.compile("|".join(re.escape(p) for p in alternatives))
-    return _Concepts(pattern, multi, single, english)
+    longest = max((len(p.split()) for p in english), default=1)
+    return _Concepts(pattern, multi, single, english, min(max(longest, 2), 6))
 
 
 def _make_tokenizer(userdict: Path) -> jieba.Tokenizer:

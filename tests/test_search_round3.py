@@ -86,3 +86,19 @@ def test_round3_files_are_wired_and_dev_misses_are_never_listed(capsys):
 ])
 def test_a_named_decider_or_a_past_loss_outranks_the_generic_reading(index, query, category):
     assert index.search(query).hits[0].script.category == category
+
+
+def test_english_phrases_longer_than_three_words_are_found():
+    # a contraction splits in two ("don t have time"): four words, looked up whole
+    analyzer = get_analyzer()
+    clean = analyzer.clean("I don't have time for this today")
+    assert "busy" in analyzer.concepts(clean, analyzer.words(clean))
+
+
+@pytest.mark.parametrize(("written", "folded"), [
+    ("坐艇", "被套"),  # HK slang: stuck holding a losing position
+    ("接火棒", "接盘"),
+    ("捞底", "抄底"),
+])
+def test_hong_kong_market_slang_folds_to_mandarin(written, folded):
+    assert get_analyzer().norm(written) == folded
