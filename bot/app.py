@@ -322,7 +322,8 @@ def build_application(services: Services, *, request: BaseRequest | None = None,
     if settings.telegram_base_file_url:
         builder = builder.base_file_url(settings.telegram_base_file_url)
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=5))  # type: ignore[arg-type]
+        builder = builder.rate_limiter(AIORateLimiter(  # type: ignore[arg-type]
+            overall_max_rate=settings.telegram_max_rate, max_retries=5))
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
     if not jobs:

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     # and how long one send waits for Telegram's answer (longer than the usual read
     # timeout: a send whose answer is lost may have been delivered, and is sent again)
     outbox_batch: int = 20
+    # messages per second this instance sends at most (PTB's AIORateLimiter): Telegram
+    # allows a bot about 30 in all, so with N instances give each 30 / N
+    telegram_max_rate: float = Field(30.0, gt=0, le=1000)
     # chats of a batch served at once (one chat's messages stay one after another)
     outbox_concurrency: int = Field(4, ge=1, le=64)
     # a message meeting passing failures (5xx, timeouts, 429) is given up only after

@@ -398,3 +398,16 @@ async def test_a_long_outage_gives_nothing_up_and_is_caught_up_within_30_s(
         await deliver_outbox(harness.app)
     assert len(harness.telegram.messages_to(person.id)) == 1
     assert _rows(harness.services)[0].status == "sent"
+
+
+def test_each_instance_sends_at_most_its_share_of_telegrams_rate(harness: BotHarness) -> None:
+    from telegram.ext import AIORateLimiter
+
+    from bot.fakebot import FakeRequest
+
+    settings = harness.services.settings.model_copy(update={"telegram_max_rate": 15.0})
+    other = Services(settings=settings, db=harness.services.db, clock=harness.clock)
+    app = build_application(other, request=FakeRequest(harness.telegram), jobs=False)
+    limiter = app.bot.rate_limiter
+    assert isinstance(limiter, AIORateLimiter)
+    assert limiter._base_limiter.max_rate == 15.0  # two instances: half of Telegram's 30 each
