@@ -1,0 +1,73 @@
+"""The held-out search sets (v2, v3) parse as tools.search_eval reads them and keep their shape.
+
+Shape only (counts, categories, tags, service intents): no search is run here, and no
+line is printed (overlaps are asserted as counts), so the suite never turns a held-out
+set into a tuning signal.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scripts_library.intents import SERVICES_FILE
+from scripts_library.schema import OBJECTION_CATEGORIES
+from tools import search_eval
+
+KINDS = {"smalltalk", "knowledge", "market", "errand", "service"}
+OTHER_TAGS = ("plain", "tw", "north", "sichuan", "pinyin", "typo", "mixed")
+
+# flag, files, at least (objection lines, off-topic lines, indirect, English), and the
+# sets written before it that it must not share a line with
+SETS = {
+    "v2": ("--heldout-v2", search_eval.HELDOUT_V2, (220, 110, 25, 10),
+           (search_eval.HELDOUT,)),
+    "v3": ("--heldout-v3", search_eval.HELDOUT_V3, (250, 120, 40, 35),
+           (search_eval.HELDOUT, search_eval.HELDOUT_V2, search_eval.TUNING,
+            search_eval.DEV)),
+}
+
+
+def _lines(files: tuple[Path, ...]) -> set[str]:
+    queries, offtopic = search_eval.load(files)
+    return {q["q"] for q in queries} | {o["q"] for o in offtopic}
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_files_load_with_the_eval_loader(name: str) -> None:
+    _flag, files, (n_queries, n_offtopic, n_indirect, n_english), _earlier = SETS[name]
+    queries, offtopic = search_eval.load(files)
+    assert len(queries) >= n_queries
+    assert len(offtopic) >= n_offtopic
+    per_category = Counter(q["expect"] for q in queries)
+    assert set(per_category) == set(OBJECTION_CATEGORIES)
+    assert min(per_category.values()) >= 12
+    tags = Counter(t for q in queries for t in q["tags"])
+    assert tags["indirect"] >= n_indirect
+    assert tags["en"] >= n_english
+    assert tags["yue"] + tags["hk"] >= 20
+    for kind in OTHER_TAGS:
+        assert tags[kind] >= 10, kind
+    assert set(Counter(o["kind"] for o in offtopic)) == KINDS
+    intents = set(yaml.safe_load(SERVICES_FILE.read_text(encoding="utf-8"))["intents"])
+    service_intents = {o.get("intent") for o in offtopic if o["kind"] == "service"}
+    assert service_intents == intents  # every service intent, and only known ones
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_lines_are_unique_and_apart_from_earlier_sets(name: str) -> None:
+    _flag, files, _minimums, earlier = SETS[name]
+    queries, offtopic = search_eval.load(files)
+    lines = [q["q"] for q in queries] + [o["q"] for o in offtopic]
+    assert len(lines) == len(set(lines))
+    for other in earlier:
+        assert len(_lines(other) & set(lines)) == 0, other[0].name
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_held_out_misses_are_never_listed(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert search_eval.main([SETS[name][0], "--misses"]) == 2
+    assert "must not steer tuning" in capsys.readouterr().err
