@@ -227,8 +227,10 @@ async def _console(args: argparse.Namespace) -> int:
     from storage.demo import DEMO_PEOPLE, seed_demo
 
     configure_logging("WARNING")
+    # one message at a time: the transcript shows them in the order they were queued
     settings = load_settings(database_url=_database_url(args), telegram_bot_token="",
-                             admin_telegram_ids=[DEMO_PEOPLE["admin"].telegram_id])
+                             admin_telegram_ids=[DEMO_PEOPLE["admin"].telegram_id],
+                             outbox_concurrency=1)
     tz = settings.default_timezone
     clock = ConsoleClock()
     if args.start:
