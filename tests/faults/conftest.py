@@ -11,7 +11,9 @@ import pytest
 
 from bot.fakebot import FakeTelegram
 from bot.fakeserver import FakeBotServer
+from storage.migrate import upgrade
 from tests import processes
+from tests.faults import pgcluster
 from tests.faults.harness import REPORT, TOKEN, Stage
 
 
@@ -41,6 +43,22 @@ def open_stage(db_url: str, workdir: Path, base_id: int, *,
         for process in setting.processes:
             processes.kill(process)
         server.stop()
+
+
+@pytest.fixture
+def private_cluster(db_url: str) -> Iterator[pgcluster.Cluster]:
+    """A throwaway PostgreSQL cluster of this test's own, migrated (PostgreSQL runs only)."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    if (why := pgcluster.available()) is not None:
+        pytest.skip(why)
+    cluster = pgcluster.Cluster()
+    try:
+        cluster.start()
+        upgrade(cluster.url)
+        yield cluster
+    finally:
+        cluster.destroy()
 
 
 @pytest.fixture

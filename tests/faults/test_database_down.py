@@ -16,7 +16,6 @@ from types import SimpleNamespace
 import pytest
 
 from bot.fakebot import FakeUser
-from storage.migrate import upgrade
 from tests.faults import pgcluster
 from tests.faults.conftest import open_stage
 from tests.faults.db_state import committed
@@ -29,62 +28,54 @@ _OUTCOME: dict[str, int] = {}  # what the outage test saw, for the duplicate che
 
 
 def test_postgres_stopped_while_sending_the_bot_keeps_running_and_catches_up(
-        db_url: str, tmp_path: Path, base_id: int) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only (SQLite has no server to stop)")
-    if (why := pgcluster.available()) is not None:
-        pytest.skip(why)
-    cluster = pgcluster.Cluster()
-    try:
+        private_cluster: pgcluster.Cluster, tmp_path: Path, base_id: int) -> None:
+    """PostgreSQL only: SQLite has no server to stop."""
+    cluster = private_cluster
+    with open_stage(cluster.url, tmp_path, base_id) as stage:
+        reminders = seed_reminders(cluster.url, 100, first_telegram_id=base_id + 1000)
+        broadcast = seed_briefing(cluster.url, 100, first_telegram_id=base_id + 50_000)
+        advisor = FakeUser(base_id + 3, "Writer", language_code="en")
+        seed_advisors(cluster.url, [advisor.id])
+        bot = stage.start()
+
+        def received() -> int:
+            return (len(keys_sent(stage.telegram, "fu d"))
+                    + len(keys_sent(stage.telegram, "bf ack")))
+
+        stage.wait(lambda: received() >= 40, "sending under way")
+        cluster.stop()
+        down_at, sent_at_stop = time.monotonic(), received()
+        stage.say(advisor, "/help")
+        time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
+        assert bot.poll() is None, "the bot exited while the database was down"
+        during = [m.text for m in stage.replies(advisor)]
         cluster.start()
-        upgrade(cluster.url)
-        with open_stage(cluster.url, tmp_path, base_id) as stage:
-            reminders = seed_reminders(cluster.url, 100, first_telegram_id=base_id + 1000)
-            broadcast = seed_briefing(cluster.url, 100, first_telegram_id=base_id + 50_000)
-            advisor = FakeUser(base_id + 3, "Writer", language_code="en")
-            seed_advisors(cluster.url, [advisor.id])
-            bot = stage.start()
 
-            def received() -> int:
-                return (len(keys_sent(stage.telegram, "fu d"))
-                        + len(keys_sent(stage.telegram, "bf ack")))
-
-            stage.wait(lambda: received() >= 40, "sending under way")
-            cluster.stop()
-            down_at, sent_at_stop = time.monotonic(), received()
-            stage.say(advisor, "/help")
-            time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
-            assert bot.poll() is None, "the bot exited while the database was down"
-            during = [m.text for m in stage.replies(advisor)]
-            cluster.start()
-
-            stage.wait(lambda: committed(cluster.url, broadcast.briefing_id).done(
-                reminders.followup_ids, 100), "everything delivered after the outage",
-                timeout=90)
-            seen = len(stage.replies(advisor))
-            stage.say(advisor, "/help")
-            help_text = stage.next_reply(advisor, seen, "/help after the outage").text
-            output = stage.stop(bot)
-        reminder_counts = keys_sent(stage.telegram, "fu d")
-        delivery_counts = keys_sent(stage.telegram, "bf ack")
-        twice = (sum(n - 1 for n in reminder_counts.values())
-                 + sum(n - 1 for n in delivery_counts.values()))
-        _OUTCOME["duplicates"] = twice
-        REPORT.append(f"PostgreSQL down {OUTAGE_S:.0f} s ({sent_at_stop} of 200 sent at the "
-                      f"stop): all delivered after; duplicates {twice}; replies to /help "
-                      f"while down: {len(during)}; tracebacks in the log: "
-                      f"{output.count('Traceback')}")
-        assert set(reminder_counts) == set(reminders.followup_ids)
-        assert len(delivery_counts) == 100
-        assert "/log" in help_text
-        assert len(during) <= 1, during  # one clear apology at most, never a wrong answer
-        # logs clearly: one line per tick while it is down, not a traceback per job
-        assert "database unreachable" in output and "reachable again" in output
-        assert output.count("Traceback") == 0, output[-6000:]
-        # a tick overlapping the next is skipped by design: not a warning twice a second
-        assert "maximum number of running instances" not in output
-    finally:
-        cluster.destroy()
+        stage.wait(lambda: committed(cluster.url, broadcast.briefing_id).done(
+            reminders.followup_ids, 100), "everything delivered after the outage",
+            timeout=90)
+        seen = len(stage.replies(advisor))
+        stage.say(advisor, "/help")
+        help_text = stage.next_reply(advisor, seen, "/help after the outage").text
+        output = stage.stop(bot)
+    reminder_counts = keys_sent(stage.telegram, "fu d")
+    delivery_counts = keys_sent(stage.telegram, "bf ack")
+    twice = (sum(n - 1 for n in reminder_counts.values())
+             + sum(n - 1 for n in delivery_counts.values()))
+    _OUTCOME["duplicates"] = twice
+    REPORT.append(f"PostgreSQL down {OUTAGE_S:.0f} s ({sent_at_stop} of 200 sent at the "
+                  f"stop): all delivered after; duplicates {twice}; replies to /help "
+                  f"while down: {len(during)}; tracebacks in the log: "
+                  f"{output.count('Traceback')}")
+    assert set(reminder_counts) == set(reminders.followup_ids)
+    assert len(delivery_counts) == 100
+    assert "/log" in help_text
+    assert len(during) <= 1, during  # one clear apology at most, never a wrong answer
+    # logs clearly: one line per tick while it is down, not a traceback per job
+    assert "database unreachable" in output and "reachable again" in output
+    assert output.count("Traceback") == 0, output[-6000:]
+    # a tick overlapping the next is skipped by design: not a warning twice a second
+    assert "maximum number of running instances" not in output
 
 
 

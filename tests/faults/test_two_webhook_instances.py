@@ -21,9 +21,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
-from storage.migrate import upgrade
 from tests.faults import pgcluster
 from tests.faults.conftest import open_stage
 from tests.faults.db_state import committed
@@ -48,22 +45,14 @@ def _counter(port: int, sample: str) -> int:
 
 
 def test_two_webhook_instances_send_every_message_exactly_once(
-        db_url: str, tmp_path: Path, base_id: int) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only (SQLite serialises writers: nothing to race)")
-    if (why := pgcluster.available()) is not None:
-        pytest.skip(why)
-    cluster = pgcluster.Cluster()
-    try:
-        cluster.start()
-        upgrade(cluster.url)
-        # no global 429s from the emulator: this test proves that claims are exclusive,
-        # not pacing (each instance's own limiter still paces it; the 30 msg/s limit
-        # and its 429s are exercised by test_kill9.py and test_telegram_faults.py)
-        with open_stage(cluster.url, tmp_path, base_id, messages_per_second=None) as stage:
-            _run(stage, cluster.url, base_id)
-    finally:
-        cluster.destroy()
+        private_cluster: pgcluster.Cluster, tmp_path: Path, base_id: int) -> None:
+    """PostgreSQL only: SQLite serialises writers, there is nothing to race."""
+    # no global 429s from the emulator: this test proves that claims are exclusive,
+    # not pacing (each instance's own limiter still paces it; the 30 msg/s limit
+    # and its 429s are exercised by test_kill9.py and test_telegram_faults.py)
+    with open_stage(private_cluster.url, tmp_path, base_id,
+                    messages_per_second=None) as stage:
+        _run(stage, private_cluster.url, base_id)
 
 
 def _run(stage: Stage, url: str, base_id: int) -> None:
