@@ -1,4 +1,4 @@
-"""The held-out search sets (v2, v3) parse as tools.search_eval reads them and keep their shape.
+"""The held-out search sets (v2, v3, v4) parse as tools.search_eval reads them and keep their shape.
 
 Shape only (counts, categories, tags, service intents): no search is run here, and no
 line is printed (overlaps are asserted as counts), so the suite never turns a held-out
@@ -28,6 +28,9 @@ SETS = {
     "v3": ("--heldout-v3", search_eval.HELDOUT_V3, (250, 120, 40, 35),
            (search_eval.HELDOUT, search_eval.HELDOUT_V2, search_eval.TUNING,
             search_eval.DEV)),
+    "v4": ("--heldout-v4", search_eval.HELDOUT_V4, (300, 130, 50, 60),
+           (search_eval.HELDOUT, search_eval.HELDOUT_V2, search_eval.HELDOUT_V3,
+            search_eval.TUNING, search_eval.DEV, search_eval.DEV_V3)),
 }
 
 

@@ -7,6 +7,7 @@
     python -m tools.search_eval --heldout       # the held-out set v1, figures only
     python -m tools.search_eval --heldout-v2    # the fresh held-out sets v2, figures only
     python -m tools.search_eval --heldout-v3    # the fresh held-out sets v3, figures only
+    python -m tools.search_eval --heldout-v4    # the fresh held-out sets v4, figures only
     python -m tools.search_eval --misses        # tuning misses, to work on (never held-out)
 
 Prints one JSON object per set. The held-out file is written before tuning and is never
@@ -42,6 +43,8 @@ HELDOUT = (DATA / "search_heldout.yaml",)
 HELDOUT_V2 = (DATA / "search_heldout_v2.yaml", DATA / "offtopic_heldout_v2.yaml")
 # v3, written before the third round of tuning (objections + off-topic, apart from v1 and v2)
 HELDOUT_V3 = (DATA / "search_heldout_v3.yaml", DATA / "offtopic_heldout_v3.yaml")
+# v4, written before the fourth round of tuning (apart from v1-v3, tuning and dev sets)
+HELDOUT_V4 = (DATA / "search_heldout_v4.yaml", DATA / "offtopic_heldout_v4.yaml")
 
 
 def load(files: tuple[Path, ...]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -138,12 +141,14 @@ def main(argv: list[str] | None = None) -> int:
                        help="score the fresh held-out sets v2 (objections + off-topic)")
     which.add_argument("--heldout-v3", action="store_true",
                        help="score the fresh held-out sets v3 (objections + off-topic)")
+    which.add_argument("--heldout-v4", action="store_true",
+                       help="score the fresh held-out sets v4 (objections + off-topic)")
     parser.add_argument("--misses", action="store_true", help="list tuning misses")
     parser.add_argument("--only", metavar="FILE",
                         help="score one tuning file alone (a name from the tuning sets)")
     args = parser.parse_args(argv)
-    if (args.heldout or args.heldout_v2 or args.heldout_v3 or args.dev or args.dev_v3) and (
-            args.misses or args.only):
+    if (args.heldout or args.heldout_v2 or args.heldout_v3 or args.heldout_v4 or args.dev
+            or args.dev_v3) and (args.misses or args.only):
         print("held-out and dev misses are not listed: they must not steer tuning",
               file=sys.stderr)
         return 2
@@ -151,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     name, files = (("heldout", HELDOUT) if args.heldout
                    else ("heldout-v2", HELDOUT_V2) if args.heldout_v2
                    else ("heldout-v3", HELDOUT_V3) if args.heldout_v3
+                   else ("heldout-v4", HELDOUT_V4) if args.heldout_v4
                    else ("dev", DEV) if args.dev else ("dev-v3", DEV_V3) if args.dev_v3
                    else ("tuning", TUNING))
     if args.only:
