@@ -28,6 +28,7 @@ from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot import metrics
+from bot.services import run_db
 from coach.textsplit import fits_caption, split_message
 from coach.vocabulary import DeliveryStatus
 from storage.db import Database
@@ -62,7 +63,7 @@ async def _deliver(call: Callable[[], Awaitable[Message]], chat_id: int, *,
     delivery = await _attempt(call, chat_id, sleep=sleep, max_waits=max_waits)
     metrics.DELIVERIES.labels(outcome=delivery.status.value).inc()
     if delivery.status == DeliveryStatus.BLOCKED and db is not None:
-        mark_blocked(db, chat_id)
+        await run_db(mark_blocked, db, chat_id)  # a write: off the event loop
     return delivery
 
 

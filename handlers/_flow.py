@@ -25,6 +25,7 @@ from telegram.ext import ConversationHandler
 
 from bot.context import CoachContext
 from bot.guard import reply
+from bot.services import run_db
 from coach.services.library import ScriptCatalog
 
 __all__ = ["FLOW_DRAFTS", "cancel_flow", "expire_idle_flows", "objection_instead", "open_flows",
@@ -140,8 +141,9 @@ async def objection_instead(update: Update, context: CoachContext, flow: str) ->
 
     message = update.message
     text = (message.text or "").strip() if message is not None else ""
-    if not text or not reads_like_objection(context.svc.catalog, text,
-                                            team_id=context.caller.team_id):
+    # the search is CPU work: in a worker thread, like every other search
+    if not text or not await run_db(reads_like_objection, context.svc.catalog, text,
+                                    team_id=context.caller.team_id):
         return False
     await ask.answer_query(update, context, text)
     await reply(update, context, "flow_still_open", flow=flow)

@@ -22,7 +22,8 @@ from typing import Any, Literal
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "SessionOnLoopError", "make_engine", "off_loop_only", "set_loop_check"]
+__all__ = ["Database", "SessionOnLoopError", "check_off_loop", "make_engine", "off_loop_only",
+           "set_loop_check"]
 
 log = logging.getLogger(__name__)
 LoopCheck = Literal["off", "warn", "raise"]
@@ -62,7 +63,13 @@ def _caller() -> tuple[str, int]:
     return "?", 0
 
 
-def _check_off_loop() -> None:
+def check_off_loop(what: str = "database session opened") -> None:
+    """Report ``what`` (blocking work: a session, a search) if it runs on the event loop
+    inside :func:`off_loop_only`; the sessions of :class:`Database` call it themselves."""
+    _check_off_loop(what)
+
+
+def _check_off_loop(what: str = "database session opened") -> None:
     if _loop_check == "off" or not _off_loop_only.get():
         return
     try:
@@ -71,12 +78,11 @@ def _check_off_loop() -> None:
         return  # a worker thread (run_db) or plain synchronous code: fine
     where = _caller()
     if _loop_check == "raise":
-        raise SessionOnLoopError(f"database session opened on the event loop at {where[0]}:"
+        raise SessionOnLoopError(f"{what} on the event loop at {where[0]}:"
                                  f"{where[1]}; run the unit of work with bot.services.run_db")
     if where not in _warned:  # once per place: a hot path must not flood the log
         _warned.add(where)
-        log.warning("database session opened on the event loop at %s:%d (blocks every chat)",
-                    *where)
+        log.warning("%s on the event loop at %s:%d (blocks every chat)", what, *where)
 
 
 def _sqlite_pragmas(busy_ms: int) -> Any:

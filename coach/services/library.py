@@ -35,6 +35,7 @@ from scripts_library.regions import hidden_scripts
 from scripts_library.schema import CATEGORIES, Script
 from scripts_library.search import ScriptIndex, SearchResult
 from storage import versions
+from storage.db import check_off_loop
 from storage.models import ScriptEvent, TeamScript
 
 __all__ = [
@@ -105,6 +106,9 @@ class ScriptCatalog:
 
     def ask(self, query: str, *, team_id: int | None, position: int = 0,
             limit: int = 5, region: str | None = None) -> AskResult:
+        # a search is tens of milliseconds of CPU: on the event loop it stalls every chat
+        # (reported like a database session there; raises in the test suite)
+        check_off_loop("script search")
         result = self.index.search(query, team_id=team_id, limit=limit)
         hidden = hidden_scripts(region)
         if hidden and any(h.script.id in hidden for h in result.hits):
