@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(8, ge=1)
     outbox_retry_minutes: float = Field(60.0, ge=0)
     outbox_send_timeout: float = 20.0
+    # after a pass, a run of the sender stays this long (polling every second) for a
+    # retry that falls due before the next tick, instead of leaving it to that tick;
+    # unset: TICK_SECONDS; 0: one pass per tick
+    outbox_linger_seconds: float | None = Field(None, ge=0)
     privacy_mode: bool = True
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"  # json: one JSON object a line

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +48,9 @@ __all__ = ["deliver_outbox", "deliver_soon", "outcome_hooks"]
 log = logging.getLogger(__name__)
 
 MAX_BATCHES = 50  # per run: a long backlog is continued by the next tick
+LINGER_POLL_S = 1.0  # while a run waits for a retry, it looks for new work this often
+MAX_LINGER_PASSES = 120  # bound on the extra passes of one run, whatever the clock does
+_sleep: Callable[[float], Any] = asyncio.sleep  # tests replace it to move a fake clock
 _UNRECORDED = "outbox.unrecorded"
 
 Hook = Callable[[Session, outbox.Claimed, notifier.Delivery, datetime], None]
@@ -72,10 +76,54 @@ def _new_worker() -> str:
     return f"{worker_name()[:50]}:{uuid.uuid4().hex[:8]}"
 
 
-async def deliver_outbox(app: Application) -> None:  # type: ignore[type-arg]
-    """Send every due outbox message (up to ``MAX_BATCHES`` batches per run)."""
+async def deliver_outbox(app: Application, *,  # type: ignore[type-arg]
+                         linger: bool = True) -> None:
+    """Send every due outbox message (up to ``MAX_BATCHES`` batches per pass).
+
+    With ``linger`` (the tick), a message that falls due within ``OUTBOX_LINGER_SECONDS``
+    (default ``TICK_SECONDS``) of the run's start, a retry after its backoff, is sent
+    when it is due rather than a tick later: the run sleeps (yielding the event loop)
+    until then, at most ``LINGER_POLL_S`` at a time so what is queued meanwhile goes
+    out too. The next turn of the tick is skipped while a run is still going.
+    """
     svc: Services = app.bot_data["services"]
     worker = _new_worker()
+    budget = _linger_budget(svc) if linger else 0.0
+    started = time.monotonic()
+    if not await run_db(_record_leftovers, app, svc):
+        return  # the database is still away: try again next tick
+    for _ in range(MAX_LINGER_PASSES + 1):
+        if not await _one_pass(app, svc, worker):
+            return  # the database failed, or a backlog longer than a pass: next tick
+        left = budget - (time.monotonic() - started)
+        if left <= 0:
+            return
+        try:
+            due = await run_db(_next_due, svc)
+        except Exception:  # noqa: BLE001 - no database: the next tick tries again
+            log.exception("outbox: could not read when the next message is due")
+            return
+        if due is None or due > left:
+            return  # nothing waiting, or due after the next tick anyway
+        await _sleep(min(max(due, 0.01), LINGER_POLL_S))
+
+
+def _linger_budget(svc: Services) -> float:
+    setting = svc.settings.outbox_linger_seconds
+    return float(svc.settings.tick_seconds if setting is None else setting)
+
+
+def _next_due(svc: Services) -> float | None:
+    """Seconds until the next message can be claimed (0 or less: now); None if none waits."""
+    with svc.db.session() as s:
+        moment = outbox.next_due(s)
+    return None if moment is None else (moment - svc.clock.now()).total_seconds()
+
+
+async def _one_pass(app: Application, svc: Services,  # type: ignore[type-arg]
+                    worker: str) -> bool:
+    """Claim and send batches until nothing is due; False if the database failed or the
+    pass stopped at ``MAX_BATCHES`` (the rest is for the next run)."""
 
     def claim() -> list[outbox.Claimed]:
         with svc.db.session() as s:
@@ -83,19 +131,18 @@ async def deliver_outbox(app: Application) -> None:  # type: ignore[type-arg]
                                 lease_seconds=svc.settings.lease_seconds,
                                 limit=svc.settings.outbox_batch)
 
-    if not await run_db(_record_leftovers, app, svc):
-        return  # the database is still away: try again next tick
     for _ in range(MAX_BATCHES):
         try:
             batch = await run_db(claim)  # database work off the event loop
         except Exception:  # noqa: BLE001 - no database, nothing claimed: next tick
             log.exception("outbox: could not claim messages")
-            return
+            return False
         if not batch:
-            return
+            return True
         if not await _deliver_batch(app, svc, batch, worker):
-            return  # the database failed: leave the rest to their leases
+            return False  # the database failed: leave the rest to their leases
         await asyncio.sleep(0)  # let updates in between batches
+    return False
 
 
 async def _deliver_batch(app: Application, svc: Services,  # type: ignore[type-arg]
@@ -136,10 +183,11 @@ def deliver_soon(app: Application) -> Any:  # type: ignore[type-arg]
     A running bot starts a task (the update is answered meanwhile); a bot driven
     step by step (tests, console) gets a coroutine to await.
     """
+    # one pass: the tick's run is the one that waits for retries
     if app.running:
-        app.create_task(deliver_outbox(app), name="outbox-now")
+        app.create_task(deliver_outbox(app, linger=False), name="outbox-now")
         return asyncio.sleep(0)
-    return deliver_outbox(app)
+    return deliver_outbox(app, linger=False)
 
 
 async def _deliver_one(app: Application, svc: Services,  # type: ignore[type-arg]

@@ -34,7 +34,7 @@ from storage.models import OutboxMessage, User
 
 __all__ = ["BACKOFF_CAP_S", "BACKOFF_FIRST_S", "Claimed", "Depth", "Notice", "backoff", "claim",
            "claim_target", "depth", "enqueue", "give_up", "mark_blocked", "mark_failed",
-           "mark_retry", "mark_sent", "recipient_refusal", "renew"]
+           "mark_retry", "mark_sent", "next_due", "recipient_refusal", "renew"]
 
 _ERROR_LENGTH = 200
 # the retry schedule after a passing failure (5xx, timeout, lost connection): 2 s doubling
@@ -265,3 +265,15 @@ def depth(session: Session, *, now: datetime) -> Depth:
     if oldest is None:
         return Depth(int(count), 0.0)
     return Depth(int(count), max(0.0, (now - oldest).total_seconds()))
+
+
+def next_due(session: Session) -> datetime | None:
+    """When the next message becomes claimable: the earliest retry of a pending row or
+    lease end of a row being sent; None when nothing waits."""
+    pending, leased = session.execute(
+        select(func.min(OutboxMessage.next_attempt_at).filter(
+                   OutboxMessage.status == OutboxStatus.PENDING),
+               func.min(OutboxMessage.lease_until).filter(
+                   OutboxMessage.status == OutboxStatus.SENDING))).one()
+    moments = [m for m in (pending, leased) if m is not None]
+    return min(moments) if moments else None
