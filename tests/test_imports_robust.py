@@ -200,4 +200,4 @@ def test_users_import_ids_beyond_range_and_unknown_team(cli, capsys, tmp_path) -
     assert code == 1 and "Traceback" not in out
     for line in (2, 3, 4):
         assert f"{path}:{line}: telegram_id must be a number from 1 to 2^63-1" in out
-    assert f"{path}:5: team_not_found" in out
+    assert f"{path}:5: team: there is no team called 'Nowhere'" in out

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
-from bot.commands._common import cli_services, fail, telegram_id
-from coach.digits import is_ascii_digits
+from bot.commands._common import cli_services, fail, fail_service, print_problems, telegram_id
 
 __all__ = ["register"]
+
+MAX_BYTES = 20_000_000  # a bank's whole staff list is well under 1 MB
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -84,40 +84,44 @@ def users_add(args: argparse.Namespace) -> int:
 
 
 def users_import(args: argparse.Namespace) -> int:
-    from coach.services import people
+    """All or nothing: every bad row is printed as ``FILE:LINE: problem`` and nothing is
+    saved; a good file is saved in one transaction."""
+    from coach.services.client_import import CsvRows
     from coach.services.errors import ServiceError
+    from coach.services.people_import import REQUIRED, import_people
+    from coach.textfile import FileProblem, read_text
 
     if not args.file.exists():
         return fail(f"no such file: {args.file}")
-    problems: list[str] = []
-    rows: list[dict[str, str]] = []
-    with args.file.open(encoding="utf-8-sig", newline="") as fh:
-        for line_no, row in enumerate(csv.DictReader(fh), start=2):
-            tid = (row.get("telegram_id") or "").strip()
-            # ASCII digits only ("²".isdigit() is True) and within a database BIGINT
-            if not (is_ascii_digits(tid) and 0 < int(tid) < 2**63):
-                problems.append(f"{args.file}:{line_no}: telegram_id must be a number "
-                                "from 1 to 2^63-1")
-                continue
-            rows.append({**row, "_line": str(line_no)})
-    imported = 0
+    try:
+        source = read_text(args.file, max_bytes=MAX_BYTES)
+        rows = CsvRows(source.text, required=REQUIRED)
+    except FileProblem as err:
+        print_problems(args.file, [(1, str(err))])
+        return 1
+    except ServiceError as err:  # the header lacks a required column
+        print_problems(args.file, [(1, f"the header has no {err.params.get('columns')} column "
+                                       "(columns: telegram_id, role, team, name[, username])")])
+        return 1
+    if source.encoding != "utf-8":
+        print(f"{args.file}: read as {source.encoding.upper()} (not UTF-8)")
     with cli_services() as svc:
-        for row in rows:
-            try:
-                with svc.db.session() as s:
-                    people.add_user(s, telegram_id=int(row["telegram_id"]),
-                                    role=(row.get("role") or "").strip(),
-                                    team_name=(row.get("team") or "").strip() or None,
-                                    name=(row.get("name") or "").strip() or None,
-                                    username=(row.get("username") or "").strip() or None,
-                                    clock=svc.clock, timezone=svc.settings.default_timezone)
-                imported += 1
-            except ServiceError as err:
-                problems.append(f"{args.file}:{row['_line']}: {err.code}")
-    for problem in problems:
-        print(problem)
-    print(f"imported {imported} people, {len(problems)} rows rejected")
-    return 1 if problems else 0
+        try:
+            with svc.db.session() as s:  # one transaction: the whole file or nothing
+                report = import_people(s, rows, clock=svc.clock,
+                                       timezone=svc.settings.default_timezone)
+                if report.problems:
+                    s.rollback()
+        except ServiceError as err:
+            return fail_service(err)
+    if report.problems:
+        print_problems(args.file, report.problems)
+        print(f"nothing imported: {len(report.problems)} problems in "
+              f"{len({line for line, _ in report.problems})} of {report.rows} rows")
+        return 1
+    print(f"imported {report.added + report.updated} people ({report.added} new, "
+          f"{report.updated} updated), 0 rows rejected")
+    return 0
 
 
 def users_list(args: argparse.Namespace) -> int:
