@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     followup_meeting_lead_minutes: int = 60
     followup_retry_morning_time: time = time(10, 0)
     followup_retry_afternoon_time: time = time(15, 0)
+    # an urgent referral's call reminder comes within two hours, but only between these
+    # times on a working day (the advisor's own time zone); otherwise at the next start
+    followup_day_start: time = time(9, 0)
+    followup_day_end: time = time(18, 0)
 
     flood_limit_per_minute: int = 30
     # inline mode sends a query per keystroke: its own budget, never shared with messages

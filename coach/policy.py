@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 from coach.calendar import is_working_day
 from coach.outcomes import Outcome
 
-__all__ = ["FollowUpPlan", "PlannedFollowUp", "PolicyConfig", "plan_followups", "plan_new_client"]
+__all__ = ["FollowUpPlan", "PlannedFollowUp", "PolicyConfig", "next_working_time",
+           "plan_followups", "plan_new_client", "urgent_call"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class PolicyConfig:
     meeting_lead: timedelta = timedelta(hours=1)
     afternoon_retry: time = time(15, 0)
     morning_retry: time = time(10, 0)
+    day_start: time = time(9, 0)  # working hours, for reminders not tied to a set time
+    day_end: time = time(18, 0)
+    urgent_within: timedelta = timedelta(hours=2)
 
     @classmethod
     def from_settings(cls, settings: Any) -> PolicyConfig:
@@ -51,7 +55,8 @@ class PolicyConfig:
                    morning_reminder=settings.followup_meeting_reminder_time,
                    meeting_lead=timedelta(minutes=settings.followup_meeting_lead_minutes),
                    afternoon_retry=settings.followup_retry_afternoon_time,
-                   morning_retry=settings.followup_retry_morning_time)
+                   morning_retry=settings.followup_retry_morning_time,
+                   day_start=settings.followup_day_start, day_end=settings.followup_day_end)
 
 
 @dataclass(frozen=True)
@@ -142,3 +147,38 @@ def plan_new_client(*, opened_at: datetime, tz: str, region: str = "CN",
     day = _working(opened_at.astimezone(zone).date() + timedelta(days=config.new_account_days),
                    region)
     return PlannedFollowUp(_at(day, config.call_time, zone), "new_account_call", "new_account")
+
+
+def _in_hours(local: datetime, region: str, config: PolicyConfig) -> bool:
+    return (is_working_day(local.date(), region)
+            and config.day_start <= local.time() <= config.day_end)
+
+
+def next_working_time(moment: datetime, *, tz: str, region: str = "CN",
+                      config: PolicyConfig = PolicyConfig()) -> datetime:
+    """``moment`` if it falls in working hours (a working day, ``day_start`` to ``day_end``
+    in ``tz``), else the next ``day_start`` of a working day."""
+    zone = ZoneInfo(tz)
+    local = moment.astimezone(zone)
+    if _in_hours(local, region, config):
+        return moment
+    if is_working_day(local.date(), region) and local.time() < config.day_start:
+        return _at(local.date(), config.day_start, zone)
+    return _at(_working(local.date() + timedelta(days=1), region), config.day_start, zone)
+
+
+def urgent_call(now: datetime, *, tz: str, region: str = "CN",
+                config: PolicyConfig = PolicyConfig()) -> datetime:
+    """When to remind an advisor of an urgent call: ``urgent_within`` from now, in their
+    working hours.
+
+    Asked late in the working day, the reminder comes at its end (still today) rather than
+    the next morning; asked at night or on a day off, at the next start of working hours
+    (never at 01:30 because the request came at 23:30).
+    """
+    zone = ZoneInfo(tz)
+    local = now.astimezone(zone)
+    wanted = now + config.urgent_within
+    if _in_hours(local, region, config):
+        return min(wanted, _at(local.date(), config.day_end, zone))
+    return next_working_time(wanted, tz=tz, region=region, config=config)

@@ -20,6 +20,7 @@ from bot.delivery import queue_notices
 from bot.guard import reply, requires, service_errors
 from bot.jobs.outbox import deliver_soon
 from bot.services import in_session
+from coach.policy import PolicyConfig
 from coach.services import referrals
 from coach.services.errors import ServiceError
 from coach.vocabulary import STAFF_ROLES, Role
@@ -161,7 +162,8 @@ async def decide(update: Update, context: CoachContext) -> None:
     def decide(s: Session) -> referrals.Decision:
         decision = referrals.decide(s, me, referral_id, accept=verdict == "ok",
                                     now=svc.clock.now(), reason=reason,
-                                    region=svc.settings.holiday_region)
+                                    region=svc.settings.holiday_region,
+                                    config=PolicyConfig.from_settings(svc.settings))
         others = [a for a in referrals.advisors_for(s, me) if a[0] != me.user_id]
         queue_notices(s, svc, [referrals.decision_notice(decision, can_redirect=bool(others))])
         return decision

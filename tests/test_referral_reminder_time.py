@@ -1,12 +1,18 @@
-"""Accepting a referral says when the call reminder really comes, in the advisor's own time."""
+"""Accepting a referral says when the call reminder really comes, in the advisor's own time;
+an urgent one comes within two hours, but never outside working hours."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
+from bot.jobs import reminders
+from bot.jobs.outbox import deliver_outbox
+from bot.scheduler import run_ticks
+from coach.policy import PolicyConfig, urgent_call
 from storage.models import FollowUp
 from tests.conftest import BotHarness
 
@@ -55,5 +61,69 @@ async def test_time_is_the_advisors_own_zone_in_english(harness: BotHarness) -> 
     advisor = harness.person("advisor", team="Alpha", name="安娜", language="en",
                              timezone="Europe/London")  # 02:00 Wed in London
     text = await _accept(harness, advisor, "today")
-    assert "I'll remind you to call today at 04:00." in text
-    assert _due(harness, "Europe/London") == "11-25 04:00"
+    # within two hours would be 04:00, in the night: the start of their working day instead
+    assert "I'll remind you to call today at 09:00." in text
+    assert _due(harness, "Europe/London") == "11-25 09:00"
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _reminders(harness: BotHarness, advisor) -> list[str]:  # type: ignore[no-untyped-def]
+    return [m.text for m in harness.telegram.messages_to(advisor.id) if "⏰" in m.text]
+
+
+async def _ticks_at(harness: BotHarness, local: datetime) -> None:
+    harness.clock.set(local.astimezone(UTC))
+    await run_ticks(harness.app, [reminders.send_due_reminders, deliver_outbox])
+
+
+@pytest.mark.parametrize("accepted, says, due", [
+    # Wednesday 23:30: not at 01:30, but Thursday when the working day starts
+    (datetime(2026, 11, 25, 23, 30, tzinfo=SHANGHAI), "明天（周四 11-26）09:00", "11-26 09:00"),
+    # Thursday 03:00: not at 05:00, but 09:00 the same day
+    (datetime(2026, 11, 26, 3, 0, tzinfo=SHANGHAI), "今天 09:00", "11-26 09:00"),
+])
+async def test_urgent_referral_at_night_waits_for_working_hours_and_comes_once(
+        harness: BotHarness, accepted: datetime, says: str, due: str) -> None:
+    harness.clock.set(accepted.astimezone(UTC))
+    advisor = harness.person("advisor", team="Alpha", name="安娜")
+    text = await _accept(harness, advisor, "today")
+    assert f"{says} 我会提醒您联系" in text
+    assert _due(harness) == due
+    two_hours_later = accepted + timedelta(hours=2)
+    for moment in (two_hours_later, datetime(2026, 11, 26, 8, 59, tzinfo=SHANGHAI)):
+        await _ticks_at(harness, moment)
+        assert _reminders(harness, advisor) == []  # nothing in the night
+    for hour, minute in ((9, 0), (9, 1), (10, 30)):  # due, then the ticks after: sent once
+        await _ticks_at(harness, datetime(2026, 11, 26, hour, minute, tzinfo=SHANGHAI))
+    sent = _reminders(harness, advisor)
+    assert len(sent) == 1 and "钱" in sent[0]
+
+
+async def test_urgent_referral_on_friday_night_waits_for_monday(harness: BotHarness) -> None:
+    harness.clock.set(datetime(2026, 11, 27, 23, 30, tzinfo=SHANGHAI).astimezone(UTC))
+    advisor = harness.person("advisor", team="Alpha", name="安娜")
+    text = await _accept(harness, advisor, "today")
+    assert "下一个工作日 周一 11-30 09:00" in text
+    assert _due(harness) == "11-30 09:00"
+
+
+async def test_urgent_referral_late_in_the_day_comes_before_the_day_ends(
+        harness: BotHarness) -> None:
+    harness.clock.set(datetime(2026, 11, 25, 17, 0, tzinfo=SHANGHAI).astimezone(UTC))
+    advisor = harness.person("advisor", team="Alpha", name="安娜")
+    text = await _accept(harness, advisor, "today")
+    assert "今天 18:00 我会提醒您联系" in text  # not 19:00, not tomorrow
+    assert _due(harness) == "11-25 18:00"
+
+
+def test_urgent_call_times_follow_the_configured_working_hours() -> None:
+    config = PolicyConfig(day_start=time(8, 0), day_end=time(20, 0))
+    at = datetime(2026, 11, 25, 19, 0, tzinfo=SHANGHAI)
+    assert urgent_call(at, tz="Asia/Shanghai", config=config) == at.replace(hour=20)
+    night = datetime(2026, 11, 25, 22, 0, tzinfo=SHANGHAI)
+    assert urgent_call(night, tz="Asia/Shanghai", config=config) == datetime(
+        2026, 11, 26, 8, 0, tzinfo=SHANGHAI)
+    day = datetime(2026, 11, 25, 11, 0, tzinfo=SHANGHAI)
+    assert urgent_call(day, tz="Asia/Shanghai", config=config) == day + timedelta(hours=2)

@@ -8,7 +8,7 @@ including later call outcomes, with the client's name masked.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from coach.actor import Me
 from coach.calendar import next_working_day, region_for
+from coach.policy import PolicyConfig, urgent_call
 from coach.services.errors import ServiceError
 from coach.services.outbox import Notice
 from coach.services.people import Profile
@@ -117,8 +118,13 @@ class Decision:
 
 
 def decide(session: Session, me: Me, referral_id: int, *, accept: bool, now: datetime,
-           reason: str | None = None, region: str = "CN") -> Decision:
-    """The advisor accepts (a client with a next-working-day call) or declines, saying why."""
+           reason: str | None = None, region: str = "CN",
+           config: PolicyConfig | None = None) -> Decision:
+    """The advisor accepts (a client with a next-working-day call) or declines, saying why.
+
+    An urgent ("today") referral's call reminder comes within two hours, but in the
+    advisor's working hours (:func:`coach.policy.urgent_call`).
+    """
     row = session.get(Referral, referral_id)
     if row is None or row.advisor_id != me.user_id:
         raise ServiceError("referral_not_found")
@@ -136,10 +142,12 @@ def decide(session: Session, me: Me, referral_id: int, *, accept: bool, now: dat
         session.add(client)
         session.flush()
         zone = ZoneInfo(me.timezone)
-        day = next_working_day(now.astimezone(zone).date(), region_for(me.timezone, region))
+        holidays = region_for(me.timezone, region)
+        day = next_working_day(now.astimezone(zone).date(), holidays)
         due = datetime.combine(day, time(10, 0), zone)
         if row.urgency == "today":
-            due = min(due, now + timedelta(hours=2))
+            due = min(due, urgent_call(now, tz=me.timezone, region=holidays,
+                                         config=config or PolicyConfig()))
         session.add(FollowUp(client_id=client.id, advisor_id=me.user_id, kind="call",
                              reason="referral", note=row.need, due_at=due, status="pending",
                              created_at=now))
