@@ -43,6 +43,13 @@ VARIANTS = [
     ("phone 0086", "0086 13912345678"),
     ("phone brackets", "(+86) 139-1234-5678"),
     ("phone full width", "＋８６ １３９－１２３４－５６７８"),
+    # the client lookup's rule (NFKC, OpenCC, case, spaces) applies to the sweep too
+    ("spaced", "王 建国"),
+    ("ideographic space", "王　建國"),
+    ("every character spaced", "王 建 国"),
+    ("pinyin full width", "ＷＡＮＧ　ＪＩＡＮＧＵＯ"),
+    ("pinyin full width lower", "ｗａｎｇｊｉａｎｇｕｏ"),
+    ("pinyin full width title", "Ｗａｎｇ Ｊｉａｎｇｕｏ"),
 ]
 # look-alikes that belong to other people and must be kept
 KEEP = ["wangjiang", "Wang Jian", "139 1234 5679", "王建", "wangjianguoji"]
@@ -95,9 +102,10 @@ def _all_text(harness: BotHarness) -> str:
     return "\n".join(parts)
 
 
-async def _forget(harness: BotHarness, lead: FakeUser, client_id: int) -> None:
+async def _forget(harness: BotHarness, lead: FakeUser, client_id: int,
+                  query: str = NAME) -> None:
     chat = harness.chat(lead)
-    await chat.send(f"/forget {NAME}")
+    await chat.send(f"/forget {query}")
     await chat.press(f"fg ok {client_id}")
 
 
@@ -133,3 +141,59 @@ def test_needles_cover_compound_surname_and_latin_names() -> None:
     latin = needles_for("Chen Mei", None)
     assert latin.scrub("chen mei / MEI CHEN / ChenMei", "*") == "* / * / *"
     assert latin.scrub("Chen Meiling", "*") == "Chen Meiling"
+
+
+@pytest.mark.parametrize("query", ["王建國", "  王建国  ", "ＷＡＮＧ ＪＩＡＮＧＵＯ", "Wang Jianguo"])
+async def test_forget_finds_the_client_however_the_name_is_typed(harness: BotHarness,
+                                                                 query: str) -> None:
+    advisor, lead, client_id, other_id = _team(harness)
+    _write_everywhere(harness, other_id, advisor, "王　建國")
+    await _forget(harness, lead, client_id, query)
+    text = _all_text(harness)
+    assert NAME not in text and "王　建國" not in text and "李娜" in text
+
+
+# (the name as stored, how a note wrote it)
+OTHER_NAMES = [
+    ("陈国华", "陈國華"),  # Simplified and Traditional mixed in one name
+    ("陈国华", "陳国华"),
+    ("陳國華", "陈国华"),  # stored Traditional, written Simplified
+    ("Chen Mei", "ＣＨＥＮ　ＭＥＩ"),
+    ("Chen Mei", "chen mei"),
+    ("Ｃｈｅｎ Ｍｅｉ", "Chen Mei"),  # stored full width
+    ("Amy", "AMY"),  # a short Latin name: any case, whole word
+    ("Amy", "ａｍｙ"),
+    (" 林美玲 ", "林美玲"),  # stored with spaces around it
+]
+
+
+@pytest.mark.parametrize("stored, written", OTHER_NAMES,
+                         ids=[f"{a.strip()}-{b}" for a, b in OTHER_NAMES])
+async def test_other_names_in_every_spelling(harness: BotHarness, stored: str,
+                                             written: str) -> None:
+    advisor = harness.person("advisor", team="Alpha")
+    lead = harness.person("lead", team="Alpha")
+    with harness.services.db.session() as s:
+        uid = harness.user_row(advisor).id
+        client = factories.client(s, advisor_id=uid, now=harness.clock.now(), name=stored,
+                                  phone="13912345678")
+        other = factories.client(s, advisor_id=uid, now=harness.clock.now(), name="李娜",
+                                 phone="13700000000")
+    _write_everywhere(harness, other.id, advisor, written)
+    _write_everywhere(harness, other.id, advisor, "Amyra")  # someone else's name
+    await _forget(harness, lead, client.id, stored.strip())
+    text = _all_text(harness)
+    assert written not in text and text.count("***") >= 9
+    assert "Amyra" in text
+
+
+def test_needles_fold_width_case_and_script() -> None:
+    needles = needles_for("陈国华", None)
+    for written in ("陳國華", "陈國華", "陳国华", "陈 国 华", "陈　國　华"):
+        assert needles.scrub(f"[{written}]", "*") == "[*]", written
+    assert needles.scrub("陈国", "*") == "陈国"  # part of a name is someone else's
+    latin = needles_for("Ｃｈｅｎ Ｍｅｉ", "＋８６ １３８ ００１３ ８０００")
+    assert latin.scrub("CHEN MEI, Ｍｅｉ Ｃｈｅｎ, 13800138000", "*") == "*, *, *"
+    # the SQL pre-filter finds full-width text on SQLite too (its lower() is ASCII-only)
+    hints = {h for p in latin.patterns for h in p.hints}
+    assert {"mei", "ｅｉ", "ＥＩ"} <= hints  # "Ｍｅｉ" and "ＭＥＩ" contain one of them

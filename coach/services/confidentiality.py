@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, Text, func, select, update
+from sqlalchemy import JSON, String, Text, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from coach.actor import Me
@@ -158,12 +158,13 @@ def _sweep(session: Session, needles: Needles) -> None:
         texts = [c for c in table.columns if isinstance(c.type, String | Text)
                  and not c.primary_key and (table.name, c.name) not in _NOT_SWEPT_COLUMNS]
         for column in texts:
-            # pinyin and phones with separators (whole "+86 139…" first): LIKE, then regex
+            # every spelling on folded text (whole "+86 139…" first): LIKE, then regex
             for pattern in needles.patterns:
-                hits = session.execute(select(*keys, column).where(
-                    func.lower(column).contains(pattern.hint, autoescape=True))).all()
+                hits = session.execute(select(*keys, column).where(or_(*(
+                    func.lower(column).contains(hint, autoescape=True)
+                    for hint in pattern.hints)))).all()
                 for row in hits:
-                    cleaned = pattern.regex.sub(REDACTED, row[-1])
+                    cleaned = pattern.sub(row[-1], REDACTED)
                     if cleaned != row[-1]:
                         session.execute(table.update()
                                         .where(*[k == row[i] for i, k in enumerate(keys)])
