@@ -2,7 +2,8 @@
 
 One place for what every process-driving test needs: a free port on 127.0.0.1, a
 ``python -m bot.cli …`` child with this checkout first on its path and its output in a
-log file, a Ctrl-C stop that falls back to SIGKILL, and a SIGKILL.
+log file (or a short command run to its end, its output captured), a Ctrl-C stop that
+falls back to SIGKILL, and a SIGKILL.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["ROOT", "free_port", "kill", "start_coach", "stop"]
+__all__ = ["ROOT", "coach_env", "free_port", "kill", "run_coach", "start_coach", "stop"]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,16 +28,34 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def coach_env(env: dict[str, str], unset: Iterable[str] = ()) -> dict[str, str]:
+    """This process's environment with this checkout on PYTHONPATH, ``env`` laid over it,
+    and the names in ``unset`` removed (a variable the test needs to be absent)."""
+    full = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    for name in unset:
+        full.pop(name, None)
+    return full
+
+
 def start_coach(args: list[str], *, env: dict[str, str], workdir: Path,
-                log: Path) -> subprocess.Popen[bytes]:
+                log: Path, unset: Iterable[str] = ()) -> subprocess.Popen[bytes]:
     """``python -m bot.cli *args`` in ``workdir``, stdout and stderr into ``log``.
 
-    ``env`` is laid over this process's environment, with this checkout on PYTHONPATH.
+    The environment is :func:`coach_env` of ``env`` and ``unset``.
     """
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     with log.open("wb") as out:  # the child keeps its own descriptor
         return subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=workdir,
-                                env=full_env, stdout=out, stderr=subprocess.STDOUT)
+                                env=coach_env(env, unset), stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+def run_coach(args: list[str], *, env: dict[str, str], workdir: Path, timeout: float,
+              unset: Iterable[str] = ()) -> subprocess.CompletedProcess[str]:
+    """``python -m bot.cli *args`` run to its end (a command that should exit by itself),
+    stdout and stderr captured apart; ``subprocess.TimeoutExpired`` after ``timeout``."""
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=workdir,
+                          env=coach_env(env, unset), capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 60.0) -> int:

@@ -8,11 +8,8 @@ random per test so that runs sharing one PostgreSQL database never collide.
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -28,10 +25,10 @@ from bot.fakebot import FakeTelegram, FakeUser, SentMessage
 from bot.fakeserver import serve
 from storage.db import Database
 from storage.models import Team
+from tests import processes
 from tests.factories import quiet_timezone
 
 TOKEN = "4242:e2e-test-token"
-ROOT = Path(__file__).resolve().parents[1]
 DEADLINE_S = 60.0  # generous for a cold start on a slow CI machine; passing tests never wait it
 
 
@@ -95,15 +92,12 @@ class Scene:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def start_bot(self) -> subprocess.Popen[bytes]:
-        env = {**os.environ,
-               "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": self.base_url,
+        env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": self.base_url,
                "DATABASE_URL": self.db_url, "ADMIN_TELEGRAM_IDS": str(self.admin.id),
                "TICK_SECONDS": "3600", "DEFAULT_TIMEZONE": quiet_timezone(),  # no scheduler chatter during the test
-               "LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT)}
-        log = (self.workdir / f"bot{len(self.processes)}.log").open("wb")
-        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=self.workdir,
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()  # the child keeps its own descriptor
+               "LOG_LEVEL": "INFO"}
+        process = processes.start_coach(["run"], env=env, workdir=self.workdir,
+                                        log=self.workdir / f"bot{len(self.processes)}.log")
         self.processes.append(process)
         return process
 
@@ -135,14 +129,8 @@ class Scene:
         return self.replies(user)
 
     def stop(self, process: subprocess.Popen[bytes]) -> str:
-        """SIGINT, as Ctrl-C does; return the bot's output."""
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=DEADLINE_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        """SIGINT, as Ctrl-C does (SIGKILL after the deadline); return the bot's output."""
+        processes.stop(process, timeout=DEADLINE_S)
         return self.output(process)
 
 
@@ -159,9 +147,7 @@ def scene(db_url: str, tmp_path: Path) -> Iterator[Scene]:
         finally:
             telegram.release()
             for process in setting.processes:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
+                processes.kill(process)
 
 
 def _assert_clean_exit(process: subprocess.Popen[bytes], output: str) -> None:
@@ -224,8 +210,7 @@ def test_killed_before_confirming_redelivers_and_handles_once(scene: Scene) -> N
     assert update_id == warmup + 1
     scene.replies_count(scene.admin, 2, "team created")
     scene.wait(scene.telegram.holding.is_set, "the poll that would confirm it")
-    process.kill()  # SIGKILL: no chance to tell Telegram the update was handled
-    process.wait(timeout=DEADLINE_S)
+    processes.kill(process, timeout=DEADLINE_S)  # no chance to tell Telegram it was handled
     assert scene.telegram.pending_updates() == 1
 
     scene.telegram.release()
@@ -248,10 +233,8 @@ def test_killed_before_confirming_redelivers_and_handles_once(scene: Scene) -> N
 
 
 def test_run_without_token_exits_2_with_one_sentence(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
-    env["PYTHONPATH"] = str(ROOT)
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=DEADLINE_S)
+    result = processes.run_coach(["run"], env={}, workdir=tmp_path, timeout=DEADLINE_S,
+                                 unset=["TELEGRAM_BOT_TOKEN"])
     assert result.returncode == 2
     assert result.stdout == ""
     message = result.stderr.strip()

@@ -8,11 +8,8 @@ Telegram does. Everything stays on 127.0.0.1.
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -24,12 +21,12 @@ import pytest
 
 from bot.fakebot import FakeTelegram, FakeUser
 from bot.fakeserver import FakeBotServer, post_update
+from tests import processes
 from tests.factories import quiet_timezone
 from tests.processes import free_port
 
 TOKEN = "4242:e2e-webhook-token"
 SECRET = "s3cret_Token-for-tests"
-ROOT = Path(__file__).resolve().parents[1]
 DEADLINE_S = 60.0
 
 
@@ -51,17 +48,16 @@ class WebhookScene:
         return f"http://127.0.0.1:{self.port}/tg/hook"
 
     def start_bot(self, **extra: str) -> subprocess.Popen[bytes]:
-        env = {**os.environ,
-               "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": self.server.base_url,
+        env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": self.server.base_url,
                "DATABASE_URL": self.db_url, "ADMIN_TELEGRAM_IDS": str(self.admin.id),
-               "TICK_SECONDS": "3600", "DEFAULT_TIMEZONE": quiet_timezone(), "LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT),
+               "TICK_SECONDS": "3600", "DEFAULT_TIMEZONE": quiet_timezone(), "LOG_LEVEL": "INFO",
                "WEBHOOK_URL": self.hook_url, "WEBHOOK_SECRET": SECRET,
                "WEBHOOK_LISTEN": "127.0.0.1", "WEBHOOK_PORT": str(self.port), **extra}
-        log = (self.workdir / f"bot{len(self.processes)}.log").open("wb")
-        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--webhook"],
-                                   cwd=self.workdir, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
-        log.close()
+        return self.start(["run", "--webhook"], env)
+
+    def start(self, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        process = processes.start_coach(args, env=env, workdir=self.workdir,
+                                        log=self.workdir / f"bot{len(self.processes)}.log")
         self.processes.append(process)
         return process
 
@@ -108,9 +104,7 @@ def scene(db_url: str, tmp_path: Path) -> Iterator[WebhookScene]:
         yield setting
     finally:
         for process in setting.processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            processes.kill(process)
         server.stop()
 
 
@@ -155,10 +149,9 @@ def test_webhook_registers_checks_the_secret_and_answers(scene: WebhookScene) ->
     assert 'coach_updates_total{handler="new_team",outcome="ok"} 1.0' in body
     assert 'coach_updates_total{handler="show_help",outcome="ok"} 2.0' in body
 
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=DEADLINE_S)
+    code = processes.stop(process, timeout=DEADLINE_S)  # Ctrl-C; SIGKILL (-9) if it hangs
     output = scene.output()
-    assert process.returncode == 0, output
+    assert code == 0, output
     assert "Traceback" not in output, output
     assert TOKEN not in output and SECRET not in output, output
     # LOG_FORMAT=json: every line is one JSON object; the update lines name the handler
@@ -171,16 +164,11 @@ def test_webhook_registers_checks_the_secret_and_answers(scene: WebhookScene) ->
 
 def test_polling_serves_health_and_metrics_on_metrics_port(scene: WebhookScene) -> None:
     metrics_port = free_port()
-    env = {**os.environ,
-           "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": scene.server.base_url,
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": scene.server.base_url,
            "DATABASE_URL": scene.db_url, "ADMIN_TELEGRAM_IDS": str(scene.admin.id),
-           "TICK_SECONDS": "3600", "DEFAULT_TIMEZONE": quiet_timezone(), "PYTHONPATH": str(ROOT),
+           "TICK_SECONDS": "3600", "DEFAULT_TIMEZONE": quiet_timezone(),
            "METRICS_PORT": str(metrics_port), "METRICS_LISTEN": "127.0.0.1"}
-    log = (scene.workdir / "bot0.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=scene.workdir,
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    scene.processes.append(process)
+    process = scene.start(["run"], env)
     scene.telegram.push_update(scene.telegram.message_update(scene.admin, "/help"))
     scene.wait(lambda: len(scene.telegram.messages_to(scene.admin.id)) == 1, "help by polling")
 
@@ -196,17 +184,14 @@ def test_polling_serves_health_and_metrics_on_metrics_port(scene: WebhookScene) 
     scene.wait(lambda: counted in scene.get_text("/metrics", metrics_port)[1], "the count")
     status, body = scene.get_text("/metrics", metrics_port)
     assert status == 200 and counted in body
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=DEADLINE_S)
-    assert process.returncode == 0, scene.output()
+    assert processes.stop(process, timeout=DEADLINE_S) == 0, scene.output()
     assert "Traceback" not in scene.output()
 
 
 def test_webhook_without_url_or_secret_exits_2(tmp_path: Path) -> None:
-    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "PYTHONPATH": str(ROOT),
-           "WEBHOOK_URL": "", "WEBHOOK_SECRET": ""}
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "run", "--webhook"], cwd=tmp_path,
-                            env=env, capture_output=True, text=True, timeout=DEADLINE_S)
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_URL": "", "WEBHOOK_SECRET": ""}
+    result = processes.run_coach(["run", "--webhook"], env=env, workdir=tmp_path,
+                                 timeout=DEADLINE_S)
     assert result.returncode == 2
     assert "WEBHOOK_URL" in result.stderr and "WEBHOOK_SECRET" in result.stderr
     assert "Traceback" not in result.stderr

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import io
 import logging
-import os
-import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot import logfilter
-from bot.fakebot import FakeTelegram
+from bot.fakebot import FakeTelegram, FakeUser
 from bot.fakeserver import serve
 from coach.actor import Me
 from coach.services.clients import ClientDraft, add_client
+from tests import processes
 
-ROOT = Path(__file__).resolve().parents[1]
 # built at run time: no token-shaped literal sits in the repository
 TOKEN = "7012345678" + ":" + "AAHk3vQeFakeTokenForTests_0123456789xyz"
 
@@ -96,11 +95,9 @@ def test_new_client_name_masked_immediately(services, redaction: io.StringIO) ->
 def test_rejected_token_prints_no_token(tmp_path: Path) -> None:
     """``coach run`` with a wrong token at DEBUG: a clear message and no token anywhere."""
     with serve(FakeTelegram(), "4242:the-right-token-for-the-emulator") as base_url:
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": base_url,
-               "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "LOG_LEVEL": "DEBUG",
-               "PYTHONPATH": str(ROOT)}
-        done = subprocess.run([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=120)
+        env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": base_url,
+               "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "LOG_LEVEL": "DEBUG"}
+        done = processes.run_coach(["run"], env=env, workdir=tmp_path, timeout=120)
     output = done.stdout + done.stderr
     assert done.returncode == 2, output
     assert "rejected TELEGRAM_BOT_TOKEN" in output
@@ -112,20 +109,13 @@ def test_debug_run_never_prints_the_token(tmp_path: Path) -> None:
 
     Without redaction PTB prints it at DEBUG ("Set Bot API URL: …/bot<token>").
     """
-    import signal
-    import time
-
-    from bot.fakebot import FakeUser
-
     telegram = FakeTelegram()
     with serve(telegram, TOKEN) as base_url:
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": base_url,
+        env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": base_url,
                "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "LOG_LEVEL": "DEBUG",
-               "TICK_SECONDS": "3600", "PYTHONPATH": str(ROOT)}
+               "TICK_SECONDS": "3600"}
         log = tmp_path / "bot.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path,
-                                       env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = processes.start_coach(["run"], env=env, workdir=tmp_path, log=log)
         stranger = FakeUser(987_654, "Stranger", language_code="en")
         telegram.push_update(telegram.message_update(stranger, "hello"))
         deadline = time.monotonic() + 90
@@ -133,12 +123,7 @@ def test_debug_run_never_prints_the_token(tmp_path: Path) -> None:
             if process.poll() is not None:
                 break
             time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        processes.stop(process, timeout=60)  # Ctrl-C: the shutdown lines are checked too
     output = log.read_text(errors="replace")
     assert telegram.messages_to(stranger.id), output[-3000:]
     assert "Set Bot API URL" in output  # the DEBUG line that carries the token is there ...
