@@ -95,3 +95,13 @@ async def test_a_handler_send_and_linger_zero_make_one_pass(
         update={"outbox_linger_seconds": 0})
     await worker_module.deliver_outbox(harness.app)
     assert slept == [] and _status(harness, "soon") == "pending"
+
+
+async def test_a_briefing_broadcast_does_not_wait_for_other_retries(
+        harness: BotHarness, slept: list[float]) -> None:
+    from bot.jobs import briefings
+
+    advisor = harness.person("advisor")
+    _queue(harness, advisor.id, "soon", in_seconds=0.5)
+    await briefings.broadcast_pending(harness.app)  # its report comes without delay
+    assert slept == [] and _status(harness, "soon") == "pending"

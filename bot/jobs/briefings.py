@@ -47,9 +47,10 @@ async def broadcast_pending(app: Application) -> int:  # type: ignore[type-arg]
     svc: Services = app.bot_data["services"]
     before = await run_db(_sent_count, svc)
     await queue_deliveries(app)
-    await outbox_worker.deliver_outbox(app)
+    # one pass each: the outbox's own tick is the run that waits for retries
+    await outbox_worker.deliver_outbox(app, linger=False)
     if await run_db(report_undelivered, svc):
-        await outbox_worker.deliver_outbox(app)
+        await outbox_worker.deliver_outbox(app, linger=False)
     return await run_db(_sent_count, svc) - before
 
 
