@@ -30,6 +30,7 @@ import snowballstemmer
 import yaml
 from pypinyin import Style, lazy_pinyin
 
+from scripts_library.english import ENGLISH_FILE, EnglishFolder, vocabulary_of
 from scripts_library.normalize import MAX_QUERY_CHARS, normalize
 
 __all__ = ["Analyzer", "SoundIndex", "get_analyzer", "jieba_startup_seconds"]
@@ -38,6 +39,8 @@ _HERE = Path(__file__).resolve().parent
 SYNONYMS_FILE = _HERE / "synonyms.yaml"
 USERDICT_FILE = _HERE / "userdict.txt"
 DIALECT_FILE = _HERE / "dialect.yaml"
+# English words a typo may be corrected to also come from the cue and service files
+_PHRASE_FILES = (_HERE / "evidence.yaml", _HERE / "services.yaml")
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _ASCII_WORD = re.compile(r"[a-z][a-z0-9\-']*|\d+(?:\.\d+)?%?")
@@ -125,10 +128,12 @@ class Analyzer:
     """Feature extraction shared by indexing and querying (one per process)."""
 
     def __init__(self, synonyms_file: Path = SYNONYMS_FILE, userdict_file: Path = USERDICT_FILE,
-                 dialect_file: Path = DIALECT_FILE):
+                 dialect_file: Path = DIALECT_FILE, english_file: Path = ENGLISH_FILE):
         data = yaml.safe_load(synonyms_file.read_text(encoding="utf-8")) or {}
         self._tok = _make_tokenizer(userdict_file)
         self.dialect = DialectFolder.from_file(dialect_file)
+        self.english = EnglishFolder.from_file(english_file, vocabulary=_english_vocabulary(data),
+                                               stem=stem)
         self.stopwords = frozenset(stem(self.norm(w)) for w in data.get("stopwords", []) if w)
         self._noise = [re.compile(p) for p in data.get("noise", [])]
         self._concepts = _compile_concepts(data.get("concepts", {}), self.norm)
@@ -138,8 +143,11 @@ class Analyzer:
 
     # ---------------------------------------------------------------- text
     def norm(self, text: str | None) -> str:
-        """:func:`normalize` plus dialect folding: the form every phrase is compared in."""
-        return self.dialect.fold(normalize(text))
+        """:func:`normalize` plus dialect and English folding: the form every phrase is
+        compared in. Toneless pinyin ("wo yao wen wen laopo") is left for
+        :meth:`from_pinyin`: "liao" there is 了, not Singapore English for "already"."""
+        norm = self.dialect.fold(normalize(text))
+        return self.english.fold(norm, pinyin=norm.isascii() and _is_pinyin(norm))
 
     def clean(self, text: str | None, *, max_chars: int = MAX_QUERY_CHARS) -> str:
         """Normalised text without the advisor's framing, at most ``max_chars`` long."""
@@ -359,6 +367,13 @@ def pinyin_syllables() -> frozenset[str]:
     return frozenset(out)
 
 
+def _is_pinyin(text: str) -> bool:
+    """Every word of ``text`` splits into toneless pinyin syllables (what :meth:`from_pinyin`
+    reads back into Chinese)."""
+    tokens = text.split()
+    return bool(tokens) and all(syllabify(t) is not None for t in tokens)
+
+
 @lru_cache(maxsize=4096)
 def syllabify(token: str) -> tuple[str, ...] | None:
     """Split ``token`` into the fewest toneless syllables ("shouxufei" -> shou xu fei), or None."""
@@ -420,6 +435,16 @@ class DialectFolder:
         if self.erhua and "儿" in norm:
             norm = _ERHUA.sub("", norm)
         return norm
+
+
+def _english_vocabulary(synonyms: dict[str, object]) -> set[str]:
+    """English words of the phrase files: what an English typo may be corrected to."""
+    parts: list[object] = [synonyms.get("concepts") or {}, synonyms.get("stopwords") or []]
+    for path in _PHRASE_FILES:
+        data = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {}
+        parts += [data.get("cues") or {}, data.get("not_service") or []]
+        parts += [spec.get("match") or [] for spec in (data.get("intents") or {}).values()]
+    return vocabulary_of(*parts)
 
 
 def _userdict_words(path: Path) -> list[str]:
