@@ -26,7 +26,10 @@ runs with similar load).
 
 ``--db`` takes a database URL (PostgreSQL: ``postgresql+psycopg://…``); it must be
 empty, or hold exactly this bench's data from an earlier run (then it is reused).
-Without ``--db`` a temporary SQLite file is used. Last line: one JSON object.
+Without ``--db`` a temporary SQLite file is used. When that PostgreSQL server runs on
+this machine (its processes readable in ``/proc``), the server's own CPU time over the
+measured window is shown per update too: the bot's CPU plus the server's is what one
+update costs the machine. Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -150,6 +153,39 @@ class _ErrorCount(logging.Handler):
         self.count += 1
 
 
+def _server_pid(db: Any) -> int | None:
+    """The PostgreSQL postmaster's pid if the server runs here (its processes readable)."""
+    if not db.is_postgres:
+        return None
+    with db.session() as s:
+        backend = int(s.scalar(text("SELECT pg_backend_pid()")) or 0)
+    try:
+        parent = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        return parent if Path(f"/proc/{parent}/stat").exists() else None
+    except (OSError, IndexError, ValueError):
+        return None  # another machine, or another PID namespace
+
+
+def _server_cpu(postmaster: int | None) -> float | None:
+    """CPU seconds of the PostgreSQL server so far: the postmaster, its live backends and
+    the backends that already exited (the postmaster reaped them: its children's time)."""
+    if postmaster is None:
+        return None
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it exited meanwhile
+        if int(entry.name) == postmaster:
+            ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+        elif int(fields[1]) == postmaster:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _update_payload(telegram: FakeTelegram, kind: str, advisor: int, per: int,
                     rng: random.Random) -> dict[str, Any]:
     user = FakeUser(ADVISOR_BASE + advisor, f"顾问{advisor}")
@@ -185,6 +221,8 @@ async def _drive(index: int, instances: int, url: str, advisors: int, per: int,
     # pool, timeouts and client-name redaction as coach run sets them up
     services = make_services(settings, migrate=False)
     _ = services.catalog  # built before the clock starts, as coach run does at start-up
+    # the first instance also clocks the database server (the others would count it twice)
+    postmaster = _server_pid(services.db) if index == 0 else None
     telegram = FakeTelegram(first_update_id=first_id + index * 10**8, strict=False)
     app = build_application(services, request=FakeRequest(telegram), rate_limit=False,
                             jobs=False)
@@ -227,19 +265,23 @@ async def _drive(index: int, instances: int, url: str, advisors: int, per: int,
                     latencies[kind].append((finished - sent) * 1000)
                     counted += 1
 
-        async def cpu_clock() -> float:
+        async def cpu_clock() -> tuple[float, float | None]:
             # this process's CPU time (every thread) over the measured window: a figure
             # that other work on the machine disturbs far less than the wall-clock rate
             await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
-            begin = time.process_time()
+            begin, server_begin = time.process_time(), _server_cpu(postmaster)
             await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
-            return time.process_time() - begin
+            server_end = _server_cpu(postmaster)
+            server = (None if server_begin is None or server_end is None
+                      else server_end - server_begin)
+            return time.process_time() - begin, server
 
-        cpu, *_ = await asyncio.gather(cpu_clock(), *(user_loop() for _ in range(concurrency)))
+        (cpu, server_cpu), *_ = await asyncio.gather(
+            cpu_clock(), *(user_loop() for _ in range(concurrency)))
         await app.stop()
     services.db.dispose()
     return {"latencies": dict(latencies), "counted": counted, "seconds": seconds,
-            "errors": errors.count, "cpu_seconds": cpu}
+            "errors": errors.count, "cpu_seconds": cpu, "server_cpu_seconds": server_cpu}
 
 
 def _instance(index: int, instances: int, url: str, advisors: int, per: int,
@@ -291,6 +333,8 @@ def run(url: str, *, advisors: int, clients: int, instances: int, seconds: float
             merged[kind].extend(values)
     total = sum(r["counted"] for _, r in results)
     every = [v for values in merged.values() for v in values]
+    server = [r["server_cpu_seconds"] for _, r in results
+              if r.get("server_cpu_seconds") is not None]
     return {
         "db": url.split(":", 1)[0], "instances": instances, "advisors": advisors,
         "clients": clients, "seed": seeded, "seed_seconds": round(seed_s, 1),
@@ -300,6 +344,9 @@ def run(url: str, *, advisors: int, clients: int, instances: int, seconds: float
         # the bot's own CPU per update (the database server's not included)
         "cpu_ms_per_update": round(1000 * sum(r["cpu_seconds"] for _, r in results)
                                    / max(1, total), 1),
+        # the PostgreSQL server's CPU per update, when it runs on this machine (else None)
+        "db_cpu_ms_per_update": (round(1000 * sum(server) / max(1, total), 1) if server
+                                 else None),
         "p50_ms": round(_p(every, 0.5), 1), "p95_ms": round(_p(every, 0.95), 1),
         "errors": sum(r["errors"] for _, r in results),
         "kinds": {kind: {"n": len(v), "per_second": round(len(v) / seconds, 1),
@@ -316,7 +363,9 @@ def _print(result: dict[str, Any]) -> None:
           f"{result['load_end']}")
     print(f"  all        {result['updates_per_second']:>6} upd/s   p50 {result['p50_ms']:>7} ms"
           f"   p95 {result['p95_ms']:>7} ms   ({result['errors']} errors, "
-          f"{result['cpu_ms_per_update']} ms of bot CPU per update)")
+          f"{result['cpu_ms_per_update']} ms of bot CPU per update"
+          + (f", {result['db_cpu_ms_per_update']} ms of database server CPU"
+             if result.get("db_cpu_ms_per_update") is not None else "") + ")")
     for kind, row in result["kinds"].items():
         print(f"  {kind:<10} {row['per_second']:>6} upd/s   p50 {row['p50_ms']:>7} ms   "
               f"p95 {row['p95_ms']:>7} ms   n={row['n']}")

@@ -10,6 +10,7 @@ from coach.actor import Me
 
 if TYPE_CHECKING:
     from bot.services import Services
+    from coach.services.people import Profile
 
 __all__ = ["CoachContext", "Me"]
 
@@ -20,6 +21,9 @@ class CoachContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
                  chat_id: int | None = None, user_id: int | None = None) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self.me: Me | None = None
+        # the caller's whole row as the guard read it in this update (digest settings…):
+        # handlers use it instead of reading the users row a second time
+        self.profile: Profile | None = None
         self.locale: str = "zh-Hans"
         self.handler_name: str = "-"
 

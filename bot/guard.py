@@ -11,9 +11,10 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from telegram import Message, Update
@@ -64,6 +65,7 @@ class _Admission:
     first_time: bool  # False: Telegram delivered this update id before
     me: Me | None = None  # the registered caller
     disabled: bool = False  # switched off by an admin
+    profile: Profile | None = None  # the caller's whole row, for handlers that need more
 
 
 def _admit(svc: Services, update_id: int, tg_user: TelegramUser, locale: str,
@@ -81,16 +83,21 @@ def _admit(svc: Services, update_id: int, tg_user: TelegramUser, locale: str,
     the caller is looked up (a slow lookup must not stall every other chat's guard).
     """
     with svc.db.session() as s:
-        me, disabled = _identify(s, svc, tg_user, locale)
+        caller, disabled, revive = _identify(s, svc, tg_user, locale)
         if read_flow is not None:
             read_flow(s)
-        s.add(ProcessedUpdate(update_id=update_id, processed_at=svc.clock.now()))
+        if revive and caller is not None:
+            people.revive_caller(s, caller.id, username=tg_user.username)
+            caller = replace(caller, username=tg_user.username or caller.username)
         try:
-            s.flush()
+            # a Core insert: no ORM object to build, track and flush on every update
+            s.execute(insert(ProcessedUpdate).values(update_id=update_id,
+                                                     processed_at=svc.clock.now()))
         except IntegrityError:
             s.rollback()
             return _Admission(first_time=False)
-        return _Admission(first_time=True, me=me, disabled=disabled)
+        return _Admission(first_time=True, me=me_from_user(caller) if caller else None,
+                          disabled=disabled, profile=caller)
 
 
 def audience_of(update: Update, context: CoachContext) -> Audience:
@@ -199,6 +206,7 @@ async def _guard(update: Update, context: CoachContext) -> None:
     me, disabled = admission.me, admission.disabled
     if me is not None:
         context.me = me
+        context.profile = admission.profile
         context.locale = me.locale
     if context.me is not None:
         await _refuse_too_long(update, context)
@@ -210,27 +218,27 @@ async def _guard(update: Update, context: CoachContext) -> None:
 
 
 def _identify(s: Session, svc: Services, tg_user: TelegramUser,
-              locale: str) -> tuple[Me | None, bool]:
-    """The registered caller (``None`` for a stranger) and whether an admin disabled them.
+              locale: str) -> tuple[Profile | None, bool, bool]:
+    """The registered caller (``None`` for a stranger), whether an admin disabled them,
+    and whether their row needs :func:`people.revive_caller`.
 
     Part of the guard's unit of work (:func:`_admit`): admins in ADMIN_TELEGRAM_IDS are
-    created on first contact, a person who had blocked the bot is active again, a
-    changed @username is saved.
+    created on first contact; a person who had blocked the bot is active again and a
+    changed @username is saved (the write is left to the caller, after the reads).
     """
-    user = people.find_user(s, tg_user.id)
-    if user is None and tg_user.id in svc.settings.admin_ids:
-        user = people.ensure_admin(
+    caller = people.find_caller(s, tg_user.id)
+    if caller is None and tg_user.id in svc.settings.admin_ids:
+        caller = people.Caller.of(people.ensure_admin(
             s, telegram_id=tg_user.id, name=tg_user.full_name, username=tg_user.username,
-            language=locale, timezone=svc.settings.default_timezone, clock=svc.clock)
-    if user is not None and user.disabled_at is not None:
-        return None, True  # switched off by an admin: a stranger, never revived
-    if user is None:
-        return None, False
-    if not user.active:
-        user.active = True  # they came back after blocking the bot
-    if tg_user.username and user.username != tg_user.username:
-        user.username = tg_user.username
-    return me_from_user(user), False
+            language=locale, timezone=svc.settings.default_timezone, clock=svc.clock))
+    if caller is not None and caller.disabled:
+        return None, True, False  # switched off by an admin: a stranger, never revived
+    if caller is None:
+        return None, False, False
+    # they came back after blocking the bot, or changed their @username
+    revive = not caller.active or bool(tg_user.username
+                                       and caller.profile.username != tg_user.username)
+    return caller.profile, False, revive
 
 
 async def _turn_away(update: Update, context: CoachContext) -> None:

@@ -105,6 +105,11 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
                     states[key] = data["state"]
         return user_data, states
 
+    def write_drafts(self, session: Session, user_id: int,
+                     user_data: dict[Any, Any]) -> None:
+        """The caller's drafts ({}: none left) in ``session``, someone else's unit of work."""
+        self._put(session, USER, str(user_id), user_data or None)
+
     def write_flow_state(self, user_id: int, user_data: dict[Any, Any] | None,
                          states: dict[str, object | None]) -> None:
         """Write drafts (None: unchanged, {}: none left) and flow states in one transaction."""

@@ -83,6 +83,7 @@ def make_services(settings: Settings, *, clock: Clock | None = None,
     db = Database(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds,
                   statement_timeout=settings.db_statement_timeout_seconds,
                   busy_timeout=settings.db_busy_timeout_seconds,
+                  ping_idle=settings.db_ping_idle_seconds,
                   pool_size=db_threads(settings), max_overflow=10)
     services = Services(settings=settings, db=db,
                         clock=clock or SystemClock())

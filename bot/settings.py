@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: float = Field(5.0, ge=0)  # PostgreSQL connect_timeout
     db_statement_timeout_seconds: float = Field(30.0, ge=0)  # PostgreSQL statement_timeout
     db_busy_timeout_seconds: float = Field(10.0, gt=0)  # SQLite: wait for another writer
+    # PostgreSQL: a pooled connection idle this long is pinged before use (0: always)
+    db_ping_idle_seconds: float = Field(5.0, ge=0)
     # updates of different chats handled at once (one chat's are always one at a time)
     concurrent_updates: int = Field(8, ge=1, le=256)
     lease_seconds: int = 120

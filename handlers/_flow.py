@@ -114,16 +114,32 @@ def _end(handler: ConversationHandler[Any], update: Update, context: CoachContex
     return True
 
 
+def seen_step(timeout: timedelta) -> timedelta:
+    """How stale the stored "last seen" time may be (a minute, less for short timeouts).
+
+    It lives in the caller's drafts, which are written after an update only when they
+    changed: a new time on every message cost every update a database write (a
+    transaction of its own for most updates). It is rewritten once it is this old, and
+    a flow is closed only after the timeout plus this step, so never early.
+    """
+    return min(timedelta(minutes=1), timeout / 15)
+
+
 async def expire_idle_flows(update: Update, context: CoachContext) -> None:
-    """Before any handler: close the caller's flows after FLOW_TIMEOUT_MINUTES of silence."""
+    """Before any handler: close the caller's flows after FLOW_TIMEOUT_MINUTES of silence
+    (up to :func:`seen_step` more)."""
     if context.me is None or update.effective_user is None or context.user_data is None:
         return
     svc = context.svc
     now = svc.clock.now()
     last = context.user_data.get(LAST_SEEN)
-    context.user_data[LAST_SEEN] = now.isoformat()
+    last_at = datetime.fromisoformat(last) if last else None
     timeout = timedelta(minutes=svc.settings.flow_timeout_minutes)
-    if not last or now - datetime.fromisoformat(last) < timeout:
+    step = seen_step(timeout)
+    if last_at is None or abs(now - last_at) >= step:
+        context.user_data[LAST_SEEN] = now.isoformat()
+    # the stored time is up to one step older than the caller's last message
+    if last_at is None or now - last_at < timeout + step:
         return
     closed = [str(h.name) for h in list(_conversations(context)) if _end(h, update, context)]
     if closed:

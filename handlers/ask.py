@@ -6,7 +6,7 @@ import time
 
 from telegram import Update
 
-from bot import callback, metrics
+from bot import callback, flowstate, metrics
 from bot.callback import INDEX
 from bot.context import CoachContext
 from bot.guard import reply
@@ -21,14 +21,22 @@ from scripts_library.schema import CATEGORIES
 LAST_QUERY = "ask"
 
 
+def _shown(found: AskResult) -> bool:
+    """A script card is shown (not a bank-service step, not "not sure")."""
+    return (found.result.service is None and found.result.confident
+            and found.script is not None)
+
+
 async def answer_query(update: Update, context: CoachContext, query: str,
                        position: int = 0) -> None:
     """Show the best script for ``query`` (or the closest hits when none is sure)."""
     svc, me = context.svc, context.caller
     region = region_of(context.locale)
+    drafts = flowstate.drafts_writer(context.application, update)
 
     def search_and_record() -> AskResult:
-        # one unit of work off the event loop: the search, then its event row
+        # one unit of work off the event loop: the search, then its event row and, when
+        # a script is shown, the caller's "last question" draft in the same transaction
         started = time.perf_counter()
         found = svc.catalog.ask(query, team_id=me.team_id, position=position, region=region)
         metrics.SEARCH_LATENCY.observe(time.perf_counter() - started)
@@ -38,9 +46,13 @@ async def answer_query(update: Update, context: CoachContext, query: str,
                                  kind="shown" if found.result.confident and script else "miss",
                                  script_id=script.id if found.result.confident and script
                                  else None)
+            if drafts is not None and _shown(found):
+                drafts.write(s, **{LAST_QUERY: query})
         return found
 
     found = await run_db(search_and_record)
+    if drafts is not None:
+        drafts.committed()
     script = found.script
     service = found.result.service
     if service is not None:

@@ -29,10 +29,12 @@ def cadence_config(svc: Services) -> CadenceConfig:
     return CadenceConfig.from_settings(svc.settings)
 
 
-def _checklist(svc: Services, user_id: int) -> tuple[Checklist, TeamMorning | None]:
-    """The caller's checklist and, for a lead with a team, the team's morning."""
+def _checklist(svc: Services, user: people.Profile) -> tuple[Checklist, TeamMorning | None]:
+    """The caller's checklist and, for a lead with a team, the team's morning.
+
+    ``user``: the caller's row as the guard read it in this update (not read again).
+    """
     with svc.db.session() as s:
-        user = people.profile(s, user_id)
         now, config = svc.clock.now(), cadence_config(svc)
         checklist = digest.checklists(s, [user], now=now, config=config,
                                       region=svc.settings.holiday_region,
@@ -42,10 +44,17 @@ def _checklist(svc: Services, user_id: int) -> tuple[Checklist, TeamMorning | No
         return checklist, teams.get(user.id)
 
 
+def _profile(context: CoachContext) -> people.Profile:
+    """The caller's row as the guard read it (set for every registered caller)."""
+    if context.profile is None:
+        raise RuntimeError("handler reached without the caller's profile")
+    return context.profile
+
+
 @requires(*STAFF_ROLES)
 async def today(update: Update, context: CoachContext) -> None:
     """/today: the morning checklist on demand (a lead's includes the team)."""
-    checklist, team = await run_db(_checklist, context.svc, context.caller.user_id)
+    checklist, team = await run_db(_checklist, context.svc, _profile(context))
     await reply(update, context, "digest", c=checklist, page=0, morning=False, team=team)
 
 
@@ -59,7 +68,7 @@ async def page(update: Update, context: CoachContext) -> None:
         await stale_button(update, context)
         return
     await query.answer()
-    checklist, team = await run_db(_checklist, context.svc, context.caller.user_id)
+    checklist, team = await run_db(_checklist, context.svc, _profile(context))
     wanted = parsed[0]
     await reply(update, context, "digest", c=checklist,
                 page=min(wanted, checklist.pages() - 1), morning=False, team=team)

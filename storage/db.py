@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,9 +21,11 @@ from contextvars import ContextVar
 from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "SessionOnLoopError", "check_off_loop", "make_engine", "off_loop_only",
+__all__ = ["Database", "PING_IDLE_S", "SessionOnLoopError", "check_off_loop", "make_engine",
+           "off_loop_only",
            "set_loop_check"]
 
 log = logging.getLogger(__name__)
@@ -99,14 +102,55 @@ def _sqlite_pragmas(busy_ms: int) -> Any:
     return apply
 
 
+PING_IDLE_S = 5.0  # default of DB_PING_IDLE_SECONDS
+_LAST_USED = "coach_last_used"  # key in a pooled connection's info: time.monotonic()
+
+
+def _ping_when_idle(engine: Engine, idle_s: float) -> None:
+    """Check a pooled PostgreSQL connection on check-out only if it sat idle ``idle_s``.
+
+    SQLAlchemy's ``pool_pre_ping`` sends ``SELECT 1`` on every check-out: one round trip
+    per unit of work (a sixth of the bot's database calls under load). What goes stale
+    is a connection left idle: a database restarted or failed over while nobody used
+    it, a firewall or ``idle_session_timeout`` closing it. Those are pinged; a dead one
+    is replaced, and the pool's older connections with it, before anyone uses it. A
+    connection used within ``idle_s`` is handed out as is: if the server died in that
+    moment, the first statement on it fails as a disconnect, which invalidates the
+    whole pool at once (SQLAlchemy's rule), so one unit of work fails (the guard
+    apologises, jobs retry on the next tick) and the next ones get new connections.
+    """
+    dialect = engine.dialect
+
+    def stamp(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    def check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get(_LAST_USED)
+        if last is not None and time.monotonic() - last < idle_s:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as err:
+            if dialect.is_disconnect(err, dbapi_connection, None):  # type: ignore[arg-type]
+                # the pool reconnects (and drops every older connection), then retries
+                raise InvalidatePoolError(f"stale connection: {err}") from err
+            raise
+
+    event.listen(engine, "connect", stamp)  # a new connection is as good as just used
+    event.listen(engine, "checkin", stamp)
+    event.listen(engine, "checkout", check)
+
+
 def make_engine(url: str, *, connect_timeout: float | None = None,
                 statement_timeout: float | None = None, busy_timeout: float = 10.0,
-                **kwargs: Any) -> Engine:
+                ping_idle: float = PING_IDLE_S, **kwargs: Any) -> Engine:
     """Create an engine for SQLite or PostgreSQL with the same behaviour.
 
     ``connect_timeout`` and ``statement_timeout`` (seconds; PostgreSQL) make a hung
     database fail fast instead of freezing the bot; ``busy_timeout`` (seconds; SQLite)
-    is how long a writer waits for another one before "database is locked".
+    is how long a writer waits for another one before "database is locked";
+    ``ping_idle`` (seconds; PostgreSQL) is how long a pooled connection may sit unused
+    before it is checked on check-out (:func:`_ping_when_idle`; 0: on every check-out).
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False,
@@ -119,10 +163,12 @@ def make_engine(url: str, *, connect_timeout: float | None = None,
     if statement_timeout:
         connect_args["options"] = f"-c statement_timeout={round(statement_timeout * 1000)}"
     try:
-        return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
     except ModuleNotFoundError as err:  # the driver is an optional extra
         raise RuntimeError(f"the database driver {err.name!r} is not installed; for "
                            "PostgreSQL: pip install -e '.[postgres]'") from err
+    _ping_when_idle(engine, max(0.0, ping_idle))
+    return engine
 
 
 class Database:

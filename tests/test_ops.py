@@ -280,14 +280,14 @@ async def test_a_slow_database_lookup_for_one_chat_does_not_stall_another(
     from bot.updates import ChatOrderedProcessor
 
     slow, quick = harness.person("advisor"), harness.person("advisor")
-    real_find = guard.people.find_user
+    real_find = guard.people.find_caller
 
-    def find_user(session: Any, telegram_id: int) -> Any:
+    def find_caller(session: Any, telegram_id: int) -> Any:
         if telegram_id == slow.id:
             time.sleep(1.0)  # a query stuck behind a lock, in the worker thread
         return real_find(session, telegram_id)
 
-    monkeypatch.setattr(guard.people, "find_user", find_user)
+    monkeypatch.setattr(guard.people, "find_caller", find_caller)
     processor = ChatOrderedProcessor(concurrency=4)
     finished: dict[str, float] = {}
 

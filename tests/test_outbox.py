@@ -411,3 +411,23 @@ def test_each_instance_sends_at_most_its_share_of_telegrams_rate(harness: BotHar
     limiter = app.bot.rate_limiter
     assert isinstance(limiter, AIORateLimiter)
     assert limiter._base_limiter.max_rate == 15.0  # two instances: half of Telegram's 30 each
+
+
+async def test_a_claim_with_the_database_down_is_one_scheduler_line_not_a_traceback(
+        harness: BotHarness, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Nothing waiting to be saved, then the claim meets the outage: the scheduler's
+    "database unreachable" line, no traceback per tick (the fault test saw 50)."""
+    from bot import scheduler
+
+    def claim(*_args: Any, **_kwargs: Any) -> Any:
+        raise OperationalError("SELECT", {}, Exception(
+            'connection to server at "127.0.0.1" failed: Connection refused'))
+
+    monkeypatch.setattr(outbox, "claim", claim)
+    monkeypatch.setattr(scheduler, "_database_down", False)
+    with caplog.at_level("INFO"):
+        for _ in range(3):
+            await scheduler.run_job(harness.app, deliver_outbox)
+    assert not [r for r in caplog.records if r.exc_info], caplog.text
+    assert caplog.text.count("database unreachable") == 1

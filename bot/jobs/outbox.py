@@ -134,7 +134,11 @@ async def _one_pass(app: Application, svc: Services,  # type: ignore[type-arg]
     for _ in range(MAX_BATCHES):
         try:
             batch = await run_db(claim)  # database work off the event loop
-        except Exception:  # noqa: BLE001 - no database, nothing claimed: next tick
+        except Exception as err:  # noqa: BLE001 - no database, nothing claimed: next tick
+            if unreachable_reason(err) is not None:
+                # the database is away (nothing was waiting to be saved, so the check
+                # above passed): the scheduler's one line per outage says it, no traceback
+                raise
             log.exception("outbox: could not claim messages")
             return False
         if not batch:

@@ -48,6 +48,10 @@ __all__ = [
 TIERS = ("mass", "wealth", "premier", "private")
 RISK_LEVELS = ("C1", "C2", "C3", "C4", "C5")
 RATINGS = ("R1", "R2", "R3", "R4", "R5")
+# the advisor's own clients inside "own or handed over" (visible_clients): an alias, so
+# the subquery does not correlate with the outer clients; built once, because building
+# one copies every column of the table (a tenth of the bot's CPU when it was per call)
+_OWN = aliased(Client)
 
 
 def visible_clients(me: Me) -> Select[Client]:
@@ -67,9 +71,8 @@ def visible_clients(me: Me) -> Select[Client]:
                 FollowUp.handover_until.is_not(None)))
         # "own OR handed over" as one IN over a UNION: with an OR, PostgreSQL cannot use
         # the advisor index and scans every client of the bank (76 ms at 300,000 clients)
-        own = aliased(Client)
         return query.where(Client.id.in_(union_all(
-            select(own.id).where(own.advisor_id == me.user_id), handed_over)))
+            select(_OWN.id).where(_OWN.advisor_id == me.user_id), handed_over)))
     return query.where(Client.id.is_(None))
 
 
@@ -160,7 +163,9 @@ def load_card(session: Session, me: Me, client_id: int, *, clock: Clock,
                                   FollowUp.advisor_id == me.user_id,
                                   FollowUp.original_advisor_id.is_not(None)).limit(1)) is not None
     own = client.advisor_id == me.user_id or covering
-    advisor = session.get(User, client.advisor_id)
+    # the owner is the caller most of the time: their name is known, no second users read
+    advisor_name = (me.name if client.advisor_id == me.user_id
+                    else session.scalar(select(User.name).where(User.id == client.advisor_id)))
     contacts = session.scalars(
         select(Interaction).where(Interaction.client_id == client.id)
         .order_by(Interaction.occurred_at.desc()).limit(5))
@@ -177,7 +182,7 @@ def load_card(session: Session, me: Me, client_id: int, *, clock: Clock,
         phone=(client.phone or "-") if own else mask_phone(client.phone) or "-",
         tier=client.tier, aum=client.aum, risk_tolerance=client.risk_tolerance,
         risk_assessed_on=client.risk_assessed_on, assessment_expired=expired,
-        birthday=client.birthday, advisor_name=advisor.name if advisor else "-", own=own,
+        birthday=client.birthday, advisor_name=advisor_name or "-", own=own,
         covering=covering,
         holdings=[HoldingLine(h.product_name, h.risk_rating, h.amount, h.maturity_date)
                   for h in client.holdings],

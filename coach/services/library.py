@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from coach.actor import Me
@@ -281,9 +281,10 @@ def record_event(session: Session, *, user_id: int | None, kind: str, clock: Clo
     """Store a shown script, a 👍/👎, or a query that found nothing."""
     if kind not in ("shown", "up", "down", "miss"):
         raise ValueError(kind)
-    session.add(ScriptEvent(user_id=user_id, script_id=script_id, kind=kind,
-                            query=(query or "")[:MAX_LOGGED_QUERY] or None,
-                            created_at=clock.now()))
+    # a Core insert (one per objection query): no ORM object, no RETURNING of its id
+    session.execute(insert(ScriptEvent).values(
+        user_id=user_id, script_id=script_id, kind=kind,
+        query=(query or "")[:MAX_LOGGED_QUERY] or None, created_at=clock.now()))
 
 
 @dataclass

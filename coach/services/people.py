@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from coach.clock import Clock
@@ -19,6 +19,7 @@ from storage.models import InviteCode, Team, User
 __all__ = [
     "ROLES",
     "INVITE_ROLES",
+    "Caller",
     "Invite",
     "Profile",
     "RedeemResult",
@@ -28,6 +29,7 @@ __all__ = [
     "create_team",
     "ensure_admin",
     "find_by_handle",
+    "find_caller",
     "find_user",
     "get_team",
     "get_user",
@@ -35,6 +37,7 @@ __all__ = [
     "profile",
     "set_digest_paused",
     "redeem_invite",
+    "revive_caller",
     "team_members",
     "update_settings",
 ]
@@ -89,6 +92,46 @@ class RedeemResult:
 
 def find_user(session: Session, telegram_id: int) -> User | None:
     return session.scalar(select(User).where(User.telegram_id == telegram_id))
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The person behind an update, as the guard reads them on every update."""
+
+    profile: Profile
+    active: bool  # False: they had blocked the bot
+    disabled: bool  # switched off by an admin (coach users disable)
+
+    @classmethod
+    def of(cls, user: User) -> Caller:
+        return cls(Profile.of(user), bool(user.active), user.disabled_at is not None)
+
+
+# the guard's lookup: the columns, not an ORM object (built and tracked on every update)
+_CALLER_COLUMNS = (User.id, User.telegram_id, User.username, User.name, User.role,
+                   User.team_id, User.language, User.timezone, User.digest_time,
+                   User.digest_paused, User.call_target, User.active, User.disabled_at)
+
+
+def find_caller(session: Session, telegram_id: int) -> Caller | None:
+    """The registered person with this Telegram id, in one indexed read (or None)."""
+    row = session.execute(select(*_CALLER_COLUMNS).where(User.telegram_id == telegram_id)
+                          ).first()
+    if row is None:
+        return None
+    (user_id, tg_id, username, name, role, team_id, language, timezone, digest_time,
+     digest_paused, call_target, active, disabled_at) = row
+    return Caller(Profile(user_id, tg_id, username, name, role, team_id, language, timezone,
+                          digest_time, bool(digest_paused), call_target),
+                  active=bool(active), disabled=disabled_at is not None)
+
+
+def revive_caller(session: Session, user_id: int, *, username: str | None) -> None:
+    """They wrote again: active once more (after blocking the bot), @username as now."""
+    values: dict[str, object] = {"active": True}
+    if username:
+        values["username"] = username
+    session.execute(update(User).where(User.id == user_id).values(**values))
 
 
 _HANDLE = re.compile(r"@?([A-Za-z0-9_]{1,32})")
