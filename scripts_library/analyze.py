@@ -15,6 +15,7 @@ a known word but sounds exactly like one (手需费 → 手续费) adds that wor
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -130,6 +131,12 @@ class Analyzer:
     def __init__(self, synonyms_file: Path = SYNONYMS_FILE, userdict_file: Path = USERDICT_FILE,
                  dialect_file: Path = DIALECT_FILE, english_file: Path = ENGLISH_FILE):
         data = yaml.safe_load(synonyms_file.read_text(encoding="utf-8")) or {}
+        # what the analyzer's output depends on: a model trained on its features is cached
+        # under this (scripts_library.category_model), so editing a synonym retrains it
+        digest = hashlib.sha1()
+        for path in (synonyms_file, userdict_file, dialect_file):
+            digest.update(path.read_bytes() if path.exists() else b"-")
+        self.fingerprint = digest.hexdigest()
         self._tok = _make_tokenizer(userdict_file)
         self.dialect = DialectFolder.from_file(dialect_file)
         self.english = EnglishFolder.from_file(english_file, vocabulary=_english_vocabulary(data),

@@ -29,6 +29,14 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from scripts_library.analyze import Analyzer, SoundIndex, get_analyzer
+from scripts_library.category_model import (
+    CategoryModel,
+    Example,
+    examples_from_scripts,
+    load_examples,
+    tokens,
+    train,
+)
 from scripts_library.intents import QueryReader, ServiceIntent, get_reader
 from scripts_library.schema import Script
 
@@ -81,6 +89,16 @@ class Weights:
     # when it scores at most this much lower (the score shown and decided on keeps
     # ``evidence_bonus``); words shared across categories should not outrank the concept
     rank_bonus: float = 0.3
+    # ranking only: the learned category model's probability for a hit's category, times
+    # this, is added to its rank (see scripts_library.category_model); 0 turns it off
+    model_rank: float = 2.0
+    model_c: float = 0.5
+    # the model's likeliest categories (up to this many, each at least ``model_floor``) get
+    # their best script into the candidates even when BM25 did not find one: an indirect
+    # line often shares no word with the right category's triggers
+    model_inject: int = 3
+    model_floor: float = 0.05
+    model_temperature: float = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +151,8 @@ class _Snapshot:
     total_length: float  # sum of alive lengths
     sounds: SoundIndex
     positions: dict[str, int]  # script id -> doc position
+    codes: np.ndarray  # int32 category code per doc
+    categories: dict[str, int]  # category -> code
 
     @property
     def avgdl(self) -> float:
@@ -156,18 +176,45 @@ class ScriptIndex:
         self.reader = reader or (get_reader() if analyzer is None else QueryReader(self.analyzer))
         self._lock = threading.Lock()
         self._snap = self._compile([], [])
+        self.model: CategoryModel | None = None
 
     # ---------------------------------------------------------------- building
     @classmethod
     def build(cls, scripts: Iterable[Script], *, analyzer: Analyzer | None = None,
-              weights: Weights | None = None) -> ScriptIndex:
+              weights: Weights | None = None,
+              examples: Iterable[Example] | None = None) -> ScriptIndex:
+        """Index ``scripts`` and train the category model on their wording plus ``examples``
+        (labelled customer lines; default: ``scripts_library/examples.yaml``)."""
         index = cls(analyzer, weights)
         latest: dict[str, Script] = {}
         for script in scripts:
             latest[script.id] = script  # a later script with the same id replaces the earlier
         analysed = [index._analyze(s) for s in latest.values()]
         index._snap = index._compile([d for d, _ in analysed], [f for _, f in analysed])
+        index.model = index._train(latest.values(), examples)
         return index
+
+    def _train(self, scripts: Iterable[Script],
+               examples: Iterable[Example] | None) -> CategoryModel | None:
+        if self.weights.model_rank <= 0:
+            return None
+        scripts = list(scripts)
+        known = {s.category for s in scripts}
+        lines = [e for e in (load_examples() if examples is None else examples)
+                 if e.category in known]
+        # training texts are read the way a query is: cleaned, and pinyin spelled back
+        return train(self.analyzer, examples_from_scripts(scripts) + lines,
+                     prepare=lambda text: self._prepare(text)[0], c=self.weights.model_c,
+                     temperature=self.weights.model_temperature)
+
+    def _prepare(self, text: str, snap: _Snapshot | None = None) -> tuple[str, list[str]]:
+        """The cleaned form of ``text`` (pinyin spelled into known words) and its words."""
+        snap = snap or self._snap
+        clean = self.analyzer.clean(text, max_chars=MAX_SEARCH_CHARS)
+        spelled = self.analyzer.from_pinyin(clean, snap.sounds) if clean else None
+        if spelled:
+            clean = spelled
+        return clean, self.analyzer.words(clean)
 
     def copy(self) -> ScriptIndex:
         """A second index sharing this one's data; adding to either leaves the other as it was."""
@@ -175,6 +222,7 @@ class ScriptIndex:
         twin.analyzer, twin.weights, twin.reader = self.analyzer, self.weights, self.reader
         twin._lock = threading.Lock()
         twin._snap = self._snap
+        twin.model = self.model  # categories do not change when a team adds a script
         return twin
 
     def add(self, script: Script) -> None:
@@ -194,8 +242,12 @@ class ScriptIndex:
                                               np.append(old.tfs, np.float32(tf)))
             length = float(sum(feats.values()))
             words = [w for w in doc.vocab if w not in snap.sounds.known]
+            categories = snap.categories
+            if script.category not in categories:
+                categories = {**categories, script.category: len(categories)}
             self._snap = replace(
-                snap, docs=(*snap.docs, doc), alive=np.append(snap.alive, True),
+                snap, codes=np.append(snap.codes, np.int32(categories[script.category])),
+                categories=categories, docs=(*snap.docs, doc), alive=np.append(snap.alive, True),
                 team=np.append(snap.team, _team(script)),
                 lengths=np.append(snap.lengths, length), postings=postings,
                 live=snap.live + 1, total_length=snap.total_length + length,
@@ -285,7 +337,11 @@ class ScriptIndex:
             names = list(term_ids)
             for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
                 postings[names[int(tid[s])]] = _Posting(doc[s:e], tf[s:e])
+        categories: dict[str, int] = {}
+        codes = np.array([categories.setdefault(d.script.category, len(categories))
+                          for d in docs], dtype=np.int32)
         return _Snapshot(
+            codes=codes, categories=categories,
             docs=tuple(docs), alive=np.ones(len(docs), dtype=bool),
             team=np.array([_team(d.script) for d in docs], dtype=np.int64),
             lengths=lengths, postings=postings, live=len(docs),
@@ -322,6 +378,10 @@ class ScriptIndex:
         k = min(self.weights.candidates, len(bm25))
         cand = np.argpartition(-bm25, k - 1)[:k]
         cand = cand[bm25[cand] > 0]
+        model = self.model
+        probs = model.probabilities(tokens(self.analyzer, clean, words)) if model else {}
+        if cand.size and probs:
+            cand = self._with_likely_categories(cand, probs, bm25, allowed, snap)
         if cand.size == 0:
             return SearchResult(query=text, service=service,
                                 reason="service" if service else "no_match")
@@ -334,10 +394,13 @@ class ScriptIndex:
         scored = self._support([(float(f), int(i)) for f, i in zip(final, cand, strict=True)],
                                snap)
         bonus, lead = self.weights.evidence_bonus, self.weights.rank_bonus
+        learned = self.weights.model_rank
         ranked = []
         for s, i in scored:
-            backed = snap.docs[i].script.category in supported
-            ranked.append((s + lead if backed else s, min(1.0, s + bonus) if backed else s, i))
+            category = snap.docs[i].script.category
+            backed = category in supported
+            rank = s + (lead if backed else 0.0) + learned * probs.get(category, 0.0)
+            ranked.append((rank, min(1.0, s + bonus) if backed else s, i))
         ranked.sort(key=lambda r: (-r[0], r[2]))
         scored = [(s, i) for _, s, i in ranked]
         # decided on every candidate, so the answer does not depend on ``limit``
@@ -348,6 +411,26 @@ class ScriptIndex:
         hits = [Hit(snap.docs[i].script, round(s, 4)) for s, i in scored[:limit]]
         return SearchResult(query=text, hits=hits, confident=confident, service=service,
                             reason=reason)
+
+    def _with_likely_categories(self, cand: np.ndarray, probs: dict[str, float],
+                                bm25: np.ndarray, allowed: np.ndarray,
+                                snap: _Snapshot) -> np.ndarray:
+        """``cand`` plus the best-matching script of each likely category it lacks."""
+        w = self.weights
+        have = set(snap.codes[cand].tolist())
+        extra: list[int] = []
+        for category in sorted(probs, key=probs.__getitem__, reverse=True)[: w.model_inject]:
+            if probs[category] < w.model_floor:
+                break
+            code = snap.categories.get(category)
+            if code is None or code in have:
+                continue
+            members = np.flatnonzero(allowed & (snap.codes == code))
+            if members.size:
+                extra.append(int(members[np.argmax(bm25[members])]))
+        if not extra:
+            return cand
+        return np.concatenate([cand, np.array(extra, dtype=cand.dtype)])
 
     def _query_features(self, clean: str, snap: _Snapshot,
                         words: list[str] | None = None) -> dict[str, float]:

@@ -73,7 +73,7 @@ def test_adding_on_wechat_is_not_a_competing_platform(index):
 
 
 def test_rank_bonus_puts_the_backed_category_first(index):
-    flat = ScriptIndex.build(load_library().scripts, weights=Weights(rank_bonus=0.0))
+    flat = ScriptIndex.build(load_library().scripts, weights=Weights(rank_bonus=0.0, model_rank=0.0))
     query = "我揸緊車，遲啲打返畀你"
     assert index.search(query).hits[0].script.category == "objection.no_time"
     assert flat.search(query).hits[0].script.category != "objection.no_time"
