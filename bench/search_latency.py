@@ -14,7 +14,9 @@ the process's resident set while building. The last line is JSON.
 features, for the record (the hand-written index is what ships).
 
     .venv/bin/python bench/search_latency.py [--synthetic 5000,20000] [--rounds 5]
-                                             [--compare-bm25s]
+                                             [--compare-bm25s] [--no-model]
+
+``--no-model`` builds without the category model (``Weights(model_rank=0)``), to see its cost.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from scripts_library import category_model  # noqa: E402
 from scripts_library.analyze import get_analyzer, jieba_startup_seconds  # noqa: E402
 from scripts_library.loader import load_library  # noqa: E402
 from scripts_library.schema import Script  # noqa: E402
-from scripts_library.search import ScriptIndex  # noqa: E402
+from scripts_library.search import ScriptIndex, Weights  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 QUERY_FILES = ("search_eval.yaml", "search_tuning.yaml", "search_heldout.yaml")
@@ -110,16 +112,19 @@ def synthetic_library(real: list[Script], size: int, seed: int = 7) -> list[Scri
     return out
 
 
+WEIGHTS = Weights()
+
+
 def bench(name: str, scripts: list[Script], queries: list[str], rounds: int) -> dict[str, Any]:
     before = rss_mb()
     start, cpu = time.perf_counter(), time.process_time()
-    index = ScriptIndex.build(scripts)
+    index = ScriptIndex.build(scripts, weights=WEIGHTS)
     build_s = time.perf_counter() - start
     build_cpu = time.process_time() - cpu  # the machine is shared: CPU time is steadier
     grown = rss_mb() - before
     category_model._MEMORY.clear()  # noqa: SLF001 - as a restart: only the disk cache is left
     start, cpu = time.perf_counter(), time.process_time()
-    ScriptIndex.build(scripts)
+    ScriptIndex.build(scripts, weights=WEIGHTS)
     warm_s, warm_cpu = time.perf_counter() - start, time.process_time() - cpu
     time_queries(index, queries, 1)  # warm caches (pinyin, numpy)
     stats = percentiles(time_queries(index, queries, rounds))
@@ -181,7 +186,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="synthetic library sizes, comma-separated (0 = none)")
     parser.add_argument("--rounds", type=int, default=5, help="passes over the eval queries")
     parser.add_argument("--compare-bm25s", action="store_true")
+    parser.add_argument("--no-model", action="store_true", help="build without the model")
     args = parser.parse_args(argv)
+    global WEIGHTS
+    if args.no_model:
+        WEIGHTS = Weights(model_rank=0.0)
     # every run trains the category model from scratch: no model cached by an earlier run
     os.environ["COACH_MODEL_CACHE"] = tempfile.mkdtemp(prefix="coach-bench-model-")
 

@@ -37,7 +37,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -113,9 +112,9 @@ class CategoryModel:
         return dict(zip(self.classes, scores.tolist(), strict=True))
 
 
-# texts per category taken from the scripts: the real library has at most ~150, and a cap
+# texts per category taken from the scripts: the real library has at most 131, and a cap
 # keeps training time flat for a library of 20,000 scripts (the first scripts in file order)
-MAX_PER_CATEGORY = 240
+MAX_PER_CATEGORY = 150
 
 
 def examples_from_scripts(scripts: Iterable[Script],
@@ -167,15 +166,18 @@ def cache_dir() -> Path | None:
     return Path(base) / "advisor-coach"
 
 
+Prepare = Callable[[str], tuple[str, Sequence[str]]]
+
+
 def train(analyzer: Analyzer, examples: Sequence[Example], *,
-          prepare: Callable[[str], str] | None = None, c: float = 0.5,
+          prepare: Prepare | None = None, c: float = 0.5,
           temperature: float = 4.0) -> CategoryModel | None:
     """A model for ``examples`` (None with fewer than two categories).
 
-    ``prepare`` turns a raw text into what a query is matched as (cleaning, pinyin spelled
-    back). The model is cached in memory and on disk (:func:`cache_dir`) under a hash of the
-    examples, the settings and the analyzer's data files, so a restart or a second index over
-    the same library loads it in milliseconds instead of training again.
+    ``prepare`` turns a raw text into what a query is matched as (cleaned, pinyin spelled
+    back) and its words. The model is cached in memory and on disk (:func:`cache_dir`) under
+    a hash of the examples, the settings and the analyzer's data files, so a restart or a
+    second index over the same library loads it in milliseconds instead of training again.
     """
     payload = repr((VERSION, c, temperature, analyzer.fingerprint,
                     [(e.text, e.category, e.weight) for e in examples]))
@@ -187,9 +189,7 @@ def train(analyzer: Analyzer, examples: Sequence[Example], *,
     path = folder / f"category-model-{key}.npz" if folder else None
     model = _load(path) if path is not None and path.exists() else None
     if model is None:
-        ready = prepare or (lambda text: text)
-        model = _fit(analyzer, [Example(ready(e.text), e.category, e.weight) for e in examples],
-                     c, temperature)
+        model = _fit(analyzer, examples, c, temperature, prepare)
         if model is not None and path is not None:
             _save(model, path)
     with _lock:
@@ -226,17 +226,17 @@ def _load(path: Path) -> CategoryModel | None:
         return None
 
 
-@lru_cache(maxsize=32768)
-def _text_tokens(analyzer: Analyzer, text: str) -> tuple[str, ...]:
-    return tuple(tokens(analyzer, analyzer.clean(text)))
-
-
-def _fit(analyzer: Analyzer, examples: Sequence[Example], c: float,
-         temperature: float) -> CategoryModel | None:
+def _fit(analyzer: Analyzer, examples: Sequence[Example], c: float, temperature: float,
+         prepare: Prepare | None = None) -> CategoryModel | None:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
 
-    rows = [(_text_tokens(analyzer, e.text), e.category, e.weight) for e in examples]
+    def plain(text: str) -> tuple[str, Sequence[str]]:
+        clean = analyzer.clean(text)
+        return clean, analyzer.words(clean)
+
+    ready = prepare or plain
+    rows = [(tuple(tokens(analyzer, *ready(e.text))), e.category, e.weight) for e in examples]
     rows = [r for r in rows if r[0]]
     classes = sorted({r[1] for r in rows})
     if len(classes) < 2:

@@ -177,6 +177,7 @@ class ScriptIndex:
         self._lock = threading.Lock()
         self._snap = self._compile([], [])
         self.model: CategoryModel | None = None
+        self._memo: dict[str, list[str]] | None = None
 
     # ---------------------------------------------------------------- building
     @classmethod
@@ -189,9 +190,11 @@ class ScriptIndex:
         latest: dict[str, Script] = {}
         for script in scripts:
             latest[script.id] = script  # a later script with the same id replaces the earlier
+        index._memo = {}  # words of each text, shared by indexing and training
         analysed = [index._analyze(s) for s in latest.values()]
         index._snap = index._compile([d for d, _ in analysed], [f for _, f in analysed])
         index.model = index._train(latest.values(), examples)
+        index._memo = None
         return index
 
     def _train(self, scripts: Iterable[Script],
@@ -204,7 +207,7 @@ class ScriptIndex:
                  if e.category in known]
         # training texts are read the way a query is: cleaned, and pinyin spelled back
         return train(self.analyzer, examples_from_scripts(scripts) + lines,
-                     prepare=lambda text: self._prepare(text)[0], c=self.weights.model_c,
+                     prepare=self._prepare, c=self.weights.model_c,
                      temperature=self.weights.model_temperature)
 
     def _prepare(self, text: str, snap: _Snapshot | None = None) -> tuple[str, list[str]]:
@@ -214,7 +217,18 @@ class ScriptIndex:
         spelled = self.analyzer.from_pinyin(clean, snap.sounds) if clean else None
         if spelled:
             clean = spelled
-        return clean, self.analyzer.words(clean)
+        return clean, self._words(clean)
+
+    def _words(self, clean: str) -> list[str]:
+        """``Analyzer.words``, remembered while the index is being built (a trigger is
+        segmented once for its postings and once more as a training text)."""
+        memo = self._memo
+        if memo is None:
+            return self.analyzer.words(clean)
+        words = memo.get(clean)
+        if words is None:
+            words = memo[clean] = self.analyzer.words(clean)
+        return list(words)
 
     def copy(self) -> ScriptIndex:
         """A second index sharing this one's data; adding to either leaves the other as it was."""
@@ -222,6 +236,7 @@ class ScriptIndex:
         twin.analyzer, twin.weights, twin.reader = self.analyzer, self.weights, self.reader
         twin._lock = threading.Lock()
         twin._snap = self._snap
+        twin._memo = None
         twin.model = self.model  # categories do not change when a team adds a script
         return twin
 
@@ -287,11 +302,11 @@ class ScriptIndex:
         cleaned: list[str] = []
         for trig in script.triggers:
             clean = a.clean(trig)
-            words = a.words(clean)  # segmented once, used for features and fuzzy matching
+            words = self._words(clean)  # segmented once, used for features and fuzzy matching
             cleaned.append(" ".join(words))
             a.features(None, clean=clean, weight=w.triggers, words=words, into=feats)
         title_clean = a.clean(script.title)
-        title_words = a.words(title_clean)
+        title_words = self._words(title_clean)
         a.features(None, clean=title_clean, weight=w.title, words=title_words, into=feats)
         a.features(" ".join(script.tags).replace("_", " "), weight=w.tags, into=feats)
         for path, text in script.text_fields():
