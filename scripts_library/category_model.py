@@ -63,14 +63,17 @@ class Example:
     weight: float = 1.0
 
 
-def tokens(analyzer: Analyzer, clean: str, words: Sequence[str] | None = None) -> list[str]:
-    """The model's features of one cleaned text (see the module docstring)."""
+def tokens(analyzer: Analyzer, clean: str, words: Sequence[str] | None = None,
+           cues: Iterable[str] = ()) -> list[str]:
+    """The model's features of one cleaned text (see the module docstring); ``cues`` are
+    names of the evidence cues found in it (``!consult``, ``!defer`` …)."""
     if not clean:
         return []
     words = list(analyzer.words(clean) if words is None else words)
     out = ["w:" + w for w in words]
     out += ["v:" + a + "_" + b for a, b in zip(words, words[1:], strict=False)]
     out += ["@" + c for c in sorted(analyzer.concepts(clean, words))]
+    out += ["!" + c for c in sorted(cues)]
     for run in _CJK.findall(clean):
         for n in (1, 2, 3):
             out += ["c:" + run[i: i + n] for i in range(len(run) - n + 1)]
@@ -166,20 +169,22 @@ def cache_dir() -> Path | None:
     return Path(base) / "advisor-coach"
 
 
-Prepare = Callable[[str], tuple[str, Sequence[str]]]
+Featurize = Callable[[str], Sequence[str]]
 
 
 def train(analyzer: Analyzer, examples: Sequence[Example], *,
-          prepare: Prepare | None = None, c: float = 0.5,
+          featurize: Featurize | None = None, variant: str = "", c: float = 0.5,
           temperature: float = 4.0) -> CategoryModel | None:
     """A model for ``examples`` (None with fewer than two categories).
 
-    ``prepare`` turns a raw text into what a query is matched as (cleaned, pinyin spelled
-    back) and its words. The model is cached in memory and on disk (:func:`cache_dir`) under
-    a hash of the examples, the settings and the analyzer's data files, so a restart or a
-    second index over the same library loads it in milliseconds instead of training again.
+    ``featurize`` turns a raw text into the model's features exactly as a query's are made
+    (default: :func:`tokens` of the cleaned text); ``variant`` names anything else the
+    features depend on, for the cache key. The model is cached in memory and on disk
+    (:func:`cache_dir`) under a hash of the examples, the settings and the analyzer's data
+    files, so a restart or a second index over the same library loads it in milliseconds
+    instead of training again.
     """
-    payload = repr((VERSION, c, temperature, analyzer.fingerprint,
+    payload = repr((VERSION, variant, c, temperature, analyzer.fingerprint,
                     [(e.text, e.category, e.weight) for e in examples]))
     key = hashlib.sha1(payload.encode("utf-8")).hexdigest()
     with _lock:
@@ -189,7 +194,7 @@ def train(analyzer: Analyzer, examples: Sequence[Example], *,
     path = folder / f"category-model-{key}.npz" if folder else None
     model = _load(path) if path is not None and path.exists() else None
     if model is None:
-        model = _fit(analyzer, examples, c, temperature, prepare)
+        model = _fit(analyzer, examples, c, temperature, featurize)
         if model is not None and path is not None:
             _save(model, path)
     with _lock:
@@ -227,16 +232,15 @@ def _load(path: Path) -> CategoryModel | None:
 
 
 def _fit(analyzer: Analyzer, examples: Sequence[Example], c: float, temperature: float,
-         prepare: Prepare | None = None) -> CategoryModel | None:
+         featurize: Featurize | None = None) -> CategoryModel | None:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
 
-    def plain(text: str) -> tuple[str, Sequence[str]]:
-        clean = analyzer.clean(text)
-        return clean, analyzer.words(clean)
+    def plain(text: str) -> Sequence[str]:
+        return tokens(analyzer, analyzer.clean(text))
 
-    ready = prepare or plain
-    rows = [(tuple(tokens(analyzer, *ready(e.text))), e.category, e.weight) for e in examples]
+    ready = featurize or plain
+    rows = [(tuple(ready(e.text)), e.category, e.weight) for e in examples]
     rows = [r for r in rows if r[0]]
     classes = sorted({r[1] for r in rows})
     if len(classes) < 2:

@@ -37,7 +37,7 @@ from scripts_library.category_model import (
     tokens,
     train,
 )
-from scripts_library.intents import QueryReader, ServiceIntent, get_reader
+from scripts_library.intents import QueryReader, ServiceIntent, _View, get_reader
 from scripts_library.schema import Script
 
 __all__ = [
@@ -97,6 +97,7 @@ class Weights:
     # their best script into the candidates even when BM25 did not find one: an indirect
     # line often shares no word with the right category's triggers
     model_inject: int = 3
+    model_cues: bool = False  # the evidence cues found in a line are features too
     model_floor: float = 0.05
     model_temperature: float = 4.0
 
@@ -207,7 +208,8 @@ class ScriptIndex:
                  if e.category in known]
         # training texts are read the way a query is: cleaned, and pinyin spelled back
         return train(self.analyzer, examples_from_scripts(scripts) + lines,
-                     prepare=self._prepare, c=self.weights.model_c,
+                     featurize=self._featurize, variant=self._variant(),
+                     c=self.weights.model_c,
                      temperature=self.weights.model_temperature)
 
     def _prepare(self, text: str, snap: _Snapshot | None = None) -> tuple[str, list[str]]:
@@ -218,6 +220,21 @@ class ScriptIndex:
         if spelled:
             clean = spelled
         return clean, self._words(clean)
+
+    def _featurize(self, text: str) -> list[str]:
+        """The model's features of a training text, made exactly as a query's."""
+        clean, words = self._prepare(text)
+        return self._model_tokens(clean, words)
+
+    def _model_tokens(self, clean: str, words: list[str], view: _View | None = None) -> list[str]:
+        cues: set[str] = set()
+        if self.weights.model_cues and clean:
+            cues = self.reader.cues(view or self.reader.view(clean, words))
+        return tokens(self.analyzer, clean, words, cues)
+
+    def _variant(self) -> str:
+        """What else the model's features depend on (the cue file, when cues are features)."""
+        return f"cues:{self.reader.fingerprint}" if self.weights.model_cues else ""
 
     def _words(self, clean: str) -> list[str]:
         """``Analyzer.words``, remembered while the index is being built (a trigger is
@@ -394,7 +411,7 @@ class ScriptIndex:
         cand = np.argpartition(-bm25, k - 1)[:k]
         cand = cand[bm25[cand] > 0]
         model = self.model
-        probs = model.probabilities(tokens(self.analyzer, clean, words)) if model else {}
+        probs = model.probabilities(self._model_tokens(clean, words, view)) if model else {}
         if cand.size and probs:
             cand = self._with_likely_categories(cand, probs, bm25, allowed, snap)
         if cand.size == 0:
