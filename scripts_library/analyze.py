@@ -134,7 +134,7 @@ class Analyzer:
         # what the analyzer's output depends on: a model trained on its features is cached
         # under this (scripts_library.category_model), so editing a synonym retrains it
         digest = hashlib.sha1()
-        for path in (synonyms_file, userdict_file, dialect_file):
+        for path in (synonyms_file, userdict_file, dialect_file, english_file):
             digest.update(path.read_bytes() if path.exists() else b"-")
         self.fingerprint = digest.hexdigest()
         self._tok = _make_tokenizer(userdict_file)

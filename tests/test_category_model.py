@@ -21,7 +21,7 @@ from scripts_library.analyze import get_analyzer
 from scripts_library.loader import load_library
 from scripts_library.search import ScriptIndex, Weights
 from tools import search_examples
-from tools.search_eval import DEV, DEV_V3, DEV_V4, evaluate, load
+from tools.search_eval import DEV, DEV_EN4, DEV_V3, DEV_V4, evaluate, load
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +157,7 @@ def test_examples_come_from_tuning_only_and_are_up_to_date():
     assert search_examples.main(["--check"]) == 0
     trained = {e.text for e in cm.load_examples()}
     assert len(trained) >= 900
-    for files in (DEV, DEV_V3, DEV_V4):
+    for files in (DEV, DEV_V3, DEV_EN4, DEV_V4):
         queries, offtopic = load(files)
         assert not trained & ({q["q"] for q in queries} | {o["q"] for o in offtopic})
 

@@ -21,7 +21,7 @@ import yaml
 
 from scripts_library.category_model import EXAMPLES_FILE
 from scripts_library.schema import CATEGORIES
-from tools.search_eval import DEV, DEV_V3, DEV_V4, TUNING, load
+from tools.search_eval import DEV, DEV_EN4, DEV_V3, DEV_V4, TUNING, load
 
 # three lines of the early tuning sets also occur in held-out v1 (written independently); they
 # stay out of training so the model cannot flatter that held-out set. First 16 hex digits of
@@ -42,7 +42,7 @@ def render(files: tuple[Path, ...] = TUNING) -> str:
     # a tuning line that also occurs in a dev split (short common lines get written twice)
     # stays out, or the dev figures would measure lines the model was trained on
     seen: set[str] = set()
-    for dev in (DEV, DEV_V3, DEV_V4):
+    for dev in (DEV, DEV_V3, DEV_EN4, DEV_V4):
         dev_queries, dev_offtopic = load(dev)
         seen |= {str(q["q"]).strip() for q in dev_queries + dev_offtopic}
     rows: list[dict[str, str]] = []
