@@ -49,7 +49,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import event, func, insert, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -186,6 +186,33 @@ def _server_cpu(postmaster: int | None) -> float | None:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+class _RoundTrips:
+    """Statements, transactions and connection pings on one engine (what an update costs
+    the database in round trips; a ping bypasses the statement events, so it is counted
+    where the dialect sends it)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.statements = self.transactions = self.pings = 0
+        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "begin", self._begin)
+        dialect, ping = engine.dialect, engine.dialect.do_ping
+
+        def counted_ping(dbapi_connection: Any) -> Any:
+            self.pings += 1
+            return ping(dbapi_connection)
+
+        dialect.do_ping = counted_ping
+
+    def _statement(self, *_args: Any) -> None:
+        self.statements += 1
+
+    def _begin(self, *_args: Any) -> None:
+        self.transactions += 1
+
+    def snapshot(self) -> tuple[int, int, int]:
+        return self.statements, self.transactions, self.pings
+
+
 def _update_payload(telegram: FakeTelegram, kind: str, advisor: int, per: int,
                     rng: random.Random) -> dict[str, Any]:
     user = FakeUser(ADVISOR_BASE + advisor, f"顾问{advisor}")
@@ -223,6 +250,7 @@ async def _drive(index: int, instances: int, url: str, advisors: int, per: int,
     _ = services.catalog  # built before the clock starts, as coach run does at start-up
     # the first instance also clocks the database server (the others would count it twice)
     postmaster = _server_pid(services.db) if index == 0 else None
+    trips = _RoundTrips(services.db.engine)
     telegram = FakeTelegram(first_update_id=first_id + index * 10**8, strict=False)
     app = build_application(services, request=FakeRequest(telegram), rate_limit=False,
                             jobs=False)
@@ -265,13 +293,18 @@ async def _drive(index: int, instances: int, url: str, advisors: int, per: int,
                     latencies[kind].append((finished - sent) * 1000)
                     counted += 1
 
+        trips_seen: list[int] = []  # statements, transactions, pings in the window
+
         async def cpu_clock() -> tuple[float, float | None]:
             # this process's CPU time (every thread) over the measured window: a figure
             # that other work on the machine disturbs far less than the wall-clock rate
             await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
             begin, server_begin = time.process_time(), _server_cpu(postmaster)
+            trips_begin = trips.snapshot()
             await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
             server_end = _server_cpu(postmaster)
+            trips_seen.extend(b - a for a, b in zip(trips_begin, trips.snapshot(),
+                                                     strict=True))
             server = (None if server_begin is None or server_end is None
                       else server_end - server_begin)
             return time.process_time() - begin, server
@@ -281,7 +314,8 @@ async def _drive(index: int, instances: int, url: str, advisors: int, per: int,
         await app.stop()
     services.db.dispose()
     return {"latencies": dict(latencies), "counted": counted, "seconds": seconds,
-            "errors": errors.count, "cpu_seconds": cpu, "server_cpu_seconds": server_cpu}
+            "errors": errors.count, "cpu_seconds": cpu, "server_cpu_seconds": server_cpu,
+            "round_trips": trips_seen}
 
 
 def _instance(index: int, instances: int, url: str, advisors: int, per: int,
@@ -347,6 +381,11 @@ def run(url: str, *, advisors: int, clients: int, instances: int, seconds: float
         # the PostgreSQL server's CPU per update, when it runs on this machine (else None)
         "db_cpu_ms_per_update": (round(1000 * sum(server) / max(1, total), 1) if server
                                  else None),
+        # what one update costs the database, on average over the mix (the chat lock's
+        # statements included; a transaction adds a BEGIN and a COMMIT round trip)
+        **{f"{name}_per_update": round(sum(r["round_trips"][i] for _, r in results
+                                           if r["round_trips"]) / max(1, total), 2)
+           for i, name in enumerate(("statements", "transactions", "pings"))},
         "p50_ms": round(_p(every, 0.5), 1), "p95_ms": round(_p(every, 0.95), 1),
         "errors": sum(r["errors"] for _, r in results),
         "kinds": {kind: {"n": len(v), "per_second": round(len(v) / seconds, 1),
@@ -366,6 +405,9 @@ def _print(result: dict[str, Any]) -> None:
           f"{result['cpu_ms_per_update']} ms of bot CPU per update"
           + (f", {result['db_cpu_ms_per_update']} ms of database server CPU"
              if result.get("db_cpu_ms_per_update") is not None else "") + ")")
+    print(f"  database   {result['statements_per_update']} statements, "
+          f"{result['transactions_per_update']} transactions, {result['pings_per_update']} "
+          "connection pings per update (the mix's average)")
     for kind, row in result["kinds"].items():
         print(f"  {kind:<10} {row['per_second']:>6} upd/s   p50 {row['p50_ms']:>7} ms   "
               f"p95 {row['p95_ms']:>7} ms   n={row['n']}")

@@ -12,9 +12,9 @@ import functools
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from telegram import Message, Update
@@ -37,6 +37,7 @@ __all__ = ["apologise", "audience_of", "private_audience", "guard", "requires", 
            "me_from_user", "service_errors"]
 
 log = logging.getLogger(__name__)
+_PROCESSED = cast(Table, ProcessedUpdate.__table__)
 Handler = Callable[[Update, CoachContext], Coroutine[Any, Any, Any]]
 
 
@@ -90,9 +91,10 @@ def _admit(svc: Services, update_id: int, tg_user: TelegramUser, locale: str,
             people.revive_caller(s, caller.id, username=tg_user.username)
             caller = replace(caller, username=tg_user.username or caller.username)
         try:
-            # a Core insert: no ORM object to build, track and flush on every update
-            s.execute(insert(ProcessedUpdate).values(update_id=update_id,
-                                                     processed_at=svc.clock.now()))
+            # a Core insert into the table: no ORM object to build, track and flush, no
+            # ORM statement handling, on every update
+            s.execute(insert(_PROCESSED).values(update_id=update_id,
+                                                processed_at=svc.clock.now()))
         except IntegrityError:
             s.rollback()
             return _Admission(first_time=False)

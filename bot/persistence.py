@@ -16,9 +16,9 @@ from __future__ import annotations
 import contextlib
 import json
 from copy import deepcopy
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from telegram.ext import BasePersistence, PersistenceInput
@@ -35,6 +35,7 @@ CONVERSATION = "conversation"
 # PTB's timed writer has nothing to do (each update writes its own state), so it
 # wakes up rarely
 IDLE_INTERVAL_S = 3600.0
+_STATES = cast(Table, StateEntry.__table__)
 
 
 def conversation_row_key(name: str, key: ConversationKey) -> str:
@@ -64,17 +65,25 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
     def _put(self, session: Session, namespace: str, key: str,
              data: dict[str, Any] | None) -> None:
         """Write or delete one row in one statement (an upsert, not a read then a write)."""
-        where = (StateEntry.namespace == namespace) & (StateEntry.key == key)
-        if data is None:
-            session.execute(delete(StateEntry).where(where))
-            return
-        values = {"namespace": namespace, "key": key, "data": _jsonable(data),
-                  "updated_at": self.clock.now()}
-        upsert = (postgresql.insert(StateEntry) if self.db.is_postgres
-                  else sqlite.insert(StateEntry)).values(values)
-        session.execute(upsert.on_conflict_do_update(
-            index_elements=[StateEntry.namespace, StateEntry.key],
-            set_={"data": upsert.excluded.data, "updated_at": upsert.excluded.updated_at}))
+        self._put_many(session, [(namespace, key, data)])
+
+    def _put_many(self, session: Session,
+                  rows: list[tuple[str, str, dict[str, Any] | None]]) -> None:
+        """Write (data) or delete (None) rows: one upsert for all the writes, one delete
+        for all the deletes. Core statements on the table: no ORM handling per update."""
+        now = self.clock.now()
+        values = [{"namespace": namespace, "key": key, "data": _jsonable(data),
+                   "updated_at": now} for namespace, key, data in rows if data is not None]
+        gone = [(_STATES.c.namespace == namespace) & (_STATES.c.key == key)
+                for namespace, key, data in rows if data is None]
+        if gone:
+            session.execute(delete(_STATES).where(or_(*gone)))
+        if values:
+            upsert = (postgresql.insert(_STATES) if self.db.is_postgres
+                      else sqlite.insert(_STATES)).values(values)
+            session.execute(upsert.on_conflict_do_update(
+                index_elements=[_STATES.c.namespace, _STATES.c.key],
+                set_={"data": upsert.excluded.data, "updated_at": upsert.excluded.updated_at}))
 
     def _save(self, namespace: str, key: str, data: dict[str, Any] | None) -> None:
         with self.db.session() as s:
@@ -89,16 +98,17 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
 
         In ``session`` when given (the guard's unit of work), else in a session of its own.
         """
-        wanted = (StateEntry.namespace == USER) & (StateEntry.key == str(user_id))
+        columns = _STATES.c
+        wanted = (columns.namespace == USER) & (columns.key == str(user_id))
         if conversation_keys:
-            wanted = wanted | ((StateEntry.namespace == CONVERSATION)
-                               & StateEntry.key.in_(conversation_keys))
+            wanted = wanted | ((columns.namespace == CONVERSATION)
+                               & columns.key.in_(conversation_keys))
         user_data: dict[str, Any] = {}
         states: dict[str, object] = {}
         with contextlib.nullcontext(session) if session is not None else self.db.session() as s:
             # the three columns, not ORM objects: nothing here is changed through them
             for namespace, key, data in s.execute(
-                    select(StateEntry.namespace, StateEntry.key, StateEntry.data).where(wanted)):
+                    select(columns.namespace, columns.key, columns.data).where(wanted)):
                 if namespace == USER:
                     user_data = deepcopy(data)
                 else:
@@ -113,11 +123,15 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
     def write_flow_state(self, user_id: int, user_data: dict[Any, Any] | None,
                          states: dict[str, object | None]) -> None:
         """Write drafts (None: unchanged, {}: none left) and flow states in one transaction."""
+        rows: list[tuple[str, str, dict[str, Any] | None]] = []
+        if user_data is not None:
+            rows.append((USER, str(user_id), user_data or None))
+        rows += [(CONVERSATION, row_key, None if state is None else {"state": state})
+                 for row_key, state in states.items()]
+        if not rows:
+            return
         with self.db.session() as s:
-            if user_data is not None:
-                self._put(s, USER, str(user_id), user_data or None)
-            for row_key, state in states.items():
-                self._put(s, CONVERSATION, row_key, None if state is None else {"state": state})
+            self._put_many(s, rows)  # drafts and flow states: one statement for the writes
 
     # --- user data: read and written per update, never in bulk -----------------------
 

@@ -120,17 +120,23 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     async def _lock_chat(self, db: Database, key: int) -> Connection | None:
         """Hold the chat's advisory lock on a connection of its own (None: proceed without)."""
         try:
-            conn = await asyncio.to_thread(db.engine.connect)
+            # the connection and the first try in one trip to a worker thread: the chat
+            # is free nearly always, and every hop to a thread costs the loop CPU
+            conn, locked = await asyncio.to_thread(_connect_and_try, db, key)
         except SQLAlchemyError as err:
             # the guard will meet the same outage and apologise; nothing runs unidentified
             log.warning("chat lock: database unreachable (%s)", type(err).__name__)
             return None
+        if locked:
+            return conn
         # try-lock with backoff instead of a blocking lock: no thread waits inside
         # PostgreSQL, and a shutdown can cancel the wait
         deadline = time.monotonic() + LOCK_WAIT_S
         pause = 0.005
         try:
             while True:
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.2)
                 if await asyncio.to_thread(_try_lock, conn, key):
                     return conn
                 if time.monotonic() > deadline:
@@ -138,8 +144,6 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
                                 "going ahead", LOCK_WAIT_S)
                     await asyncio.to_thread(_release, conn)
                     return None
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 0.2)
         except SQLAlchemyError as err:
             log.warning("chat lock failed (%s); going ahead", type(err).__name__)
             await asyncio.to_thread(_release, conn)
@@ -147,6 +151,16 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         except BaseException:
             await asyncio.to_thread(_release, conn)
             raise
+
+
+def _connect_and_try(db: Database, key: int) -> tuple[Connection, bool]:
+    """A connection of its own for the chat lock, and the first try at the lock."""
+    conn = db.engine.connect()
+    try:
+        return conn, _try_lock(conn, key)
+    except BaseException:
+        _release(conn)
+        raise
 
 
 def _try_lock(conn: Connection, key: int) -> bool:

@@ -16,6 +16,7 @@ messages. Two rules keep it in its place:
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,10 +24,12 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ConversationHandler
 
+from bot import metrics
 from bot.context import CoachContext
 from bot.guard import reply
 from bot.services import run_db
 from coach.services.library import ScriptCatalog
+from scripts_library.search import SearchResult
 
 __all__ = ["FLOW_DRAFTS", "cancel_flow", "expire_idle_flows", "objection_instead", "open_flows",
            "reads_like_objection"]
@@ -55,14 +58,27 @@ _HAN = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"[A-Za-z]+")
 
 
+def objection_search(catalog: ScriptCatalog, text: str, *,
+                     team_id: int | None) -> SearchResult | None:
+    """The search for ``text`` if it reads like a customer's objection, else None.
+
+    The caller answers with this very result (``answer_query(searched=…)``), so a
+    mid-flow objection is searched once, not once to decide and once to answer.
+    """
+    if len(_HAN.findall(text)) < MIN_HAN_CHARS and len(_WORD.findall(text)) < MIN_WORDS:
+        return None
+    started = time.perf_counter()
+    found = catalog.ask(text, team_id=team_id)
+    metrics.SEARCH_LATENCY.observe(time.perf_counter() - started)
+    top = found.result.hits[0] if found.result.hits else None
+    sure = (found.result.confident and top is not None and top.script.is_objection
+            and top.score >= MIN_OBJECTION_SCORE)
+    return found.result if sure else None
+
+
 def reads_like_objection(catalog: ScriptCatalog, text: str, *, team_id: int | None) -> bool:
     """Whether ``text``, typed where it does not fit a step, is a customer's objection."""
-    if len(_HAN.findall(text)) < MIN_HAN_CHARS and len(_WORD.findall(text)) < MIN_WORDS:
-        return False
-    found = catalog.ask(text, team_id=team_id)
-    top = found.result.hits[0] if found.result.hits else None
-    return (found.result.confident and top is not None and top.script.is_objection
-            and top.score >= MIN_OBJECTION_SCORE)
+    return objection_search(catalog, text, team_id=team_id) is not None
 
 
 def cancel_flow(*draft_keys: str) -> Callable[[Update, CoachContext], Coroutine[Any, Any, int]]:
@@ -158,9 +174,10 @@ async def objection_instead(update: Update, context: CoachContext, flow: str) ->
     message = update.message
     text = (message.text or "").strip() if message is not None else ""
     # the search is CPU work: in a worker thread, like every other search
-    if not text or not await run_db(reads_like_objection, context.svc.catalog, text,
-                                    team_id=context.caller.team_id):
+    searched = await run_db(objection_search, context.svc.catalog, text,
+                            team_id=context.caller.team_id) if text else None
+    if searched is None:
         return False
-    await ask.answer_query(update, context, text)
+    await ask.answer_query(update, context, text, searched=searched)
     await reply(update, context, "flow_still_open", flow=flow)
     return True

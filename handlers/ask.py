@@ -17,6 +17,7 @@ from handlers import library as library_handlers
 from handlers.help import stale_button
 from scripts_library.regions import region_of
 from scripts_library.schema import CATEGORIES
+from scripts_library.search import SearchResult
 
 LAST_QUERY = "ask"
 
@@ -28,8 +29,12 @@ def _shown(found: AskResult) -> bool:
 
 
 async def answer_query(update: Update, context: CoachContext, query: str,
-                       position: int = 0) -> None:
-    """Show the best script for ``query`` (or the closest hits when none is sure)."""
+                       position: int = 0, *, searched: SearchResult | None = None) -> None:
+    """Show the best script for ``query`` (or the closest hits when none is sure).
+
+    ``searched``: the index's result for ``query`` already in hand (the mid-flow
+    objection check), so the search is not run twice.
+    """
     svc, me = context.svc, context.caller
     region = region_of(context.locale)
     drafts = flowstate.drafts_writer(context.application, update)
@@ -38,8 +43,10 @@ async def answer_query(update: Update, context: CoachContext, query: str,
         # one unit of work off the event loop: the search, then its event row and, when
         # a script is shown, the caller's "last question" draft in the same transaction
         started = time.perf_counter()
-        found = svc.catalog.ask(query, team_id=me.team_id, position=position, region=region)
-        metrics.SEARCH_LATENCY.observe(time.perf_counter() - started)
+        found = svc.catalog.ask(query, team_id=me.team_id, position=position, region=region,
+                                searched=searched)
+        if searched is None:
+            metrics.SEARCH_LATENCY.observe(time.perf_counter() - started)
         script = found.script
         with svc.db.session() as s:
             library.record_event(s, user_id=me.user_id, clock=svc.clock, query=query,

@@ -62,3 +62,22 @@ async def test_asking_the_same_question_again_writes_no_drafts(harness: BotHarne
         await chat.send("收益太低了吧")
     assert not any("state_entries" in sql and sql.startswith("INSERT")
                    for sql in tally.statements), tally.statements
+
+
+async def test_an_objection_mid_flow_is_searched_once(harness: BotHarness,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check "does it read like an objection" and the answer share one search."""
+    index = harness.services.catalog.index
+    real = index.search
+    calls: list[str] = []
+
+    def search(query: str | None, **kwargs: Any) -> Any:
+        calls.append(query or "")
+        return real(query, **kwargs)
+
+    monkeypatch.setattr(index, "search", search)
+    chat = harness.chat(harness.person("advisor"))
+    await chat.send("/log")
+    replies = await chat.send("客户说手续费太贵")
+    assert "手续费" in replies[0].text and "/log" in replies[-1].text  # script, flow open
+    assert calls == ["客户说手续费太贵"]

@@ -75,7 +75,7 @@ async def test_an_objection_query_costs_five_statements_in_two_transactions(
     _check(harness, tally, statements=5, transactions=2)
 
 
-async def test_a_log_line_costs_six_statements(harness: BotHarness) -> None:
+async def test_a_log_line_costs_five_statements(harness: BotHarness) -> None:
     advisor = harness.person("advisor")
     with harness.services.db.session() as s:
         me = harness.user_row(advisor)
@@ -87,8 +87,9 @@ async def test_a_log_line_costs_six_statements(harness: BotHarness) -> None:
     with counting(harness) as tally:
         replies = await chat.send("/log 李秀英 有兴趣 周五下午3点再打")
     assert "李秀英" in replies[-1].text
-    # guard | client lookup | drafts and flow state as two upserts; before: 8 in 5
-    _check(harness, tally, statements=6, transactions=3)
+    # guard | client lookup | drafts and flow state in one upsert; before: 8 in 5,
+    # then 6 in 3 (two upserts)
+    _check(harness, tally, statements=5, transactions=3)
 
 
 async def test_a_client_card_button_costs_seven_statements(harness: BotHarness) -> None:

@@ -19,10 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from coach.actor import Me
@@ -105,11 +105,21 @@ class ScriptCatalog:
         return [s for s in own + self.library.by_category(category) if s.id not in hidden]
 
     def ask(self, query: str, *, team_id: int | None, position: int = 0,
-            limit: int = 5, region: str | None = None) -> AskResult:
-        # a search is tens of milliseconds of CPU: on the event loop it stalls every chat
-        # (reported like a database session there; raises in the test suite)
-        check_off_loop("script search")
-        result = self.index.search(query, team_id=team_id, limit=limit)
+            limit: int = 5, region: str | None = None,
+            searched: SearchResult | None = None) -> AskResult:
+        """The best scripts for ``query`` as this region may see them.
+
+        ``searched``: what ``index.search(query, team_id=team_id, limit=limit)`` already
+        returned for this very query in this update (a step checking whether text reads
+        like an objection): not searched a second time.
+        """
+        if searched is not None:
+            result = searched
+        else:
+            # a search is tens of milliseconds of CPU: on the event loop it stalls every
+            # chat (reported like a database session there; raises in the test suite)
+            check_off_loop("script search")
+            result = self.index.search(query, team_id=team_id, limit=limit)
         hidden = hidden_scripts(region)
         if hidden and any(h.script.id in hidden for h in result.hits):
             # the best match is about a mainland-only product: not a sure answer here
@@ -282,7 +292,7 @@ def record_event(session: Session, *, user_id: int | None, kind: str, clock: Clo
     if kind not in ("shown", "up", "down", "miss"):
         raise ValueError(kind)
     # a Core insert (one per objection query): no ORM object, no RETURNING of its id
-    session.execute(insert(ScriptEvent).values(
+    session.execute(insert(cast(Table, ScriptEvent.__table__)).values(
         user_id=user_id, script_id=script_id, kind=kind,
         query=(query or "")[:MAX_LOGGED_QUERY] or None, created_at=clock.now()))
 

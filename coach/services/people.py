@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from coach.clock import Clock
@@ -107,16 +107,19 @@ class Caller:
         return cls(Profile.of(user), bool(user.active), user.disabled_at is not None)
 
 
-# the guard's lookup: the columns, not an ORM object (built and tracked on every update)
-_CALLER_COLUMNS = (User.id, User.telegram_id, User.username, User.name, User.role,
-                   User.team_id, User.language, User.timezone, User.digest_time,
-                   User.digest_paused, User.call_target, User.active, User.disabled_at)
+# the guard's lookup on every update: the table's columns (a Core statement, built once),
+# not an ORM object built, tracked and expired per update
+_USERS = User.__table__.c
+_FIND_CALLER = select(_USERS.id, _USERS.telegram_id, _USERS.username, _USERS.name,
+                      _USERS.role, _USERS.team_id, _USERS.language, _USERS.timezone,
+                      _USERS.digest_time, _USERS.digest_paused, _USERS.call_target,
+                      _USERS.active, _USERS.disabled_at
+                      ).where(_USERS.telegram_id == bindparam("telegram_id"))
 
 
 def find_caller(session: Session, telegram_id: int) -> Caller | None:
     """The registered person with this Telegram id, in one indexed read (or None)."""
-    row = session.execute(select(*_CALLER_COLUMNS).where(User.telegram_id == telegram_id)
-                          ).first()
+    row = session.execute(_FIND_CALLER, {"telegram_id": telegram_id}).first()
     if row is None:
         return None
     (user_id, tg_id, username, name, role, team_id, language, timezone, digest_time,
