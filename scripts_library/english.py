@@ -5,9 +5,11 @@ an apostrophe already a space), identically to a query, the library's triggers a
 the phrase files (``synonyms.yaml``, ``evidence.yaml``, ``services.yaml``), so a fold can never
 make one side disagree with the other. Three steps, on English words only:
 
-1. *Rewrites* from ``english.yaml``, whole words, longest first: contractions with or without
-   the apostrophe ("dont", "don t" → "do not"), chat shorthand ("tmr", "abit", "cx" for the
-   client), Hong Kong and Singapore English ("lah" dropped, "liao" → already, "kena" → got).
+1. A hyphen between letters becomes a space ("back-to-back", "lock-up", "rip-off" are
+   looked up as phrases). *Rewrites* from ``english.yaml``, whole words, longest first:
+   contractions with or without the apostrophe ("dont", "don t" → "do not"), chat shorthand
+   ("tmr", "abit", "cx" for the client), Hong Kong and Singapore English ("lah" dropped,
+   "liao" → already, "kena" → got).
 2. *British spelling* an American dictionary does not know, by rule when the American form is
    a dictionary word (realise → realize, favour → favor, centre → center, travelled →
    traveled, paediatric → pediatric) or from the file's ``spelling`` table (programme).
@@ -39,6 +41,7 @@ ENGLISH_FILE = Path(__file__).resolve().parent / "english.yaml"
 _LETTERS = re.compile(r"[a-z]")
 _WORD = re.compile(r"[a-z]+")
 _SPACES = re.compile(r"\s+")
+_HYPHEN = re.compile(r"(?<=[a-z])-(?=[a-z])")  # "back-to-back" is the phrase "back to back"
 
 # British → American endings; the American form must be a dictionary word, so "promise",
 # "advise", "four" and "tour" stay as they are
@@ -115,7 +118,7 @@ class EnglishFolder:
         """
         if not norm or not _LETTERS.search(norm):
             return norm
-        text = norm
+        text = _HYPHEN.sub(" ", norm) if "-" in norm else norm
         if self._pattern is not None and not pinyin:
             text = self._pattern.sub(lambda m: self.rewrites[m.group(0)], text)
         text = _WORD.sub(lambda m: self.word(m.group(0), typos=not pinyin), text)

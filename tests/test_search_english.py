@@ -113,7 +113,7 @@ def test_folder_without_vocabulary_leaves_unknown_words():
     ("This is my rainy-day fund, can't lock it up", "objection.liquidity"),
     ("I'm up to my eyeballs at work this week", "objection.no_time"),
     ("cx feels she's being upsold", "objection.distrust_sales"),
-    ("My family office handles all that", "objection.already_have"),
+    ("I'm covered on that front", "objection.already_have"),
     ("I'd rather stick to FDs", "objection.prefer_deposit"),
     ("I'll come back when the dust settles", "objection.market_timing"),
 ])
@@ -138,3 +138,27 @@ def test_english_round_files_are_wired_and_dev_misses_are_never_listed(capsys):
     assert len(queries) >= 80 and len(offtopic) >= 25
     assert main(["--dev-en4", "--misses"]) == 2
     assert "not listed" in capsys.readouterr().err
+
+
+def test_a_hyphenated_phrase_is_found_like_the_spaced_one():
+    analyzer = get_analyzer()
+    assert norm("back-to-back") == "back to back"
+    clean = analyzer.clean("I'm in back-to-back meetings all day")
+    assert "busy" in analyzer.concepts(clean, analyzer.words(clean))
+
+
+@pytest.mark.parametrize("query", [
+    "I think the Hang Seng will bounce back soon",  # "I think" gives a view, nothing to weigh
+    "My wife and I are thinking of moving to Singapore",
+    "How do bonds work when rates go up?",
+])
+def test_an_opinion_or_a_how_it_works_question_is_not_an_objection(index, query):
+    assert not index.search(query).confident
+
+
+def test_every_objection_script_speaks_its_clients_english():
+    # the English version carries the vocabulary clients use: several English phrasings each
+    for script in load_library():
+        if script.is_objection:
+            english = [t for t in script.triggers if t.isascii()]
+            assert len(english) >= 4, script.id
