@@ -162,3 +162,13 @@ def test_every_objection_script_speaks_its_clients_english():
         if script.is_objection:
             english = [t for t in script.triggers if t.isascii()]
             assert len(english) >= 4, script.id
+
+
+@pytest.mark.parametrize("query", [
+    "Did you see the Fed might cut rates after the election?",  # news, not a deferral
+    "Have you heard markets will probably rally after the election",
+])
+def test_news_chatter_is_not_answered_as_market_timing(index, query):
+    result = index.search(query)
+    assert not result.confident
+    assert result.reason == "no_evidence"
