@@ -51,6 +51,9 @@ __all__ = ["EXAMPLES_FILE", "CategoryModel", "Example", "cache_dir", "examples_f
 log = logging.getLogger(__name__)
 
 EXAMPLES_FILE = Path(__file__).resolve().parent / "examples.yaml"
+# the class of lines that are not objections at all (small talk, market chatter, errands,
+# general questions, service requests): trained from the tuning sets' off-topic lines
+OFFTOPIC = "~offtopic"
 SEED = 7
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _ASCII = re.compile(r"[a-z][a-z']+")
@@ -63,17 +66,14 @@ class Example:
     weight: float = 1.0
 
 
-def tokens(analyzer: Analyzer, clean: str, words: Sequence[str] | None = None,
-           cues: Iterable[str] = ()) -> list[str]:
-    """The model's features of one cleaned text (see the module docstring); ``cues`` are
-    names of the evidence cues found in it (``!consult``, ``!defer`` …)."""
+def tokens(analyzer: Analyzer, clean: str, words: Sequence[str] | None = None) -> list[str]:
+    """The model's features of one cleaned text (see the module docstring)."""
     if not clean:
         return []
     words = list(analyzer.words(clean) if words is None else words)
     out = ["w:" + w for w in words]
     out += ["v:" + a + "_" + b for a, b in zip(words, words[1:], strict=False)]
     out += ["@" + c for c in sorted(analyzer.concepts(clean, words))]
-    out += ["!" + c for c in sorted(cues)]
     for run in _CJK.findall(clean):
         for n in (1, 2, 3):
             out += ["c:" + run[i: i + n] for i in range(len(run) - n + 1)]

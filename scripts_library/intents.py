@@ -13,7 +13,6 @@ Traditional, dialect and full-width input behave like plain Simplified.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 from collections.abc import Iterable
@@ -85,8 +84,6 @@ class QueryReader:
                  evidence_file: Path = EVIDENCE_FILE) -> None:
         self.analyzer = analyzer or get_analyzer()
         self._chinese: set[str] = set()
-        self.fingerprint = hashlib.sha1(
-            services_file.read_bytes() + b"\0" + evidence_file.read_bytes()).hexdigest()
         services = yaml.safe_load(services_file.read_text(encoding="utf-8")) or {}
         evidence = yaml.safe_load(evidence_file.read_text(encoding="utf-8")) or {}
         self._not_service = [self._phrase(p) for p in services.get("not_service") or []]

@@ -19,7 +19,7 @@ import scripts_library.category_model as cm
 from bot.cli import main
 from scripts_library.analyze import get_analyzer
 from scripts_library.loader import load_library
-from scripts_library.search import ScriptIndex, Weights
+from scripts_library.search import Hit, ScriptIndex, Weights, decide
 from tools import search_examples
 from tools.search_eval import DEV, DEV_EN4, DEV_V3, DEV_V4, evaluate, load
 
@@ -180,3 +180,36 @@ def test_dev_v4_floor(index):
     assert figures["top1"] >= 0.86 and figures["top3"] >= 0.92, figures
     assert figures["confident_wrong_rate"] <= 0.03, figures
     assert figures["offtopic_confident_rate"] <= 0.10, figures
+
+
+def test_an_off_topic_reading_withholds_confidence(index, library):
+    script = library.by_category("objection.fee_too_high")[0]
+    other = library.by_category("objection.return_too_low")[0]
+    hits = [Hit(script, 0.9), Hit(other, 0.3)]
+    backed = {"objection.fee_too_high"}
+    assert decide(hits, backed, None, readings={cm.OFFTOPIC: 0.2,
+                                                "objection.fee_too_high": 0.7}) == (True, "ok")
+    assert decide(hits, backed, None, readings={cm.OFFTOPIC: 0.6,
+                                                "objection.fee_too_high": 0.3}) == (
+        False, "not_objection")
+    # a strong reading of the category itself wins over a weaker off-topic one
+    assert decide(hits, backed, None, readings={cm.OFFTOPIC: 0.35,
+                                                "objection.fee_too_high": 0.5}) == (True, "ok")
+    assert decide(hits, backed, None, Weights(model_offtopic=0.0),
+                  readings={cm.OFFTOPIC: 0.9}) == (True, "ok")
+    assert index.model is not None and cm.OFFTOPIC in index.model.classes
+
+
+def test_customer_lines_weigh_more_than_script_texts(library, monkeypatch):
+    seen: list[cm.Example] = []
+
+    def capture(_analyzer, examples, **_kwargs):
+        seen.extend(examples)
+
+    monkeypatch.setattr("scripts_library.search.train", capture)
+    ScriptIndex.build(library.scripts, weights=Weights(model_line_weight=3.0))
+    texts = cm.examples_from_scripts(library.scripts)
+    assert seen[: len(texts)] == texts and {e.weight for e in texts} == {1.0}
+    lines = seen[len(texts):]
+    assert len(lines) == len(cm.load_examples()) and {e.weight for e in lines} == {3.0}
+    assert any(e.category == cm.OFFTOPIC for e in lines)

@@ -6,8 +6,9 @@
 Only the tuning sets are exported, less any line that also occurs in a dev split: the dev
 splits and the held-out sets measure whether what was learned carries over, so they never
 train the model (``tests/test_category_model.py``
-checks that no dev line is in the file). Off-topic lines are not exported: the model ranks
-categories; whether a line is an objection at all is decided by the evidence rules.
+checks that no dev line is in the file). Off-topic lines are exported as the category
+``~offtopic``: the model learns what is not an objection at all, and search will not answer
+confidently when that reading wins (``Weights.model_offtopic``).
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from pathlib import Path
 
 import yaml
 
-from scripts_library.category_model import EXAMPLES_FILE
+from scripts_library.category_model import EXAMPLES_FILE, OFFTOPIC
 from scripts_library.schema import CATEGORIES
 from tools.search_eval import DEV, DEV_EN4, DEV_V3, DEV_V4, TUNING, load
 
-# three lines of the early tuning sets also occur in held-out v1 (written independently); they
-# stay out of training so the model cannot flatter that held-out set. First 16 hex digits of
-# the SHA-1 of the line (UTF-8), so this file does not repeat held-out text.
-LEFT_OUT = frozenset({"68cb8f8629ab262c", "734c0f7293ea5aca", "c9a7d3b5b737e64e"})
+# six lines of the early tuning sets (three objections, three off-topic) also occur in held-out
+# v1 (written independently); they stay out of training so the model cannot flatter that
+# held-out set. First 16 hex digits of the SHA-1 of the line (UTF-8), so this file does not
+# repeat held-out text.
+LEFT_OUT = frozenset({"68cb8f8629ab262c", "734c0f7293ea5aca", "c9a7d3b5b737e64e",
+                      "2392205ea84f6d21", "77a60abae6311878", "d505fc6de13fb570"})
 
 HEADER = """\
 # Labelled customer lines that train the search category model (scripts_library/category_model.py).
@@ -38,7 +41,7 @@ HEADER = """\
 
 def render(files: tuple[Path, ...] = TUNING) -> str:
     """The examples file's text for ``files`` (unique lines, in file order)."""
-    queries, _ = load(files)
+    queries, offtopic = load(files)
     # a tuning line that also occurs in a dev split (short common lines get written twice)
     # stays out, or the dev figures would measure lines the model was trained on
     seen: set[str] = set()
@@ -51,6 +54,11 @@ def render(files: tuple[Path, ...] = TUNING) -> str:
         if category in CATEGORIES and text and text not in seen and _digest(text) not in LEFT_OUT:
             seen.add(text)
             rows.append({"q": text, "category": str(category)})
+    for o in offtopic:
+        text = str(o["q"]).strip()
+        if text and text not in seen and _digest(text) not in LEFT_OUT:
+            seen.add(text)
+            rows.append({"q": text, "category": OFFTOPIC})
     body = yaml.safe_dump({"examples": rows}, allow_unicode=True, sort_keys=False, width=200)
     return HEADER + body
 
