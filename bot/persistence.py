@@ -59,6 +59,10 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         )
         self.db = db
         self.clock = clock
+        upsert = (postgresql.insert(_STATES) if db.is_postgres else sqlite.insert(_STATES))
+        self._upsert = upsert.on_conflict_do_update(
+            index_elements=[_STATES.c.namespace, _STATES.c.key],
+            set_={"data": upsert.excluded.data, "updated_at": upsert.excluded.updated_at})
 
     # --- helpers ----------------------------------------------------------------
 
@@ -79,11 +83,9 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         if gone:
             session.execute(delete(_STATES).where(or_(*gone)))
         if values:
-            upsert = (postgresql.insert(_STATES) if self.db.is_postgres
-                      else sqlite.insert(_STATES)).values(values)
-            session.execute(upsert.on_conflict_do_update(
-                index_elements=[_STATES.c.namespace, _STATES.c.key],
-                set_={"data": upsert.excluded.data, "updated_at": upsert.excluded.updated_at}))
+            # the rows as parameters of one cached statement (never a multi-row VALUES
+            # literal: SQLAlchemy cannot cache that and compiles it on every call)
+            session.execute(self._upsert, values)
 
     def _save(self, namespace: str, key: str, data: dict[str, Any] | None) -> None:
         with self.db.session() as s:

@@ -190,3 +190,39 @@ async def test_a_slow_log_lookup_does_not_stall_another_chat(harness: BotHarness
     await asyncio.gather(handle("slow", slow, "/log 王建国 有兴趣"), quick_after_slow_began())
     # on the event loop, the stuck lookup would hold every chat until it returned
     assert finished["quick"] < finished["slow"]
+
+
+async def test_every_statement_of_the_hot_paths_is_compiled_once(harness: BotHarness) -> None:
+    """SQLAlchemy caches a statement's compiled form unless the statement cannot have a
+    cache key (a multi-row VALUES literal, for one): such a statement is compiled again on
+    every update (the drafts upsert was, for a while). Text SQL (the chat lock) is not
+    checked; everything built with SQLAlchemy's constructs must be cacheable."""
+    from sqlalchemy.engine.interfaces import CacheStats
+
+    advisor = harness.person("advisor")
+    with harness.services.db.session() as s:
+        me = harness.user_row(advisor)
+        client_id = factories.client(s, advisor_id=me.id, name="李秀英",
+                                     now=harness.clock.now()).id
+    chat = harness.chat(advisor)
+    card = (await chat.send("/client 李秀英"))[-1]
+    uncached: list[str] = []
+
+    def after(_conn: Any, _cursor: Any, sql: str, _params: Any, context: Any,
+              _many: bool) -> None:
+        if getattr(context, "cache_hit", None) is CacheStats.NO_CACHE_KEY and context.compiled:
+            uncached.append(" ".join(sql.split())[:90])
+
+    engine = harness.services.db.engine
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        for _ in range(2):
+            await chat.send("客户说手续费太贵")
+            await chat.send("/log 李秀英 有兴趣 周五下午3点再打")
+            await chat.send("收益太低了吧")  # an objection while the /log flow is open
+            await chat.press_data(f"cl {client_id}", message=card)
+            await chat.send("/today")
+            harness.clock.advance(minutes=2)  # the "last seen" time is written again
+    finally:
+        event.remove(engine, "after_cursor_execute", after)
+    assert uncached == []
