@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from coach.calendar import validate_region
@@ -164,6 +164,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"DEFAULT_TIMEZONE {value!r} is not an IANA time zone "
                              "(for example Asia/Shanghai, Asia/Hong_Kong)") from None
+        return value
+
+    @field_validator("followup_day_end")
+    @classmethod
+    def _day_ends_after_it_starts(cls, value: time, info: ValidationInfo) -> time:
+        start = info.data.get("followup_day_start")
+        if start is not None and value <= start:
+            raise ValueError(f"FOLLOWUP_DAY_END ({value:%H:%M}) must be later than "
+                             f"FOLLOWUP_DAY_START ({start:%H:%M})")
         return value
 
     @field_validator("holiday_region")

@@ -127,3 +127,13 @@ def test_urgent_call_times_follow_the_configured_working_hours() -> None:
         2026, 11, 26, 8, 0, tzinfo=SHANGHAI)
     day = datetime(2026, 11, 25, 11, 0, tzinfo=SHANGHAI)
     assert urgent_call(day, tz="Asia/Shanghai", config=config) == day + timedelta(hours=2)
+
+
+def test_working_hours_must_make_a_day() -> None:
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
+    with pytest.raises(ValidationError, match="FOLLOWUP_DAY_END .* later than"):
+        Settings(_env_file=None, followup_day_start="18:00",  # type: ignore[call-arg]
+                 followup_day_end="09:00")
