@@ -154,6 +154,9 @@ def load_examples(path: Path = EXAMPLES_FILE) -> list[Example]:
 VERSION = 1
 _MEMORY: dict[str, CategoryModel | None] = {}
 _MEMORY_SIZE = 8
+# models kept on disk: each content change trains a new one (9-18 MB), older ones only
+# serve a rollback, so the cache folder never grows without bound
+DISK_KEEP = 4
 _lock = threading.Lock()
 
 
@@ -216,6 +219,24 @@ def _save(model: CategoryModel, path: Path) -> None:
         os.replace(fh.name, path)
     except OSError as exc:
         log.debug("category model not cached at %s: %s", path, exc)
+        return
+    _evict(path.parent, keep=path)
+
+
+def _evict(folder: Path, *, keep: Path) -> None:
+    """Remove all but the :data:`DISK_KEEP` most recently written models (never ``keep``)."""
+    def written(p: Path) -> float:
+        try:
+            return p.stat().st_mtime
+        except OSError:  # removed meanwhile by another process
+            return 0.0
+
+    models = sorted(folder.glob("category-model-*.npz"), key=written, reverse=True)
+    for old in [p for p in models if p != keep][DISK_KEEP - 1:]:
+        try:
+            old.unlink()
+        except OSError as exc:  # another instance removed it first, or read-only
+            log.debug("old category model %s not removed: %s", old, exc)
 
 
 def _load(path: Path) -> CategoryModel | None:

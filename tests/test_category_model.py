@@ -213,3 +213,24 @@ def test_customer_lines_weigh_more_than_script_texts(library, monkeypatch):
     lines = seen[len(texts):]
     assert len(lines) == len(cm.load_examples()) and {e.weight for e in lines} == {3.0}
     assert any(e.category == cm.OFFTOPIC for e in lines)
+
+
+def test_the_disk_cache_keeps_only_the_newest_models(tmp_path, monkeypatch):
+    """Each content change trains a new model file; older ones beyond DISK_KEEP are removed."""
+    import os
+
+    for n in range(6):
+        old = tmp_path / f"category-model-old{n}.npz"
+        old.write_bytes(b"x")
+        os.utime(old, (1_000 + n, 1_000 + n))
+    other = tmp_path / "notes.txt"  # not ours: never touched
+    other.write_text("keep")
+    model = cm.CategoryModel(("a", "b"), {"c:x": 0}, np.ones(1), np.ones((1, 2)),
+                             np.zeros(2), 4.0)
+    new = tmp_path / "category-model-new.npz"
+    cm._save(model, new)  # noqa: SLF001
+    left = sorted(p.name for p in tmp_path.glob("category-model-*.npz"))
+    assert left == ["category-model-new.npz", "category-model-old3.npz",
+                    "category-model-old4.npz", "category-model-old5.npz"]
+    assert other.read_text() == "keep"
+    assert cm._load(new) is not None  # noqa: SLF001
