@@ -84,6 +84,19 @@ def time_queries(index: ScriptIndex, queries: list[str], rounds: int,
     return samples
 
 
+def _join(words: list[str]) -> str:
+    """Words back into a line: Chinese ones run together, English ones keep their spaces
+    (joined bare, "fees"+"too"+"high" made words no dictionary knows, and every such word
+    went through typo correction: unlike a real library)."""
+    out = ""
+    for word in words:
+        if out and out[-1].isascii() and out[-1].isalnum() and word[:1].isascii() \
+                and word[:1].isalnum():
+            out += " "
+        out += word
+    return out
+
+
 def synthetic_library(real: list[Script], size: int, seed: int = 7) -> list[Script]:
     """``size`` scripts whose triggers are new mixes of real trigger fragments."""
     rng = random.Random(seed)
@@ -97,7 +110,7 @@ def synthetic_library(real: list[Script], size: int, seed: int = 7) -> list[Scri
         triggers = []
         for _ in range(rng.randint(3, 6)):
             a, b = rng.choice(fragments), rng.choice(fragments)
-            triggers.append("".join(a[: rng.randint(1, len(a))] + b[rng.randint(0, len(b) - 1):]))
+            triggers.append(_join(a[: rng.randint(1, len(a))] + b[rng.randint(0, len(b) - 1):]))
         update: dict[str, Any] = {
             "id": f"synthetic.{i}", "title": f"{base.title}（{i}）", "triggers": triggers,
             "team_id": None if i % 10 else (i % 7), "en": None}
