@@ -15,7 +15,6 @@ messages. Two rules keep it in its place:
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime, timedelta
@@ -29,10 +28,10 @@ from bot.context import CoachContext
 from bot.guard import reply
 from bot.services import run_db
 from coach.services.library import ScriptCatalog
+from coach.services.mid_flow import objection_search
 from scripts_library.search import SearchResult
 
-__all__ = ["FLOW_DRAFTS", "cancel_flow", "expire_idle_flows", "objection_instead", "open_flows",
-           "reads_like_objection"]
+__all__ = ["FLOW_DRAFTS", "cancel_flow", "expire_idle_flows", "objection_instead", "open_flows"]
 
 # The user_data keys each flow (by ConversationHandler name) keeps its draft in;
 # a timed-out flow drops them so nothing half-filled is picked up later. Role-play
@@ -47,38 +46,13 @@ FLOW_DRAFTS: dict[str, tuple[str, ...]] = {
 }
 LAST_SEEN = "_last_seen_at"
 
-# Mid-flow, a short reply ("later", "明天", "not a phone") is far more likely a slip than a
-# customer's objection, and the search is over-sure of short texts. So an objection must
-# be a clause (4+ Chinese characters or 4+ words) the search is sure of. Chosen on
-# tests/data/flow_objection_tuning.yaml (11/11, 0/16 false); held out: 9/12, 0/14 false.
-MIN_OBJECTION_SCORE = 0.6
-MIN_HAN_CHARS = 4
-MIN_WORDS = 4
-_HAN = re.compile(r"[\u3400-\u9fff]")
-_WORD = re.compile(r"[A-Za-z]+")
-
-
-def objection_search(catalog: ScriptCatalog, text: str, *,
-                     team_id: int | None) -> SearchResult | None:
-    """The search for ``text`` if it reads like a customer's objection, else None.
-
-    The caller answers with this very result (``answer_query(searched=…)``), so a
-    mid-flow objection is searched once, not once to decide and once to answer.
-    """
-    if len(_HAN.findall(text)) < MIN_HAN_CHARS and len(_WORD.findall(text)) < MIN_WORDS:
-        return None
+def _timed_objection_search(catalog: ScriptCatalog, text: str, *,
+                            team_id: int | None) -> SearchResult | None:
     started = time.perf_counter()
-    found = catalog.ask(text, team_id=team_id)
-    metrics.SEARCH_LATENCY.observe(time.perf_counter() - started)
-    top = found.result.hits[0] if found.result.hits else None
-    sure = (found.result.confident and top is not None and top.script.is_objection
-            and top.score >= MIN_OBJECTION_SCORE)
-    return found.result if sure else None
-
-
-def reads_like_objection(catalog: ScriptCatalog, text: str, *, team_id: int | None) -> bool:
-    """Whether ``text``, typed where it does not fit a step, is a customer's objection."""
-    return objection_search(catalog, text, team_id=team_id) is not None
+    try:
+        return objection_search(catalog, text, team_id=team_id)
+    finally:
+        metrics.SEARCH_LATENCY.observe(time.perf_counter() - started)
 
 
 def cancel_flow(*draft_keys: str) -> Callable[[Update, CoachContext], Coroutine[Any, Any, int]]:
@@ -174,7 +148,7 @@ async def objection_instead(update: Update, context: CoachContext, flow: str) ->
     message = update.message
     text = (message.text or "").strip() if message is not None else ""
     # the search is CPU work: in a worker thread, like every other search
-    searched = await run_db(objection_search, context.svc.catalog, text,
+    searched = await run_db(_timed_objection_search, context.svc.catalog, text,
                             team_id=context.caller.team_id) if text else None
     if searched is None:
         return False

@@ -9,7 +9,8 @@ import yaml
 
 from bot.app import handler_list
 from coach.services.library import shared_catalog
-from handlers._flow import FLOW_DRAFTS, reads_like_objection
+from coach.services.mid_flow import reads_like_objection
+from handlers._flow import FLOW_DRAFTS
 from tests import factories
 from tests.conftest import BotHarness
 
