@@ -5,6 +5,12 @@ scratch: the model cache points at a fresh temporary folder. ``build_warm_ms`` i
 build of the same library in the same process with the in-memory cache emptied, so the model
 comes from the disk cache, as after a restart.
 
+``cold_ready_ms`` and ``cold_model_ms`` are a first start after a content change as the bot
+makes it (``ScriptIndex.build(..., background=True)``), in a fresh process with an empty model
+cache (so scikit-learn is imported, as it is then): when the index can serve, and when the
+model, trained in its background thread, is in place. ``*_cpu_ms`` figures are the process's
+CPU time (every thread) up to the same moments.
+
 Two libraries: the real one (queried with the tuning and held-out query files) and
 synthetic ones (default 5,000 scripts; ``--synthetic 5000,20000``) made by recombining
 real triggers, and answer texts from several real scripts with a unique suffix, so
@@ -14,7 +20,7 @@ the process's resident set while building. The last line is JSON.
 features, for the record (the hand-written index is what ships).
 
     .venv/bin/python bench/search_latency.py [--synthetic 5000,20000] [--rounds 5]
-                                             [--compare-bm25s] [--no-model]
+                                             [--compare-bm25s] [--no-model] [--no-cold]
 
 ``--no-model`` builds without the category model (``Weights(model_rank=0)``), to see its cost.
 """
@@ -26,6 +32,7 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -167,6 +174,40 @@ def bench(name: str, scripts: list[Script], queries: list[str], rounds: int) -> 
             "add_ms_p50": add_ms}
 
 
+def cold_background(spec: str) -> dict[str, Any]:
+    """In this (fresh) process: a background build with nothing cached; times in ms."""
+    os.environ["COACH_MODEL_CACHE"] = tempfile.mkdtemp(prefix="coach-bench-cold-")
+    get_analyzer()
+    real = load_library().scripts
+    scripts = real if spec == "real" else synthetic_library(real, int(spec))
+    preloaded = "sklearn" in sys.modules
+    start, cpu = time.perf_counter(), time.process_time()
+    index = ScriptIndex.build(scripts, weights=WEIGHTS, background=True)
+    ready_s, ready_cpu = time.perf_counter() - start, time.process_time() - cpu
+    serving = index.model is None  # False: a model was cached after all (should not be)
+    index.wait_for_model()
+    model_s, model_cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"cold_ready_ms": round(ready_s * 1000, 1),
+            "cold_ready_cpu_ms": round(ready_cpu * 1000, 1),
+            "cold_model_ms": round(model_s * 1000, 1),
+            "cold_model_cpu_ms": round(model_cpu * 1000, 1),
+            "cold_served_before_model": serving, "sklearn_preloaded": preloaded}
+
+
+def cold_in_child(spec: str) -> dict[str, Any]:
+    """:func:`cold_background` in a new Python process (nothing imported or cached yet)."""
+    args = [sys.executable, str(Path(__file__).resolve()), "--cold-child", spec]
+    if WEIGHTS.model_rank <= 0:
+        args.append("--no-model")
+    out = subprocess.run(args, check=True, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+    figures: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    print(f"{'':>9}  first start, background: serving after {figures['cold_ready_ms']:.0f} ms "
+          f"(CPU {figures['cold_ready_cpu_ms']:.0f} ms), model ready after "
+          f"{figures['cold_model_ms']:.0f} ms (CPU {figures['cold_model_cpu_ms']:.0f} ms)")
+    return figures
+
+
 def compare_bm25s(scripts: list[Script], queries: list[str], rounds: int) -> dict[str, Any]:
     """Time bm25s ``get_scores`` against our sparse BM25 on identical feature tokens."""
     import bm25s
@@ -200,10 +241,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="passes over the eval queries")
     parser.add_argument("--compare-bm25s", action="store_true")
     parser.add_argument("--no-model", action="store_true", help="build without the model")
+    parser.add_argument("--no-cold", action="store_true",
+                        help="skip the first-start background builds (one process each)")
+    parser.add_argument("--cold-child", metavar="LIBRARY", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     global WEIGHTS
     if args.no_model:
         WEIGHTS = Weights(model_rank=0.0)
+    if args.cold_child:
+        print(json.dumps(cold_background(args.cold_child)))
+        return 0
     # every run trains the category model from scratch: no model cached by an earlier run
     os.environ["COACH_MODEL_CACHE"] = tempfile.mkdtemp(prefix="coach-bench-model-")
 
@@ -217,12 +264,16 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"startup_ms": round(startup_s * 1000, 1),
                               "jieba_ms": round(1000 * (jieba_startup_seconds() or 0), 1)}
     result["real"] = bench("real", real, queries, args.rounds)
+    if not args.no_cold:
+        result["real"].update(cold_in_child("real"))
     sizes = [int(n) for n in str(args.synthetic).split(",") if n.strip() and int(n) > 0]
     synthetic: list[Script] = []
     for size in sizes:
         synthetic = synthetic_library(real, size)
         key = "synthetic" if size == 5000 else f"synthetic_{size}"
         result[key] = bench("synthetic", synthetic, queries, args.rounds)
+        if not args.no_cold:
+            result[key].update(cold_in_child(str(size)))
     if synthetic and args.compare_bm25s:
         for label, scripts in (("real", real), ("synthetic", synthetic)):
             cmp = compare_bm25s(scripts, queries, args.rounds)

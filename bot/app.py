@@ -91,7 +91,9 @@ class CoachApplication(Application):  # type: ignore[type-arg]
         """Also build the script library and its search index, in a worker thread.
 
         Before the first update (the console and the tests included), so no handler ever
-        builds it, reading every team script, on the event loop.
+        builds it, reading every team script, on the event loop. A category model that must
+        be trained first is trained in the background unless SEARCH_MODEL_BACKGROUND is
+        false (:func:`coach.services.library.shared_catalog`).
         """
         await super().initialize()
         services: Services = self.bot_data["services"]

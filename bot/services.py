@@ -101,7 +101,9 @@ class Services:
         if self._catalog is None:
             from coach.services.library import shared_catalog
 
-            catalog = shared_catalog()
+            # a running bot does not wait for a category model still training (README)
+            catalog = shared_catalog(
+                wait_for_model=not self.settings.search_model_background)
             with self.db.session() as s:
                 catalog.load_team_scripts(s)
             self._catalog = catalog

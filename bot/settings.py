@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     # unset: TICK_SECONDS; 0: one pass per tick
     outbox_linger_seconds: float | None = Field(None, ge=0)
     privacy_mode: bool = True
+    # the first start after the script library changed trains the search's category model
+    # (about 2.5 s): true serves at once and adds the model when it is ready; false waits
+    search_model_background: bool = True
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"  # json: one JSON object a line
 

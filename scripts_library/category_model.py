@@ -18,7 +18,8 @@ Simplified, dialect folded to Mandarin, the advisor's framing removed):
 A linear support-vector classifier (scikit-learn's ``LinearSVC``, one-vs-rest, fixed seed:
 the same data gives the same model; it fits in under a second where a logistic regression
 took 20 s and was no more accurate in cross-validation on the tuning lines) is trained when
-the index is built. Its margins become probabilities with a softmax at a fixed temperature.
+the index is built (or, for a running bot, in a thread just after: ``ScriptIndex.build``'s
+``background``, which first asks :func:`cached`). Its margins become probabilities with a softmax at a fixed temperature.
 A trained model is kept in memory and on disk (:func:`cache_dir`) under a hash of its
 training data, settings and the analyzer's data files, so a restart loads it instead of
 training again. Queries are scored by hand with numpy on the stored vocabulary, idf and
@@ -45,8 +46,8 @@ import yaml
 from scripts_library.analyze import Analyzer
 from scripts_library.schema import Script
 
-__all__ = ["EXAMPLES_FILE", "CategoryModel", "Example", "cache_dir", "examples_from_scripts",
-           "load_examples", "tokens", "train"]
+__all__ = ["EXAMPLES_FILE", "CategoryModel", "Example", "cache_dir", "cache_key", "cached",
+           "examples_from_scripts", "load_examples", "tokens", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,8 @@ _MEMORY_SIZE = 8
 # models kept on disk: each content change trains a new one (9-18 MB), older ones only
 # serve a rollback, so the cache folder never grows without bound
 DISK_KEEP = 4
-_lock = threading.Lock()
+_lock = threading.Lock()  # guards _MEMORY
+_training = threading.Lock()  # one fit at a time (the same model is never trained twice)
 
 
 def cache_dir() -> Path | None:
@@ -175,6 +177,23 @@ def cache_dir() -> Path | None:
 Featurize = Callable[[str], Sequence[str]]
 
 
+def cache_key(analyzer: Analyzer, examples: Sequence[Example], *, variant: str = "",
+              c: float = 0.5, temperature: float = 4.0) -> str:
+    """The name a model for these examples and settings is cached under (memory and disk)."""
+    payload = repr((VERSION, variant, c, temperature, analyzer.fingerprint,
+                    [(e.text, e.category, e.weight) for e in examples]))
+    return hashlib.sha1(payload.encode("utf-8")).hexdigest()
+
+
+def cached(analyzer: Analyzer, examples: Sequence[Example], *, variant: str = "",
+           c: float = 0.5, temperature: float = 4.0) -> tuple[bool, CategoryModel | None]:
+    """``(found, model)`` from the memory or disk cache only: never imports scikit-learn,
+    never trains (milliseconds). Same arguments and key as :func:`train`; ``found`` is
+    False when only training can make the model."""
+    return _cached(cache_key(analyzer, examples, variant=variant, c=c,
+                             temperature=temperature))
+
+
 def train(analyzer: Analyzer, examples: Sequence[Example], *,
           featurize: Featurize | None = None, variant: str = "", c: float = 0.5,
           temperature: float = 4.0) -> CategoryModel | None:
@@ -185,26 +204,47 @@ def train(analyzer: Analyzer, examples: Sequence[Example], *,
     features depend on, for the cache key. The model is cached in memory and on disk
     (:func:`cache_dir`) under a hash of the examples, the settings and the analyzer's data
     files, so a restart or a second index over the same library loads it in milliseconds
-    instead of training again.
+    instead of training again (:func:`cached` looks there alone). One model is trained at a
+    time in a process: a second caller wanting the same one waits and then reuses it.
     """
-    payload = repr((VERSION, variant, c, temperature, analyzer.fingerprint,
-                    [(e.text, e.category, e.weight) for e in examples]))
-    key = hashlib.sha1(payload.encode("utf-8")).hexdigest()
-    with _lock:
-        if key in _MEMORY:
-            return _MEMORY[key]
-    folder = cache_dir()
-    path = folder / f"category-model-{key}.npz" if folder else None
-    model = _load(path) if path is not None and path.exists() else None
-    if model is None:
+    key = cache_key(analyzer, examples, variant=variant, c=c, temperature=temperature)
+    found, model = _cached(key)
+    if found:
+        return model
+    with _training:
+        found, model = _cached(key)  # trained by another thread while this one waited
+        if found:
+            return model
         model = _fit(analyzer, examples, c, temperature, featurize)
+        path = _path(key)
         if model is not None and path is not None:
             _save(model, path)
+        _remember(key, model)
+    return model
+
+
+def _path(key: str) -> Path | None:
+    folder = cache_dir()
+    return folder / f"category-model-{key}.npz" if folder else None
+
+
+def _cached(key: str) -> tuple[bool, CategoryModel | None]:
+    with _lock:
+        if key in _MEMORY:
+            return True, _MEMORY[key]
+    path = _path(key)
+    model = _load(path) if path is not None and path.exists() else None
+    if model is None:
+        return False, None
+    _remember(key, model)
+    return True, model
+
+
+def _remember(key: str, model: CategoryModel | None) -> None:
     with _lock:
         while len(_MEMORY) >= _MEMORY_SIZE:
             del _MEMORY[next(iter(_MEMORY))]
         _MEMORY[key] = model
-    return model
 
 
 def _save(model: CategoryModel, path: Path) -> None:

@@ -18,11 +18,13 @@ with that team id.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -33,6 +35,7 @@ from scripts_library.category_model import (
     OFFTOPIC,
     CategoryModel,
     Example,
+    cached,
     examples_from_scripts,
     load_examples,
     tokens,
@@ -50,6 +53,8 @@ __all__ = [
     "browsable",
     "decide",
 ]
+
+log = logging.getLogger(__name__)
 
 # queries longer than this are cut: a Telegram message can be 4,096 characters,
 # but the objection is always stated well before that
@@ -170,6 +175,36 @@ class _Snapshot:
         return math.log(1.0 + (self.live - df + 0.5) / (df + 0.5))
 
 
+class _ModelSlot:
+    """The category model an index and its :meth:`ScriptIndex.copy` twins share.
+
+    Filled once: at build time, or later by the training thread (``ready`` is set then,
+    whether a model came out or not), so a twin made before the model arrived gets it too.
+    """
+
+    __slots__ = ("model", "ready")
+
+    def __init__(self, model: CategoryModel | None = None, *, ready: bool = True) -> None:
+        self.model = model
+        self.ready = threading.Event()
+        if ready:
+            self.ready.set()
+
+    def install(self, model: CategoryModel | None) -> None:
+        self.model = model  # one reference assignment: a search reads the old or the new
+        self.ready.set()
+
+
+@dataclass(frozen=True)
+class _Training:
+    """What training the category model needs, fixed when the index is built."""
+
+    examples: list[Example]
+    featurize: Callable[[str], Sequence[str]]
+    c: float
+    temperature: float
+
+
 class ScriptIndex:
     """Search index over scripts; build once, then :meth:`search` many times.
 
@@ -184,29 +219,67 @@ class ScriptIndex:
         self.reader = reader or (get_reader() if analyzer is None else QueryReader(self.analyzer))
         self._lock = threading.Lock()
         self._snap = self._compile([], [])
-        self.model: CategoryModel | None = None
-        self._memo: dict[str, list[str]] | None = None
+        self._slot = _ModelSlot()
+
+    # ---------------------------------------------------------------- the model
+    @property
+    def model(self) -> CategoryModel | None:
+        """The learned category model; None when turned off, or not trained yet (see
+        :meth:`build`'s ``background``): search then ranks as with ``model_rank=0``."""
+        return self._slot.model
+
+    @model.setter
+    def model(self, model: CategoryModel | None) -> None:
+        # a slot of this index's own: twins made earlier keep theirs
+        self._slot = _ModelSlot(model)
+
+    def wait_for_model(self, timeout: float | None = None) -> bool:
+        """Wait until no training is pending (the model installed, or training failed);
+        False if ``timeout`` seconds passed first. True at once for a synchronous build."""
+        return self._slot.ready.wait(timeout)
 
     # ---------------------------------------------------------------- building
     @classmethod
     def build(cls, scripts: Iterable[Script], *, analyzer: Analyzer | None = None,
-              weights: Weights | None = None,
-              examples: Iterable[Example] | None = None) -> ScriptIndex:
+              weights: Weights | None = None, examples: Iterable[Example] | None = None,
+              background: bool = False) -> ScriptIndex:
         """Index ``scripts`` and train the category model on their wording plus ``examples``
-        (labelled customer lines; default: ``scripts_library/examples.yaml``)."""
+        (labelled customer lines; default: ``scripts_library/examples.yaml``).
+
+        ``background``: a model found in the cache is used at once; otherwise the index is
+        returned as soon as its postings are compiled, and a daemon thread
+        (``category-model``) trains the model and installs it (:meth:`wait_for_model`).
+        Searches meanwhile rank without it. Training costs about 2.5 s of CPU however large
+        the library (scikit-learn's import alone is 1 s), so a start after a content change
+        serves that much sooner. A process that forks must wait for the model first.
+        """
         index = cls(analyzer, weights)
         latest: dict[str, Script] = {}
         for script in scripts:
             latest[script.id] = script  # a later script with the same id replaces the earlier
-        index._memo = {}  # words of each text, shared by indexing and training
-        analysed = [index._analyze(s) for s in latest.values()]
+        # words of each text, shared by indexing and training; handed to the training
+        # thread whole once indexing is done (never used by two threads at once)
+        memo: dict[str, list[str]] = {}
+        analysed = [index._analyze(s, memo) for s in latest.values()]
         index._snap = index._compile([d for d, _ in analysed], [f for _, f in analysed])
-        index.model = index._train(latest.values(), examples)
-        index._memo = None
+        training = index._training(latest.values(), examples, index._snap, memo)
+        if training is None:
+            return index
+        if background:
+            found, model = cached(index.analyzer, training.examples, c=training.c,
+                                  temperature=training.temperature)
+            if not found:
+                slot = index._slot = _ModelSlot(ready=False)
+                threading.Thread(target=index._train_later, args=(slot, training),
+                                 name="category-model", daemon=True).start()
+                return index
+        else:
+            model = index._train(training)
+        index._slot = _ModelSlot(model)
         return index
 
-    def _train(self, scripts: Iterable[Script],
-               examples: Iterable[Example] | None) -> CategoryModel | None:
+    def _training(self, scripts: Iterable[Script], examples: Iterable[Example] | None,
+                  snap: _Snapshot, memo: dict[str, list[str]]) -> _Training | None:
         if self.weights.model_rank <= 0:
             return None
         scripts = list(scripts)
@@ -214,29 +287,48 @@ class ScriptIndex:
         lines = [replace(e, weight=self.weights.model_line_weight)
                  for e in (load_examples() if examples is None else examples)
                  if e.category in known or e.category == OFFTOPIC]
-        # training texts are read the way a query is: cleaned, and pinyin spelled back
-        return train(self.analyzer, examples_from_scripts(scripts) + lines,
-                     featurize=self._featurize, c=self.weights.model_c,
-                     temperature=self.weights.model_temperature)
 
-    def _prepare(self, text: str, snap: _Snapshot | None = None) -> tuple[str, list[str]]:
+        def featurize(text: str) -> list[str]:
+            # a training text is read exactly as a query is: cleaned, pinyin spelled back
+            # (against the snapshot as built: a team script added meanwhile never counts)
+            clean, words = self._prepare(text, snap, memo)
+            return tokens(self.analyzer, clean, words)
+
+        return _Training(examples_from_scripts(scripts) + lines, featurize,
+                         self.weights.model_c, self.weights.model_temperature)
+
+    def _train(self, training: _Training) -> CategoryModel | None:
+        return train(self.analyzer, training.examples, featurize=training.featurize,
+                     c=training.c, temperature=training.temperature)
+
+    def _train_later(self, slot: _ModelSlot, training: _Training) -> None:
+        """The training thread: train, then install the model for this index and its twins."""
+        start, cpu = time.perf_counter(), time.thread_time()
+        model: CategoryModel | None = None
+        try:
+            model = self._train(training)
+        except Exception as exc:  # noqa: BLE001 - search goes on without the model
+            log.warning("category model training failed (%s); search ranks without it",
+                        type(exc).__name__, exc_info=True)
+        else:
+            log.info("category model ready: trained in the background in %.1f s "
+                     "(CPU %.1f s)", time.perf_counter() - start, time.thread_time() - cpu)
+        finally:
+            slot.install(model)
+
+    def _prepare(self, text: str, snap: _Snapshot | None = None,
+                 memo: dict[str, list[str]] | None = None) -> tuple[str, list[str]]:
         """The cleaned form of ``text`` (pinyin spelled into known words) and its words."""
         snap = snap or self._snap
         clean = self.analyzer.clean(text, max_chars=MAX_SEARCH_CHARS)
         spelled = self.analyzer.from_pinyin(clean, snap.sounds) if clean else None
         if spelled:
             clean = spelled
-        return clean, self._words(clean)
+        return clean, self._words(clean, memo)
 
-    def _featurize(self, text: str) -> list[str]:
-        """The model's features of a training text, made exactly as a query's."""
-        clean, words = self._prepare(text)
-        return tokens(self.analyzer, clean, words)
-
-    def _words(self, clean: str) -> list[str]:
-        """``Analyzer.words``, remembered while the index is being built (a trigger is
-        segmented once for its postings and once more as a training text)."""
-        memo = self._memo
+    def _words(self, clean: str, memo: dict[str, list[str]] | None = None) -> list[str]:
+        """``Analyzer.words``, remembered in ``memo`` while the index is being built (a
+        trigger is segmented once for its postings and once more as a training text)."""
         if memo is None:
             return self.analyzer.words(clean)
         words = memo.get(clean)
@@ -245,13 +337,16 @@ class ScriptIndex:
         return list(words)
 
     def copy(self) -> ScriptIndex:
-        """A second index sharing this one's data; adding to either leaves the other as it was."""
+        """A second index sharing this one's data; adding to either leaves the other as it was.
+
+        The twin shares the model slot too (categories do not change when a team adds a
+        script): a model still being trained reaches both.
+        """
         twin = ScriptIndex.__new__(ScriptIndex)
         twin.analyzer, twin.weights, twin.reader = self.analyzer, self.weights, self.reader
         twin._lock = threading.Lock()
         twin._snap = self._snap
-        twin._memo = None
-        twin.model = self.model  # categories do not change when a team adds a script
+        twin._slot = self._slot
         return twin
 
     def add(self, script: Script) -> None:
@@ -310,17 +405,18 @@ class ScriptIndex:
     def __contains__(self, script_id: object) -> bool:
         return script_id in self._snap.positions
 
-    def _analyze(self, script: Script) -> tuple[_Doc, Counter[str]]:
+    def _analyze(self, script: Script,
+                 memo: dict[str, list[str]] | None = None) -> tuple[_Doc, Counter[str]]:
         a, w = self.analyzer, self.weights
         feats: Counter[str] = Counter()
         cleaned: list[str] = []
         for trig in script.triggers:
             clean = a.clean(trig)
-            words = self._words(clean)  # segmented once, used for features and fuzzy matching
+            words = self._words(clean, memo)  # segmented once, used for features and fuzzy matching
             cleaned.append(" ".join(words))
             a.features(None, clean=clean, weight=w.triggers, words=words, into=feats)
         title_clean = a.clean(script.title)
-        title_words = self._words(title_clean)
+        title_words = self._words(title_clean, memo)
         a.features(None, clean=title_clean, weight=w.title, words=title_words, into=feats)
         a.features(" ".join(script.tags).replace("_", " "), weight=w.tags, into=feats)
         for path, text in script.text_fields():

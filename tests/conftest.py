@@ -72,9 +72,11 @@ def clock() -> FixedClock:
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     # the clock stands still here: a sender run waiting for a retry would wait in vain
-    # (tests/test_outbox_linger.py turns it on with a clock that moves)
+    # (tests/test_outbox_linger.py turns it on with a clock that moves); search answers
+    # must not depend on whether the category model finished training yet
     return Settings(_env_file=None, database_url=db_url, telegram_bot_token="",  # type: ignore[call-arg]
-                    admin_telegram_ids=[ADMIN_ID], outbox_linger_seconds=0)
+                    admin_telegram_ids=[ADMIN_ID], outbox_linger_seconds=0,
+                    search_model_background=False)
 
 
 @pytest.fixture

@@ -30,8 +30,11 @@ def free_port() -> int:
 
 def coach_env(env: dict[str, str], unset: Iterable[str] = ()) -> dict[str, str]:
     """This process's environment with this checkout on PYTHONPATH, ``env`` laid over it,
-    and the names in ``unset`` removed (a variable the test needs to be absent)."""
-    full = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    and the names in ``unset`` removed (a variable the test needs to be absent).
+
+    A started bot waits for its search model (``SEARCH_MODEL_BACKGROUND=false``), so what
+    a test reads does not depend on how fast training ran; ``env`` may say otherwise."""
+    full = {**os.environ, "PYTHONPATH": str(ROOT), "SEARCH_MODEL_BACKGROUND": "false", **env}
     for name in unset:
         full.pop(name, None)
     return full

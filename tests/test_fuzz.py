@@ -130,7 +130,8 @@ def errors() -> Iterator[_Errors]:
 def settings(db_url: str) -> Settings:
     # no flood limit: the fixed clock would otherwise turn most updates away unseen
     return Settings(_env_file=None, database_url=db_url, telegram_bot_token="",  # type: ignore[call-arg]
-                    admin_telegram_ids="1", flood_limit_per_minute=1_000_000)
+                    admin_telegram_ids="1", flood_limit_per_minute=1_000_000,
+                    search_model_background=False)
 
 
 def _people(harness: Any) -> list[tuple[FakeUser, str]]:

@@ -53,12 +53,22 @@ MAX_LOGGED_QUERY = 300
 @lru_cache(maxsize=1)
 def _shared() -> tuple[Library, ScriptIndex]:
     library = load_library()
-    return library, ScriptIndex.build(library.scripts)
+    # the first start after a content change trains the category model (about 2.5 s): in
+    # a thread of its own, so the index serves as soon as its postings are ready
+    return library, ScriptIndex.build(library.scripts, background=True)
 
 
-def shared_catalog() -> ScriptCatalog:
-    """A catalog over the shared library (index built once per process)."""
+def shared_catalog(wait_for_model: bool = True) -> ScriptCatalog:
+    """A catalog over the shared library (index built once per process).
+
+    ``wait_for_model``: return only once the category model is in place (answers exactly
+    as they will stay; what tests, the CLI and a process about to fork need). False: a
+    running bot serves at once, ranking without the model for the seconds it trains; its
+    team-script copies receive it when it is ready.
+    """
     library, index = _shared()
+    if wait_for_model:
+        index.wait_for_model()
     return ScriptCatalog(library, index)
 
 
