@@ -19,7 +19,8 @@ A linear support-vector classifier (scikit-learn's ``LinearSVC``, one-vs-rest, f
 the same data gives the same model; it fits in under a second where a logistic regression
 took 20 s and was no more accurate in cross-validation on the tuning lines) is trained when
 the index is built (or, for a running bot, in a thread just after: ``ScriptIndex.build``'s
-``background``, which first asks :func:`cached`). Its margins become probabilities with a softmax at a fixed temperature.
+``background``, which first asks :func:`cached`). Its margins become probabilities with a
+softmax at a fixed temperature.
 A trained model is kept in memory and on disk (:func:`cache_dir`) under a hash of its
 training data, settings and the analyzer's data files, so a restart loads it instead of
 training again. Queries are scored by hand with numpy on the stored vocabulary, idf and
