@@ -195,6 +195,16 @@ class _ModelSlot:
         self.ready.set()
 
 
+@dataclass
+class _Memo:
+    """What a build computes once and reads many times: the words of each cleaned text
+    (a trigger is segmented for its postings and again as a training text), and the
+    features of each tag line (scripts share a few hundred tag lines between them)."""
+
+    words: dict[str, list[str]] = field(default_factory=dict)
+    tags: dict[str, Counter[str]] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class _Training:
     """What training the category model needs, fixed when the index is built."""
@@ -257,9 +267,9 @@ class ScriptIndex:
         latest: dict[str, Script] = {}
         for script in scripts:
             latest[script.id] = script  # a later script with the same id replaces the earlier
-        # words of each text, shared by indexing and training; handed to the training
-        # thread whole once indexing is done (never used by two threads at once)
-        memo: dict[str, list[str]] = {}
+        # shared by indexing and training; handed to the training thread whole once
+        # indexing is done (never used by two threads at once)
+        memo = _Memo()
         analysed = [index._analyze(s, memo) for s in latest.values()]
         index._snap = index._compile([d for d, _ in analysed], [f for _, f in analysed])
         training = index._training(latest.values(), examples, index._snap, memo)
@@ -279,7 +289,7 @@ class ScriptIndex:
         return index
 
     def _training(self, scripts: Iterable[Script], examples: Iterable[Example] | None,
-                  snap: _Snapshot, memo: dict[str, list[str]]) -> _Training | None:
+                  snap: _Snapshot, memo: _Memo) -> _Training | None:
         if self.weights.model_rank <= 0:
             return None
         scripts = list(scripts)
@@ -291,7 +301,7 @@ class ScriptIndex:
         def featurize(text: str) -> list[str]:
             # a training text is read exactly as a query is: cleaned, pinyin spelled back
             # (against the snapshot as built: a team script added meanwhile never counts)
-            clean, words = self._prepare(text, snap, memo)
+            clean, words = self._prepare(text, snap, memo.words)
             return tokens(self.analyzer, clean, words)
 
         return _Training(examples_from_scripts(scripts) + lines, featurize,
@@ -405,20 +415,28 @@ class ScriptIndex:
     def __contains__(self, script_id: object) -> bool:
         return script_id in self._snap.positions
 
-    def _analyze(self, script: Script,
-                 memo: dict[str, list[str]] | None = None) -> tuple[_Doc, Counter[str]]:
+    def _analyze(self, script: Script, memo: _Memo | None = None) -> tuple[_Doc, Counter[str]]:
         a, w = self.analyzer, self.weights
+        known = memo.words if memo is not None else None
         feats: Counter[str] = Counter()
         cleaned: list[str] = []
         for trig in script.triggers:
             clean = a.clean(trig)
-            words = self._words(clean, memo)  # segmented once, used for features and fuzzy matching
+            words = self._words(clean, known)  # segmented once: features and fuzzy matching
             cleaned.append(" ".join(words))
             a.features(None, clean=clean, weight=w.triggers, words=words, into=feats)
         title_clean = a.clean(script.title)
-        title_words = self._words(title_clean, memo)
+        title_words = self._words(title_clean, known)
         a.features(None, clean=title_clean, weight=w.title, words=title_words, into=feats)
-        a.features(" ".join(script.tags).replace("_", " "), weight=w.tags, into=feats)
+        tags = " ".join(script.tags).replace("_", " ")
+        if memo is None:
+            a.features(tags, weight=w.tags, into=feats)
+        else:
+            counts = memo.tags.get(tags)
+            if counts is None:
+                counts = memo.tags[tags] = a.features(tags, weight=w.tags)
+            for term, n in counts.items():  # the same sums: counts are multiples of 0.5
+                feats[term] += n
         for path, text in script.text_fields():
             if path.startswith("triggers") or path == "title":
                 continue
