@@ -21,21 +21,22 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, text
-from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 from storage.db import Database
 
-__all__ = ["ChatOrderedProcessor", "chat_key", "advisory_key"]
+if TYPE_CHECKING:  # psycopg is the PostgreSQL extra: imported only when it is used
+    from bot.chatlock import AdvisoryChatLocks, LockConnection
+
+__all__ = ["ChatOrderedProcessor", "chat_key"]
 
 log = logging.getLogger(__name__)
-# first half of the two-int advisory lock key: "coac"; other locks use the one-bigint form
-LOCK_CLASS = 0x636F6163
 LOCK_WAIT_S = 120.0  # a chat held longer than this by another instance is a stuck instance
+# one lock statement (or connect) taking longer: the database is as good as unreachable
+LOCK_STATEMENT_TIMEOUT_S = 10.0
 
 
 def chat_key(update: object) -> int | None:
@@ -47,15 +48,6 @@ def chat_key(update: object) -> int | None:
     if update.effective_user is not None:
         return update.effective_user.id  # a private chat's id is the person's id
     return None
-
-
-def advisory_key(key: int) -> int:
-    """Fold a 64-bit chat id into PostgreSQL's signed 32-bit second lock key.
-
-    Two chats folding to the same number only wait for each other; never wrong.
-    """
-    folded = (key ^ (key >> 32)) & 0xFFFFFFFF
-    return folded - (1 << 32) if folded >= (1 << 31) else folded
 
 
 @dataclass
@@ -74,7 +66,12 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self.concurrency = max(1, concurrency)
         self._running = asyncio.Semaphore(self.concurrency)
         self._chats: dict[int, _ChatLock] = {}
-        self._db = db if db is not None and db.is_postgres else None
+        self._locks: AdvisoryChatLocks | None = None
+        if db is not None and db.is_postgres:
+            from bot.chatlock import AdvisoryChatLocks
+
+            self._locks = AdvisoryChatLocks(_lock_params(db), keep=self.concurrency,
+                                            timeout=LOCK_STATEMENT_TIMEOUT_S)
 
     @property
     def chats_tracked(self) -> int:
@@ -85,7 +82,13 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         return None
 
     async def shutdown(self) -> None:
-        return None
+        if self._locks is not None:
+            await self._locks.close()
+
+    @property
+    def lock_statements(self) -> int:
+        """Statements sent for the cross-instance chat lock so far (0 on SQLite)."""
+        return self._locks.statements if self._locks is not None else 0
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = chat_key(update)
@@ -107,29 +110,31 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     @contextlib.asynccontextmanager
     async def _across_instances(self, key: int) -> AsyncIterator[None]:
-        if self._db is None:
+        locks = self._locks
+        if locks is None:
             yield
             return
-        conn = await self._lock_chat(self._db, key)
+        conn = await self._lock_chat(locks, key)
         try:
             yield
         finally:
             if conn is not None:
-                await asyncio.to_thread(_release, conn)
+                await locks.unlock(conn, key)
 
-    async def _lock_chat(self, db: Database, key: int) -> Connection | None:
-        """Hold the chat's advisory lock on a connection of its own (None: proceed without)."""
+    async def _lock_chat(self, locks: AdvisoryChatLocks,
+                         key: int) -> LockConnection | None:
+        """Hold the chat's advisory lock (None: proceed without)."""
+        from bot.chatlock import ChatLockUnavailable
+
         try:
-            # the connection and the first try in one trip to a worker thread: the chat
-            # is free nearly always, and every hop to a thread costs the loop CPU
-            conn, locked = await asyncio.to_thread(_connect_and_try, db, key)
-        except SQLAlchemyError as err:
+            conn, locked = await locks.try_lock(key)
+        except ChatLockUnavailable as err:
             # the guard will meet the same outage and apologise; nothing runs unidentified
-            log.warning("chat lock: database unreachable (%s)", type(err).__name__)
+            log.warning("chat lock: database unreachable (%s)", err)
             return None
         if locked:
             return conn
-        # try-lock with backoff instead of a blocking lock: no thread waits inside
+        # try-lock with backoff instead of a blocking lock: no session waits inside
         # PostgreSQL, and a shutdown can cancel the wait
         deadline = time.monotonic() + LOCK_WAIT_S
         pause = 0.005
@@ -137,46 +142,24 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
             while True:
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 0.2)
-                if await asyncio.to_thread(_try_lock, conn, key):
+                if await locks.try_again(conn, key):
                     return conn
                 if time.monotonic() > deadline:
                     log.warning("chat lock: still held by another instance after %.0f s; "
                                 "going ahead", LOCK_WAIT_S)
-                    await asyncio.to_thread(_release, conn)
+                    await locks.unlock(conn, None)
                     return None
-        except SQLAlchemyError as err:
-            log.warning("chat lock failed (%s); going ahead", type(err).__name__)
-            await asyncio.to_thread(_release, conn)
+        except ChatLockUnavailable as err:
+            log.warning("chat lock failed (%s); going ahead", err)
+            await locks.unlock(conn, None)
             return None
         except BaseException:
-            await asyncio.to_thread(_release, conn)
+            await locks.unlock(conn, None)
             raise
 
 
-def _connect_and_try(db: Database, key: int) -> tuple[Connection, bool]:
-    """A connection of its own for the chat lock, and the first try at the lock."""
-    conn = db.engine.connect()
-    try:
-        return conn, _try_lock(conn, key)
-    except BaseException:
-        _release(conn)
-        raise
-
-
-def _try_lock(conn: Connection, key: int) -> bool:
-    # transaction-scoped: released by the rollback in _release, or by PostgreSQL itself
-    # when this connection dies with the process
-    value = conn.execute(text("SELECT pg_try_advisory_xact_lock(:cls, :key)"),
-                         {"cls": LOCK_CLASS, "key": advisory_key(key)}).scalar()
-    if not value:
-        conn.rollback()  # keep no transaction open between tries
-    return bool(value)
-
-
-def _release(conn: Connection) -> None:
-    try:
-        conn.rollback()
-    except SQLAlchemyError:
-        pass  # a dead connection released its locks with it
-    finally:
-        conn.close()
+def _lock_params(db: Database) -> dict[str, Any]:
+    """The pool's connection arguments, without SQLAlchemy's adapters (the lock needs none)."""
+    params = db.driver_connect_params()
+    params.pop("context", None)
+    return params

@@ -141,6 +141,17 @@ def _ping_when_idle(engine: Engine, idle_s: float) -> None:
     event.listen(engine, "checkout", check)
 
 
+def _pg_connect_args(connect_timeout: float | None, statement_timeout: float | None,
+                     extra: dict[str, Any]) -> dict[str, Any]:
+    """The driver's arguments for PostgreSQL's timeouts, on top of ``extra``."""
+    connect_args = dict(extra)
+    if connect_timeout:
+        connect_args["connect_timeout"] = max(1, round(connect_timeout))
+    if statement_timeout:
+        connect_args["options"] = f"-c statement_timeout={round(statement_timeout * 1000)}"
+    return connect_args
+
+
 def make_engine(url: str, *, connect_timeout: float | None = None,
                 statement_timeout: float | None = None, busy_timeout: float = 10.0,
                 ping_idle: float = PING_IDLE_S, **kwargs: Any) -> Engine:
@@ -157,11 +168,8 @@ def make_engine(url: str, *, connect_timeout: float | None = None,
                                                   "timeout": busy_timeout}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas(round(busy_timeout * 1000)))
         return engine
-    connect_args: dict[str, Any] = dict(kwargs.pop("connect_args", {}))
-    if connect_timeout:
-        connect_args["connect_timeout"] = max(1, round(connect_timeout))
-    if statement_timeout:
-        connect_args["options"] = f"-c statement_timeout={round(statement_timeout * 1000)}"
+    connect_args = _pg_connect_args(connect_timeout, statement_timeout,
+                                    kwargs.pop("connect_args", {}))
     try:
         engine = create_engine(url, connect_args=connect_args, **kwargs)
     except ModuleNotFoundError as err:  # the driver is an optional extra
@@ -177,6 +185,9 @@ class Database:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
+        self._pg_args = _pg_connect_args(engine_kwargs.get("connect_timeout"),
+                                         engine_kwargs.get("statement_timeout"),
+                                         engine_kwargs.get("connect_args", {}))
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
         from storage.versions import track_client_names  # imports the models: not at the top
 
@@ -185,6 +196,12 @@ class Database:
     @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
+
+    def driver_connect_params(self) -> dict[str, Any]:
+        """psycopg's keyword arguments for a connection like the pool's (PostgreSQL only):
+        for work that talks to the driver directly (:mod:`bot.chatlock`)."""
+        _args, params = self.engine.dialect.create_connect_args(self.engine.url)
+        return {**params, **self._pg_args}
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from telegram import Update
 
+from bot.chatlock import advisory_key
 from bot.fakebot import FakeRequest, FakeTelegram, FakeUser
 from bot.services import Services
-from bot.updates import ChatOrderedProcessor, advisory_key, chat_key
+from bot.updates import ChatOrderedProcessor, chat_key
 from storage.db import Database
 
 
