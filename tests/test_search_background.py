@@ -192,14 +192,19 @@ async def test_the_bot_starts_without_waiting_for_training(
     assert index.model is not None
 
 
-async def test_the_test_settings_wait_for_the_model(settings, clock, empty_cache,
+async def test_the_test_settings_wait_for_the_model(settings, clock, empty_cache, gate,
                                                     monkeypatch, fresh_shared):
     assert settings.search_model_background is False  # tests/conftest.py
-    monkeypatch.setattr(cm, "_fit", lambda *_a, **_k: cm.CategoryModel(
-        ("a", "b"), {"c:x": 0}, np.ones(1), np.ones((1, 2)), np.zeros(2), 4.0))
+    real_wait = ScriptIndex.wait_for_model
+
+    def waiting(index: ScriptIndex, timeout: float | None = None) -> bool:
+        gate.set()  # training may finish only once start-up is waiting for it
+        return real_wait(index, timeout)
+
+    monkeypatch.setattr(ScriptIndex, "wait_for_model", waiting)
 
     def model_in_place(services: Services) -> None:
-        assert services.catalog.index.wait_for_model(0)
+        assert gate.is_set()
         assert services.catalog.index.model is not None
 
     await _started(settings, clock, model_in_place)
