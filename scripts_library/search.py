@@ -435,7 +435,7 @@ class ScriptIndex:
             counts = memo.tags.get(tags)
             if counts is None:
                 counts = memo.tags[tags] = a.features(tags, weight=w.tags)
-            for term, n in counts.items():  # the same sums: counts are multiples of 0.5
+            for term, n in counts.items():  # exact sums: default weights are multiples of 0.5
                 feats[term] += n
         for path, text in script.text_fields():
             if path.startswith("triggers") or path == "title":
