@@ -238,7 +238,7 @@ async def _drive(index: int, instances: int, url: str, advisors: int, per: int,
     from telegram import Update
 
     from bot.app import build_application
-    from bot.runtime import configure_logging, make_services
+    from bot.runtime import configure_logging, make_services, settle_heap
     from bot.settings import Settings
 
     # logging as coach run does it (a line per update, client names masked), to a file
@@ -280,6 +280,7 @@ async def _drive(index: int, instances: int, url: str, advisors: int, per: int,
     counted = 0
     async with app:
         await app.start()
+        settle_heap()  # as coach run does once it has started
         loop = asyncio.get_running_loop()
         start = time.perf_counter()
         measure_from, stop_at = start + WARMUP_S, start + WARMUP_S + seconds

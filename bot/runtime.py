@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
@@ -71,6 +72,21 @@ def use_db_threads(settings: Settings) -> None:
     """
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(max_workers=db_threads(settings), thread_name_prefix="coach-db"))
+
+
+def settle_heap() -> int:
+    """Once start-up is done: collect, then freeze what is left (how many objects).
+
+    The search index, the tokenizer's dictionaries and the client-name list are millions
+    of objects that live as long as the process. Frozen, the garbage collector's full
+    passes no longer walk them on every run (each took about 0.1 s, a pause for every chat
+    in flight); the objects made per update are collected as before. Called by
+    ``coach run`` after the application initialised, never in tests (a frozen test
+    application would never be collected).
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def make_services(settings: Settings, *, clock: Clock | None = None,

@@ -9,6 +9,7 @@ random per test so that runs sharing one PostgreSQL database never collide.
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import threading
 import time
@@ -178,7 +179,11 @@ def test_onboarding_over_http_with_long_polling(scene: Scene) -> None:
     scene.wait(lambda: scene.telegram.pending_updates() == 0, "offset confirmed")
     assert all(n == 1 for n in scene.telegram.deliveries.values())
     assert max(scene.telegram.deliveries) == last
-    _assert_clean_exit(process, scene.stop(process))
+    output = scene.stop(process)
+    _assert_clean_exit(process, output)
+    # start-up objects (index, dictionaries) are kept out of the collector's full passes
+    frozen = re.search(r"start-up objects frozen for the garbage collector: (\d+)", output)
+    assert frozen is not None and int(frozen.group(1)) > 100_000, output
 
 
 def test_429_is_retried_and_the_message_arrives_once(scene: Scene) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,8 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 __all__ = ["register"]
+
+log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -32,6 +35,12 @@ def _warn_about_demo(services: Services) -> None:
             print(f"coach: warning: this database holds the console's fictional team "
                   f"{DEMO_TEAM}; give the real bot its own DATABASE_URL (or delete the file "
                   "you tried the console on)", file=sys.stderr)
+
+
+async def _settle_heap(_app: object) -> None:
+    from bot.runtime import settle_heap
+
+    log.info("start-up objects frozen for the garbage collector: %d", settle_heap())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     services = make_services(settings)
     _warn_about_demo(services)
     app = build_application(services)
+    services.extras.setdefault("post_init", []).append(_settle_heap)
     try:
         if args.webhook:
             from bot.webserver import run_webhook
