@@ -71,5 +71,10 @@ def track_client_names(factory: sessionmaker[Session]) -> None:
     a client."""
     from sqlalchemy import event
 
-    if not event.contains(factory, "before_flush", _before_flush):
-        event.listen(factory, "before_flush", _before_flush)
+    # a mark on the factory itself, not event.contains(): SQLAlchemy's registry keys on
+    # id(), so a new factory at the address of a freed one "contains" the listener
+    # already, and its sessions would add clients without bumping the version
+    if getattr(factory, "_coach_tracks_client_names", False):
+        return
+    event.listen(factory, "before_flush", _before_flush)
+    factory._coach_tracks_client_names = True  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ Two ``Services`` objects over one database stand for two bot instances.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -178,3 +179,36 @@ def test_masker_merges_recent_names_into_the_base(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(privacy, "_build", counting)
     masker.add(["孙七"])  # lazily: only the small recent automaton is built
     assert masker.mask("孙七") == "孙*" and builds == [1]
+
+
+
+
+def test_every_new_database_tracks_client_names(settings: Settings, clock: FixedClock) -> None:
+    """A Database made where a freed one lived still bumps the version when a client is
+    added. SQLAlchemy's event registry keys on id(): asked whether the listener was there,
+    it said yes for a new factory at a freed one's address (6 times in 30 here), so its
+    sessions added clients without a bump and other instances never masked those names
+    (a flaky test found it)."""
+    from storage import versions
+
+    first = Database(settings.database_url)
+    with first.session() as s:
+        advisor_id = factories.user(s, now=clock.now()).id
+    first.dispose()
+    del first
+    missed = 0
+    for i in range(40):
+        db = Database(settings.database_url)
+        if i == 0:  # a second call on one factory: still one listener, one bump
+            versions.track_client_names(db._factory)
+        try:
+            with db.session() as s:
+                before = versions.current(s)[versions.CLIENT_NAMES]
+                factories.client(s, advisor_id=advisor_id, name=f"上官婉清{i}", now=clock.now())
+                missed += versions.current(s)[versions.CLIENT_NAMES] != before + 1
+                s.rollback()
+        finally:
+            db.dispose()
+        del db
+        gc.collect()  # the freed factory's address is free for the next one
+    assert missed == 0
