@@ -115,3 +115,29 @@ def test_300_candidates_find_the_written_name() -> None:
     for client_id, name in book[:50]:
         assert client_id in [m[0] for m in match_names(name, book)][:3] or any(
             other == name for _, other in book if _ != client_id)
+
+
+def test_batched_fuzzy_ratios_score_exactly_as_one_pair_at_a_time() -> None:
+    """match_names computes the fuzzy ratios of the whole book in two rapidfuzz calls;
+    every score must equal the one-pair-at-a-time rule (same rounding, same order)."""
+    import random
+
+    from coach.names import _forms, _query_forms, _score
+
+    rng = random.Random(5)
+    surnames = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何林高罗曾单欧阳司马"
+    given = "建国秀英志强丽华海燕春梅伟明静怡德胜玉兰健晓东文博雅琴"
+    names = ["".join(rng.choice(surnames) + "".join(rng.sample(given, rng.randint(1, 2))))
+             for _ in range(300)]
+    names += ["Chen Mei", "Wang Jianguo", "Mary Lee", "O'Brien Kate", "李·阿布都", "欧阳晓梅"]
+    book = [(i, n) for i, n in enumerate(names)]
+    queries = [*rng.sample(names, 40), "王建国", "王健国", "wjg", "chen", "jianguo wang",
+               "王", "建国", "wangjianguo", "Mary", "li", "欧阳", "xiaomei", "晓梅", "张三丰",
+               *(n[:-1] for n in rng.sample(names, 20)), *(n + "子" for n in rng.sample(names, 10))]
+    for query in queries:
+        q_chars, q_pinyin = _query_forms(query)
+        expected = sorted(((_score(q_chars, q_pinyin, _forms(n)), i, n) for i, n in book),
+                          key=lambda t: (-t[0], t[1]))
+        expected = [(i, n, s) for s, i, n in expected if s >= 70.0][:8]
+        got = [(m.key, m.name, m.score) for m in match_names(query, book, limit=8)]
+        assert got == expected, query
