@@ -166,6 +166,11 @@ class _Snapshot:
     positions: dict[str, int]  # script id -> doc position
     codes: np.ndarray  # int32 category code per doc
     categories: dict[str, int]  # category -> code
+    # term -> its BM25 weight per posting, (k1 + 1) tf / (tf + k1 (1 - b + b len / avgdl)):
+    # fixed for a snapshot, so computed on a term's first query, not on every query
+    # (a new snapshot, made by add or remove, starts empty: avgdl moved)
+    term_weights: dict[str, np.ndarray] = field(default_factory=dict, init=False,
+                                                 compare=False, repr=False)
 
     @property
     def avgdl(self) -> float:
@@ -585,31 +590,55 @@ class ScriptIndex:
         return {t: channel[t[0]] * min(c, 2.0) for t, c in feats.items() if c > 0}
 
     def _bm25(self, qfeats: dict[str, float], snap: _Snapshot) -> np.ndarray:
-        """BM25 normalised by the best a document could score for this query."""
-        scores = np.zeros(len(snap.docs), dtype=np.float64)
+        """BM25 normalised by the best a document could score for this query.
+
+        Every term's postings are gathered and summed per document in one ``bincount``
+        (in term order, as adding term by term did): a numpy call per query, not five per
+        query term.
+        """
         parts: list[float] = []
-        k1, b = self.weights.k1, self.weights.b
+        k1 = self.weights.k1
         default_idf = snap.idf(1)  # an unknown word: as rare as can be
-        norm = k1 * (1.0 - b + b * snap.lengths / snap.avgdl)
+        ids: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        factors: list[float] = []
         for term, qw in qfeats.items():
             posting = snap.postings.get(term)
-            if posting is None:
+            df = 0 if posting is None else len(posting.ids) if snap.live == len(
+                snap.docs) else int(np.count_nonzero(snap.alive[posting.ids]))
+            if posting is None or df == 0:
                 # an unknown word counts against confidence, mildly; unknown bigrams,
-                # pinyin and concept pairs only re-encode words already counted
+                # pinyin and concept pairs only re-encode words already counted (a word
+                # only a removed script had is as unknown as one never indexed)
                 if term[0] == "w":
                     parts.append(qw * default_idf * 0.5 * (k1 + 1.0))
                 continue
-            df = len(posting.ids) if snap.live == len(snap.docs) else int(
-                np.count_nonzero(snap.alive[posting.ids]))
             idf = snap.idf(df)
-            tfs = posting.tfs
-            scores[posting.ids] += qw * idf * tfs * (k1 + 1.0) / (tfs + norm[posting.ids])
+            ids.append(posting.ids)
+            weights.append(self._term_weights(term, posting, snap))
+            factors.append(qw * idf)
             parts.append(qw * idf * (k1 + 1.0))
+        if ids:
+            lengths = [len(i) for i in ids]
+            scores = np.bincount(np.concatenate(ids),
+                                 weights=np.repeat(factors, lengths) * np.concatenate(weights),
+                                 minlength=len(snap.docs)).astype(np.float64, copy=False)
+        else:
+            scores = np.zeros(len(snap.docs), dtype=np.float64)
         # the ceiling counts the query's strongest terms only, so a long ramble that
         # states the objection somewhere is not drowned by its other words
         parts.sort(reverse=True)
         ceiling = sum(parts[: self.weights.ceiling_terms])
         return scores / ceiling if ceiling > 0 else scores
+
+    def _term_weights(self, term: str, posting: _Posting, snap: _Snapshot) -> np.ndarray:
+        weights = snap.term_weights.get(term)
+        if weights is None:
+            k1, b = self.weights.k1, self.weights.b
+            tfs = posting.tfs.astype(np.float64)
+            norm = k1 * (1.0 - b + b * snap.lengths[posting.ids] / snap.avgdl)
+            weights = snap.term_weights[term] = tfs * (k1 + 1.0) / (tfs + norm)
+        return weights
 
     def _support(self, scored: list[tuple[float, int]], snap: _Snapshot) -> list[tuple[float, int]]:
         """Blend each hit with the best other hit of the same category."""

@@ -169,6 +169,30 @@ def test_adding_a_script_never_rebuilds(index, library, monkeypatch):
     assert twin.remove("team3.vip") and len(twin) == len(index)
 
 
+def test_scores_after_adding_and_removing_equal_a_fresh_build(index, library):
+    """BM25 weights are kept per snapshot: one made by add() or remove() (the average
+    length moved) must score exactly as an index built from the same scripts."""
+    queries = ["手续费太贵了", "收益太低还不如存定期", "贵宾申购费打五折", "我再考虑考虑",
+               "fees are too high", "要跟老婆商量"]
+    twin = index.copy()
+    for q in queries:
+        twin.search(q)  # the weights of the shared snapshot are cached now
+    base = library.by_category("objection.fee_too_high")[0]
+    team = base.model_copy(update={"id": "team3.vip", "team_id": 3, "title": "贵宾五折",
+                                   "triggers": ["贵宾客户申购费能打五折吗", "手续费能不能便宜"]})
+    twin.add(team)
+    fresh = ScriptIndex.build([*library.scripts, team])
+    for q in queries:
+        got, want = twin.search(q, team_id=3), fresh.search(q, team_id=3)
+        assert [(h.script.id, h.score) for h in got.hits] == [
+            (h.script.id, h.score) for h in want.hits], q
+    assert twin.remove("team3.vip")
+    for q in queries:
+        got, want = twin.search(q), index.search(q)
+        assert [(h.script.id, h.score) for h in got.hits] == [
+            (h.script.id, h.score) for h in want.hits], q
+
+
 async def test_catalog_adds_team_scripts_without_a_full_build(harness: BotHarness,
                                                               monkeypatch) -> None:
     catalog = harness.services.catalog
