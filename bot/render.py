@@ -152,6 +152,10 @@ def _client_text(ctx: Any, text: str | None, name: str | None = None,
     return _audience(ctx).text(text, own=_own(ctx, own), names=[name] if name else [])
 
 
+def _mark(message: str) -> str:
+    return message
+
+
 class Renderer:
     """One Jinja2 environment per catalog, shared by every handler."""
 
@@ -176,6 +180,8 @@ class Renderer:
                            client_phone=_client_phone, client_text=_client_text)
         # phone tables (<pre>): cells padded and cut by display width, amounts in 6 columns
         env.globals.update(fit=textwidth.fit, short_amount=compact_amount)
+        # marks a msgid for the catalog without translating it (translated where shown)
+        env.globals["N_"] = _mark
         return env
 
     def add_global(self, name: str, value: Any) -> None:
