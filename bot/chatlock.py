@@ -66,13 +66,21 @@ class AdvisoryChatLocks:
     async def try_lock(self, key: int) -> tuple[LockConnection, bool]:
         """A connection and whether the chat's lock was free; raises
         :class:`ChatLockUnavailable` when the database cannot be asked."""
-        conn = self._idle.pop() if self._idle else None
-        if conn is None or conn.closed:
+        while self._idle:
+            conn = self._idle.pop()
+            if conn.closed:
+                continue
             try:
-                conn = await asyncio.wait_for(
-                    psycopg.AsyncConnection.connect(**self._params), self._timeout)
-            except (psycopg.Error, OSError, TimeoutError) as err:
-                raise ChatLockUnavailable(type(err).__name__) from err
+                return conn, await self.try_again(conn, key)
+            except ChatLockUnavailable as err:
+                # a kept connection the server dropped meanwhile (restart, idle timeout):
+                # closed by try_again; a fresh one decides whether the database is down
+                log.info("chat lock: a kept connection failed (%s); connecting again", err)
+        try:
+            conn = await asyncio.wait_for(
+                psycopg.AsyncConnection.connect(**self._params), self._timeout)
+        except (psycopg.Error, OSError, TimeoutError) as err:
+            raise ChatLockUnavailable(type(err).__name__) from err
         return conn, await self.try_again(conn, key)
 
     async def try_again(self, conn: LockConnection, key: int) -> bool:

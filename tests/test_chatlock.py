@@ -125,3 +125,28 @@ async def test_an_unreachable_database_raises_one_clear_error() -> None:
     with pytest.raises(ChatLockUnavailable, match="OperationalError"):
         await locks.try_lock(9)
     assert locks.idle == 0
+
+
+async def test_a_kept_connection_the_server_dropped_is_replaced_not_reported(
+        pg_url: str) -> None:
+    """After a database restart (or an idle timeout) every kept connection is dead: the
+    next update connects again and gets its lock instead of going ahead without one."""
+    from sqlalchemy import text
+
+    locks = _locks(pg_url)
+    try:
+        conn, ok = await locks.try_lock(11)
+        await locks.unlock(conn, 11)
+        assert locks.idle == 1
+        pid = conn.info.backend_pid
+        db = Database(pg_url)
+        try:
+            with db.engine.begin() as c:
+                c.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        finally:
+            db.dispose()
+        fresh, locked = await locks.try_lock(11)
+        assert locked and fresh is not conn and conn.closed
+        await locks.unlock(fresh, 11)
+    finally:
+        await locks.close()
